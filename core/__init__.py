@@ -1,0 +1,1 @@
+"""Shared messages, the registry of implementations and the exception tree. No layer logic."""
