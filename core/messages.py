@@ -15,9 +15,8 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from numpy.typing import NDArray
-
 from hvla.core.errors import MessageError
+from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 

@@ -10,7 +10,6 @@ import sysconfig
 from pathlib import Path
 
 import numpy as np
-
 from hvla.core.errors import ConfigError
 
 ARM_JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8))
