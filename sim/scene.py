@@ -79,12 +79,12 @@ def sample_layout(seed: int, config: SceneConfig | None = None) -> KitchenLayout
     for attempt in range(50):
         try:
             return _draw(seed, config, np.random.default_rng([seed, attempt]))
-        except _Crowded:
+        except _CrowdedError:
             continue
     raise ConfigError(f"seed {seed}: could not place the objects without overlap; the table is too full")
 
 
-class _Crowded(Exception):
+class _CrowdedError(Exception):
     pass
 
 
@@ -127,7 +127,7 @@ def _place(
         if all(np.hypot(x - tx, y - ty) > radius + tr + 0.01 for tx, ty, tr in taken):
             break
     else:
-        raise _Crowded(name)
+        raise _CrowdedError(name)
     taken.append((x, y, radius))
     color_name = str(rng.choice(sorted(PALETTES[label])))
     rgb = np.clip(np.array(PALETTES[label][color_name]) + rng.uniform(-0.03, 0.03, 3), 0, 1)
