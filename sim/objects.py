@@ -43,14 +43,14 @@ class ObjectClass:
 
 CLASSES: dict[str, ObjectClass] = {
     # A banana lies flat; its long axis is the body x axis.
-    "banana": ObjectClass("banana", "fruit", "capsule", (0.018, 0.07), 0.12, 0.09),
+    "banana": ObjectClass("banana", "fruit", "capsule", (0.018, 0.06), 0.12, 0.08),
     "apple": ObjectClass("apple", "fruit", "sphere", (0.032,), 0.15, 0.05),
     "lemon": ObjectClass("lemon", "fruit", "ellipsoid", (0.04, 0.027, 0.027), 0.1, 0.05),
     "mango": ObjectClass("mango", "fruit", "ellipsoid", (0.05, 0.033, 0.03), 0.2, 0.06),
     "sponge": ObjectClass("sponge", "tool", "box", (0.045, 0.03, 0.018), 0.03, 0.06),
     "block": ObjectClass("block", "distractor", "box", (0.022, 0.022, 0.022), 0.05, 0.04, (0.8, 1.2)),
     # Containers: radius, wall height; built from a floor and a ring of wall segments.
-    "bowl": ObjectClass("bowl", "container", "bowl", (0.09, 0.055), 0.4, 0.095, (0.97, 1.03)),
+    "bowl": ObjectClass("bowl", "container", "bowl", (0.1, 0.05), 0.4, 0.105, (0.97, 1.03)),
     "cup": ObjectClass("cup", "container", "cup", (0.045, 0.09), 0.2, 0.06, (0.97, 1.03)),
     "plate": ObjectClass("plate", "surface", "plate", (0.1, 0.008), 0.3, 0.1, (0.97, 1.03)),
 }

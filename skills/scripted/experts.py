@@ -1,0 +1,220 @@
+"""Scripted experts for pick, place and wipe, written against object tokens (ground truth or perceived).
+
+Each expert is a list of phases. A phase names a target pose computed afresh from the latest scene
+at every call (so a moved object is followed), a gripper command, a speed and a tolerance. The
+expert advances when the hand is at the phase target and the phase's dwell time has passed. A grasp
+that closes on nothing goes back to the approach: the data then shows recoveries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from hvla.core import panda
+from hvla.core.errors import MessageError
+from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene
+from hvla.skills.scripted.motion import hand_yaw, straight_chunk, wrap_grasp_yaw
+from numpy.typing import NDArray
+
+SAFE_Z_M = 0.2  # carry height of the TCP above the table
+OPEN_M = panda.GRIPPER_MAX_M
+CLOSED_M = 0.0
+EMPTY_GRASP_M = 0.004  # fingers this close together hold nothing
+FAST_MPS, SLOW_MPS, WIPE_MPS = 0.3, 0.1, 0.15
+
+Target = tuple[NDArray[np.float64], float]  # (xyz [m], yaw [rad])
+TargetFn = Callable[[Scene, Proprio], Target]
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    target: TargetFn
+    gripper_m: float
+    speed_mps: float = FAST_MPS
+    tol_m: float = 0.01
+    dwell_s: float = 0.0  # time to stay at the target (fingers closing, opening)
+
+
+class PhaseExpert:
+    """Runs a list of phases closed loop; `done` once the last phase is reached."""
+
+    def __init__(self, phases: list[Phase], k: int = 10, dt_s: float = 0.1) -> None:
+        self.phases = phases
+        self.k, self.dt_s = k, dt_s
+        self.index = 0
+        self._dwell_s = 0.0
+        self.done = False
+        self.regrasps = 0
+
+    @property
+    def phase(self) -> Phase:
+        return self.phases[min(self.index, len(self.phases) - 1)]
+
+    def act(self, scene: Scene, proprio: Proprio) -> ActionChunk:
+        xyz = proprio.ee_position_m
+        yaw = hand_yaw(proprio.T_world_ee)
+        self._maybe_regrasp(proprio)
+        goal, goal_yaw = self.phase.target(scene, proprio)
+        at_goal = np.linalg.norm(goal - xyz) < self.phase.tol_m
+        if at_goal:
+            self._dwell_s += self.dt_s
+            if self._dwell_s >= self.phase.dwell_s:
+                self._advance()
+                goal, goal_yaw = self.phase.target(scene, proprio)
+        phase = self.phase
+        return straight_chunk(xyz, yaw, goal, goal_yaw, phase.gripper_m, phase.speed_mps, self.k, self.dt_s)
+
+    def _advance(self) -> None:
+        self._dwell_s = 0.0
+        if self.index >= len(self.phases) - 1:
+            self.done = True
+        else:
+            self.index += 1
+
+    def _maybe_regrasp(self, proprio: Proprio) -> None:
+        """After closing, empty fingers mean the grasp missed: go back to the approach phase."""
+        names = [p.name for p in self.phases]
+        if (
+            self.phase.name in ("lift", "carry")
+            and "above" in names
+            and proprio.gripper_m < EMPTY_GRASP_M
+            and self.regrasps < 3
+        ):
+            self.index = names.index("above")
+            self._dwell_s = 0.0
+            self.regrasps += 1
+
+
+def _token(scene: Scene, name: str) -> ObjectToken:
+    tok = scene.find(name)
+    if tok is None:
+        raise MessageError(f"object '{name}' is not in the scene; objects: {[t.name for t in scene.tokens]}")
+    return tok
+
+
+def _top_z(tok: ObjectToken) -> float:
+    return float(tok.position_m[2] + 0.5 * tok.extent_m[2])
+
+
+def _grasp_yaw(tok: ObjectToken) -> float:
+    return wrap_grasp_yaw(tok.yaw_rad)
+
+
+def _hold(z: float | None = None) -> TargetFn:
+    """Stay above where the hand is (optionally at height z)."""
+    memo: dict[str, NDArray[np.float64]] = {}
+
+    def target(scene: Scene, proprio: Proprio) -> Target:
+        if "xyz" not in memo:
+            memo["xyz"] = proprio.ee_position_m.copy()
+            if z is not None:
+                memo["xyz"][2] = max(z, memo["xyz"][2])
+        return memo["xyz"], hand_yaw(proprio.T_world_ee)
+
+    return target
+
+
+def grasp_phases(obj: str) -> list[Phase]:
+    def above(scene: Scene, proprio: Proprio) -> Target:
+        tok = _token(scene, obj)
+        return np.array([*tok.position_m[:2], max(SAFE_Z_M, _top_z(tok) + 0.1)]), _grasp_yaw(tok)
+
+    def pregrasp(scene: Scene, proprio: Proprio) -> Target:
+        tok = _token(scene, obj)
+        return np.array([*tok.position_m[:2], _top_z(tok) + 0.04]), _grasp_yaw(tok)
+
+    def grasp(scene: Scene, proprio: Proprio) -> Target:
+        tok = _token(scene, obj)
+        # Fingertip pads centred on the object's middle, never below 1.5 cm (the pads hit the table).
+        z = max(0.015, float(tok.position_m[2]))
+        return np.array([*tok.position_m[:2], z]), _grasp_yaw(tok)
+
+    return [
+        Phase("rise", _hold(SAFE_Z_M), OPEN_M),
+        Phase("above", above, OPEN_M, tol_m=0.015),
+        Phase("pregrasp", pregrasp, OPEN_M, SLOW_MPS, tol_m=0.008),
+        Phase("descend", grasp, OPEN_M, SLOW_MPS, tol_m=0.005),
+        Phase("close", grasp, CLOSED_M, SLOW_MPS, tol_m=0.01, dwell_s=0.5),
+    ]
+
+
+def pick_phases(obj: str) -> list[Phase]:
+    return [*grasp_phases(obj), Phase("lift", _hold(SAFE_Z_M), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.015)]
+
+
+def place_phases(obj: str, target: str) -> list[Phase]:
+    """Carry the held `obj` above `target`, lower it to just above the rim, release, retreat."""
+
+    def carry(scene: Scene, proprio: Proprio) -> Target:
+        dest = _token(scene, target)
+        return np.array([*dest.position_m[:2], max(SAFE_Z_M, _top_z(dest) + 0.12)]), hand_yaw(proprio.T_world_ee)
+
+    def lower(scene: Scene, proprio: Proprio) -> Target:
+        dest = _token(scene, target)
+        held = _token(scene, obj)
+        # The held object's centre sits at the TCP; its bottom goes 2 cm above the rim or surface.
+        z = _top_z(dest) + 0.5 * float(held.extent_m[2]) + 0.02
+        return np.array([*dest.position_m[:2], z]), hand_yaw(proprio.T_world_ee)
+
+    return [
+        Phase("lift", _hold(SAFE_Z_M), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.02),
+        Phase("carry", carry, CLOSED_M, FAST_MPS, tol_m=0.015),
+        Phase("lower", lower, CLOSED_M, SLOW_MPS, tol_m=0.008),
+        Phase("release", lower, OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4),
+        Phase("retreat", _hold(SAFE_Z_M), OPEN_M, FAST_MPS, tol_m=0.02),
+    ]
+
+
+def wipe_phases(tool: str, region: str, press_z_m: float = 0.012) -> list[Phase]:
+    """Grasp the sponge, sweep it over the dirt patch in overlapping strokes, put it back."""
+    start: dict[str, NDArray[np.float64]] = {}
+
+    def remember(scene: Scene) -> None:
+        if "tool" not in start:
+            start["tool"] = _token(scene, tool).position_m.copy()
+
+    def stroke_point(i: int, end: int) -> TargetFn:
+        def target(scene: Scene, proprio: Proprio) -> Target:
+            patch = _token(scene, region)
+            sx, sy = float(patch.extent_m[0]), float(patch.extent_m[1])
+            x = patch.position_m[0] + (i - 1) * (sx / 2 - 0.03)
+            sign = -1 if (i % 2 == 0) == (end <= 0) else 1
+            y = patch.position_m[1] + sign * (sy / 2 - 0.02)
+            z = press_z_m if end >= 0 else 0.06
+            return np.array([x, y, z]), 0.0
+
+        return target
+
+    def above_home(scene: Scene, proprio: Proprio) -> Target:
+        remember(scene)
+        return np.array([*start["tool"][:2], SAFE_Z_M]), hand_yaw(proprio.T_world_ee)
+
+    def put_down(scene: Scene, proprio: Proprio) -> Target:
+        return np.array([*start["tool"][:2], start["tool"][2] + 0.01]), hand_yaw(proprio.T_world_ee)
+
+    def remembering(fn: TargetFn) -> TargetFn:
+        def target(scene: Scene, proprio: Proprio) -> Target:
+            remember(scene)
+            return fn(scene, proprio)
+
+        return target
+
+    grasp = grasp_phases(tool)
+    grasp[1] = Phase("above", remembering(grasp[1].target), OPEN_M, tol_m=0.015)
+    strokes = [Phase("approach_patch", stroke_point(0, -1), CLOSED_M, FAST_MPS, tol_m=0.015)]
+    for i in range(3):
+        strokes.append(Phase(f"stroke{i}_start", stroke_point(i, 0), CLOSED_M, SLOW_MPS, tol_m=0.012))
+        strokes.append(Phase(f"stroke{i}_end", stroke_point(i, 1), CLOSED_M, WIPE_MPS, tol_m=0.012))
+    return [
+        *grasp,
+        Phase("lift", _hold(0.08), CLOSED_M, SLOW_MPS, tol_m=0.015),
+        *strokes,
+        Phase("raise", _hold(SAFE_Z_M), CLOSED_M, SLOW_MPS, tol_m=0.02),
+        Phase("return", above_home, CLOSED_M, FAST_MPS, tol_m=0.02),
+        Phase("put_down", put_down, CLOSED_M, SLOW_MPS, tol_m=0.01),
+        Phase("release", put_down, OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4),
+        Phase("retreat", _hold(SAFE_Z_M), OPEN_M, FAST_MPS, tol_m=0.02),
+    ]
