@@ -1,0 +1,244 @@
+"""The last gate before the robot: every joint command passes through `SafetyLayer.check`.
+
+Clamps what can be clamped (joint positions, velocities, gripper), refuses what cannot (leaving
+the workspace, TCP too fast, driving into a singularity) by holding the last safe command, and
+records every violation. The software e-stop turns the very next command into a hold.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass
+
+import numpy as np
+from hvla.controllers.robot_model import PandaModel
+from hvla.core import panda
+from hvla.core.errors import ConfigError, SafetyError
+from hvla.core.robot import JointCommand
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+_GRIPPER_MAX = panda.GRIPPER_MAX_M
+
+# Kinds of event after which the command actually sent is a hold, not the one asked for.
+REFUSAL_KINDS = frozenset({"estop", "watchdog", "workspace", "ee_speed", "singularity_halt"})
+
+
+@dataclass(frozen=True)
+class SafetyConfig:
+    """Limits enforced on every command. The workspace box bounds the TCP, in world [m]."""
+
+    workspace_min_m: tuple[float, float, float] = (0.1, -0.6, 0.0)  # z = 0 is the table top
+    workspace_max_m: tuple[float, float, float] = (0.9, 0.6, 0.9)
+    max_ee_speed_mps: float = 1.0
+    singularity_slow_cond: float = 17.0  # MoveIt Servo's defaults
+    singularity_halt_cond: float = 30.0
+    watchdog_s: float = 0.1  # a gap between commands longer than this means the sender died
+    margin_rad: float = panda.COMMAND_MARGIN_RAD
+    max_events: int = 10_000  # oldest events are dropped beyond this; `counts` keeps the totals
+
+    def __post_init__(self) -> None:
+        lo, hi = np.asarray(self.workspace_min_m, float), np.asarray(self.workspace_max_m, float)
+        if lo.shape != (3,) or hi.shape != (3,) or not np.all(lo < hi):
+            raise ConfigError(f"workspace box {self.workspace_min_m}..{self.workspace_max_m} must have min < max")
+        if not 0 < self.max_ee_speed_mps <= panda.EE_SPEED_MAX_MPS:
+            raise ConfigError(
+                f"max_ee_speed_mps={self.max_ee_speed_mps} must be in (0, {panda.EE_SPEED_MAX_MPS}] (hard bound)"
+            )
+        if not 1 <= self.singularity_slow_cond < self.singularity_halt_cond:
+            raise ConfigError(
+                f"singularity thresholds slow={self.singularity_slow_cond}, halt={self.singularity_halt_cond}"
+                " must satisfy 1 <= slow < halt"
+            )
+        if not self.watchdog_s > 0:
+            raise ConfigError(f"watchdog_s={self.watchdog_s} must be > 0")
+        if not 0 <= self.margin_rad < 0.5:
+            raise ConfigError(f"margin_rad={self.margin_rad} must be in [0, 0.5)")
+        if self.max_events < 1:
+            raise ConfigError(f"max_events={self.max_events} must be >= 1")
+
+
+@dataclass(frozen=True)
+class SafetyEvent:
+    """One violation: when (safety-layer clock [s]), what kind, and the numbers behind it."""
+
+    t_s: float
+    kind: str  # estop, nonfinite, watchdog, joint_limit, joint_velocity, joint_step, gripper,
+    # singularity_slow, singularity_halt, workspace, ee_speed
+    detail: str
+
+    @property
+    def refused(self) -> bool:
+        return self.kind in REFUSAL_KINDS
+
+
+class SafetyLayer:
+    """Filters joint commands against joint, Cartesian and singularity limits."""
+
+    def __init__(self, model: PandaModel | None = None, config: SafetyConfig | None = None) -> None:
+        self.model = model or PandaModel()
+        self.config = config or SafetyConfig()
+        self.q_lo, self.q_hi = self.model.command_limits(self.config.margin_rad)
+        self.box_lo = np.asarray(self.config.workspace_min_m, float)
+        self.box_hi = np.asarray(self.config.workspace_max_m, float)
+        self.events: deque[SafetyEvent] = deque(maxlen=self.config.max_events)
+        self.counts: Counter[str] = Counter()
+        self.t_s = 0.0
+        self._estop = threading.Event()  # set from any thread; read once per control period
+        self._estop_q: FloatArray | None = None  # latched hold position while the e-stop is engaged
+        self._last: JointCommand | None = None  # the last command let through (or hold sent)
+        self._last_cond = 0.0  # Jacobian condition number at `_last`
+
+    # --- the gate ---------------------------------------------------------------------------
+
+    def check(self, cmd: JointCommand, q_now_rad: ArrayLike, dt_s: float) -> JointCommand:
+        """The command to send in place of `cmd`, `dt_s` after the previous one.
+
+        Raises:
+            SafetyError: `cmd` or the measured `q_now_rad` holds NaN or inf.
+        """
+        if not dt_s > 0:
+            raise SafetyError(f"dt_s={dt_s} since the last command must be > 0")
+        self.t_s += dt_s
+        q_now = self._finite_state(cmd, q_now_rad)
+        # A hold keeps the gripper as it was: opening it on a stop would drop what it holds.
+        gripper = self._last.gripper_m if self._last is not None else float(np.clip(cmd.gripper_m, 0, _GRIPPER_MAX))
+        if self._estop.is_set():
+            if self._estop_q is None:  # latch the position seen at the first command after the stop
+                self._estop_q = np.clip(q_now, self.model.q_min_rad, self.model.q_max_rad)
+            return JointCommand(self._estop_q, np.zeros(7), gripper)
+        if self._last is not None and dt_s > self.config.watchdog_s:
+            self._record("watchdog", f"{dt_s:.3f} s since the last command > {self.config.watchdog_s} s")
+            return self._hold(q_now, gripper)  # the robot may have drifted: hold where it is now
+        ref = self._last.q_rad if self._last is not None else np.clip(q_now, self.q_lo, self.q_hi)
+        ref_cond = self._last_cond if self._last is not None else self.model.condition_number(ref)
+        q, dq = self._clamp_joints(cmd, ref, dt_s)
+        cond = self.model.condition_number(q)
+        if self._refuse_singular(cond, ref_cond) or self._refuse_cartesian(q, ref, dt_s):
+            self._last_cond = ref_cond
+            return self._hold(ref, gripper)
+        q, dq, cond = self._slow_near_singularity(q, dq, ref, cond, ref_cond)
+        dq = self._limit_ff_ee_speed(q, dq)
+        self._last, self._last_cond = JointCommand(q, dq, self._clamp_gripper(cmd.gripper_m)), cond
+        return self._last
+
+    # --- e-stop -----------------------------------------------------------------------------
+
+    def estop(self, reason: str = "software e-stop") -> None:
+        """Hold the current position with zero velocity from the next command until `reset_estop`."""
+        if not self._estop.is_set():
+            self._record("estop", reason)
+        self._estop.set()
+
+    def reset_estop(self) -> None:
+        """Release the e-stop; the next command starts from the measured position."""
+        self._estop.clear()
+        self._estop_q = None
+        self._last = None
+
+    @property
+    def estopped(self) -> bool:
+        return self._estop.is_set()
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def in_workspace(self, p_world_m: ArrayLike) -> bool:
+        p = np.asarray(p_world_m, float)
+        return bool(np.all(p >= self.box_lo) and np.all(p <= self.box_hi))
+
+    def refusals(self) -> int:
+        """How many commands were replaced by a hold since construction."""
+        return sum(n for kind, n in self.counts.items() if kind in REFUSAL_KINDS)
+
+    def reset(self) -> None:
+        """Forget the last safe command (a new episode or a robot moved by hand); keeps the log."""
+        self._last = None
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _record(self, kind: str, detail: str) -> None:
+        self.events.append(SafetyEvent(self.t_s, kind, detail))
+        self.counts[kind] += 1
+
+    def _finite_state(self, cmd: JointCommand, q_now_rad: ArrayLike) -> FloatArray:
+        q_now = np.asarray(q_now_rad, dtype=float)
+        parts = (np.asarray(cmd.q_rad), np.asarray(cmd.dq_radps), np.array([cmd.gripper_m]), q_now)
+        if q_now.shape != (7,) or not all(np.isfinite(p).all() for p in parts):
+            self._record("nonfinite", f"command q={cmd.q_rad}, dq={cmd.dq_radps}, measured q={q_now}")
+            raise SafetyError(f"non-finite joint command or state (measured q {q_now.tolist()})")
+        return q_now
+
+    def _hold(self, q_rad: FloatArray, gripper_m: float) -> JointCommand:
+        """Zero velocity at `q_rad`; it becomes the reference the next command is checked against.
+
+        Clipped to the hard limits only: holding a measured pose inside the margin would move the arm.
+        """
+        self._last = JointCommand(np.clip(q_rad, self.model.q_min_rad, self.model.q_max_rad), np.zeros(7), gripper_m)
+        self._last_cond = self.model.condition_number(self._last.q_rad)
+        return self._last
+
+    def _clamp_joints(self, cmd: JointCommand, ref: FloatArray, dt_s: float) -> tuple[FloatArray, FloatArray]:
+        """Positions inside the margin, velocities and per-period steps inside the hard limits."""
+        q = np.clip(cmd.q_rad, self.q_lo, self.q_hi)
+        if np.any(q != cmd.q_rad):
+            self._record("joint_limit", f"q clamped by {np.round(np.abs(q - cmd.q_rad), 4).tolist()} rad")
+        dq = np.clip(cmd.dq_radps, -panda.DQ_MAX_RADPS, panda.DQ_MAX_RADPS)
+        if np.any(dq != cmd.dq_radps):
+            self._record("joint_velocity", f"dq {np.round(cmd.dq_radps, 3).tolist()} clamped to the hard limit")
+        step, max_step = q - ref, panda.DQ_MAX_RADPS * dt_s
+        ratio = float(np.max(np.abs(step) / max_step))
+        if ratio > 1.0:  # a position jump implies a velocity too: shrink it, keeping its direction
+            self._record("joint_step", f"step {np.round(step, 4).tolist()} rad is {ratio:.1f}x the velocity limit")
+            q = ref + step / ratio
+        return q, dq
+
+    def _refuse_singular(self, cond: float, ref_cond: float) -> bool:
+        # Only motion *toward* the singularity is stopped, so a robot that is already there can leave.
+        if cond > self.config.singularity_halt_cond and cond > ref_cond:
+            halt = self.config.singularity_halt_cond
+            self._record("singularity_halt", f"Jacobian condition number {cond:.1f} > {halt}")
+            return True
+        return False
+
+    def _slow_near_singularity(
+        self, q: FloatArray, dq: FloatArray, ref: FloatArray, cond: float, ref_cond: float
+    ) -> tuple[FloatArray, FloatArray, float]:
+        """Between the slow and halt thresholds, scale the step toward the singularity down linearly."""
+        cfg = self.config
+        if cond > cfg.singularity_slow_cond and cond > ref_cond:
+            scale = (cfg.singularity_halt_cond - cond) / (cfg.singularity_halt_cond - cfg.singularity_slow_cond)
+            scale = float(np.clip(scale, 0.0, 1.0))
+            self._record("singularity_slow", f"condition number {cond:.1f}: speed scaled by {scale:.2f}")
+            q, dq = ref + scale * (q - ref), scale * dq
+            cond = self.model.condition_number(q)
+        return q, dq, cond
+
+    def _refuse_cartesian(self, q: FloatArray, ref: FloatArray, dt_s: float) -> bool:
+        p_new, p_ref = self.model.fk(q)[:3, 3], self.model.fk(ref)[:3, 3]
+        outside_new, outside_ref = self._box_distance(p_new), self._box_distance(p_ref)
+        # Outside the box, only motion that brings the TCP back toward it is let through.
+        if outside_new > 0 and outside_new > outside_ref - 1e-9:
+            self._record("workspace", f"TCP {np.round(p_new, 3).tolist()} m outside the workspace box")
+            return True
+        speed = float(np.linalg.norm(p_new - p_ref)) / dt_s
+        if speed > self.config.max_ee_speed_mps:
+            self._record("ee_speed", f"TCP speed {speed:.2f} m/s > {self.config.max_ee_speed_mps} m/s")
+            return True
+        return False
+
+    def _limit_ff_ee_speed(self, q: FloatArray, dq: FloatArray) -> FloatArray:
+        speed = float(np.linalg.norm(self.model.jacobian(q)[:3] @ dq))
+        if speed > self.config.max_ee_speed_mps:
+            self._record("ee_speed_ff", f"feed-forward TCP speed {speed:.2f} m/s scaled down")
+            return dq * (self.config.max_ee_speed_mps / speed)
+        return dq
+
+    def _box_distance(self, p: FloatArray) -> float:
+        return float(np.linalg.norm(np.maximum(self.box_lo - p, 0) + np.maximum(p - self.box_hi, 0)))
+
+    def _clamp_gripper(self, gripper_m: float) -> float:
+        g = float(np.clip(gripper_m, 0.0, panda.GRIPPER_MAX_M))
+        if g != gripper_m:
+            self._record("gripper", f"gripper {gripper_m:.4f} m clamped to [0, {panda.GRIPPER_MAX_M}]")
+        return g
