@@ -77,6 +77,7 @@ class JointTrajectory:
         self._otg = ruckig.Ruckig(7, self.config.control_dt_s)
         self._inp = ruckig.InputParameter(7)
         self._out = ruckig.OutputParameter(7)
+        self._scratch = ruckig.Trajectory(7)  # for comparing candidate plans before committing to one
         self._inp.max_velocity = self.config.max_velocity_radps.tolist()
         self._inp.max_acceleration = self.config.max_acceleration_radps2.tolist()
         self._inp.max_jerk = self.config.max_jerk_radps3.tolist()
@@ -109,11 +110,24 @@ class JointTrajectory:
         dq = np.zeros(7) if dq_radps is None else _vec7("target dq_radps", dq_radps)
         vmax = self.config.max_velocity_radps
         self._inp.target_position = q.tolist()
-        self._inp.target_velocity = np.clip(dq, -vmax, vmax).tolist()
         self._inp.target_acceleration = [0.0] * 7
         self._inp.minimum_duration = float(min_duration_s) if min_duration_s > 0 else None
         self._inp.control_interface = ruckig.ControlInterface.Position
+        self._inp.target_velocity = [0.0] * 7
+        if np.any(dq):
+            # A pass-through velocity should make the motion smoother and quicker. When the state
+            # cannot build it up in time, ruckig swings back and forth instead (many times slower):
+            # then arriving at rest is the better plan.
+            at_rest_s = self._duration()
+            self._inp.target_velocity = np.clip(dq, -vmax, vmax).tolist()
+            if self._duration() > at_rest_s:
+                self._inp.target_velocity = [0.0] * 7
         self._done = False
+
+    def _duration(self) -> float:
+        """Duration [s] of the trajectory the current input describes (inf if ruckig has none)."""
+        result = self._otg.calculate(self._inp, self._scratch)
+        return self._scratch.duration if result in (ruckig.Result.Working, ruckig.Result.Finished) else np.inf
 
     def stop(self) -> None:
         """Brake to zero velocity as fast as the limits allow, wherever that ends."""
