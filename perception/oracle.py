@@ -14,6 +14,7 @@ from hvla.core.messages import ObjectToken, Observation, Scene
 from hvla.perception.base import PERCEPTION
 
 DIRT_LABEL = "dirt"
+REGION_NAME = "counter"  # the planner grounds "the counter" to this region token
 
 
 def _stable_id(name: str) -> int:
@@ -45,6 +46,6 @@ class OraclePerception:
                 position_m=truth.dirt_center_m,
                 extent_m=np.array([*truth.dirt_size_m, 0.001]),
                 color_name="brown", color_rgb=np.array([0.35, 0.25, 0.12]),
-                category="region", name=DIRT_LABEL,
+                category="region", name=REGION_NAME,
             ))
         return Scene(tuple(tokens), obs)

@@ -1,1 +1,3 @@
-"""skills"""
+"""Skills: scripted experts and learned policies. Importing it registers the built-in implementations."""
+
+from hvla.skills.scripted import policy as _scripted  # noqa: F401  (registers "scripted")

@@ -1,0 +1,102 @@
+"""The `hvla` command line: run and plan instructions in the kitchen, the demo, and the tools.
+
+Exit codes: 0 success, 1 the task was attempted and failed, 2 bad input (nothing moved).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from hvla.core.errors import HvlaError
+from hvla.orchestration import session
+from hvla.orchestration.stack import StackConfig
+from rich.console import Console
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="hvla: hierarchical hybrid VLA stack.")
+console = Console(stderr=True)
+
+Seed = Annotated[int, typer.Option(help="Scene seed: the same seed gives the same kitchen.")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+PerceptionOpt = Annotated[str, typer.Option(help="Perception implementation (registry name).")]
+PlannerOpt = Annotated[str, typer.Option(help="Planner implementation (registry name).")]
+SkillsOpt = Annotated[str, typer.Option(help="Skill policy implementation (registry name).")]
+
+
+def _bad_input(exc: HvlaError, as_json: bool) -> typer.Exit:
+    if as_json:
+        print(json.dumps({"success": False, "error": str(exc), "error_type": type(exc).__name__}))
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    instruction: Annotated[str, typer.Argument(help='e.g. "put the banana in the bowl, then wipe the counter"')],
+    seed: Seed = 0,
+    as_json: Json = False,
+    perception: PerceptionOpt = "oracle",
+    planner: PlannerOpt = "rules",
+    skills: SkillsOpt = "scripted",
+    video: Annotated[Path | None, typer.Option(help="Write an mp4 of the scene camera here.")] = None,
+    log_dir: Annotated[Path, typer.Option(help="Root folder of episode logs.")] = Path("runs"),
+    no_log: Annotated[bool, typer.Option("--no-log", help="Do not record the episode.")] = False,
+) -> None:
+    """Plan INSTRUCTION for the kitchen of SEED and execute it headless."""
+    stack = StackConfig(perception=perception, planner=planner, skills=skills, image_size=128)
+    try:
+        report = session.run_episode(
+            instruction, seed, stack, video=video, log_root=None if no_log else log_dir, console=console,
+            progress=not as_json,
+        )
+    except HvlaError as exc:
+        raise _bad_input(exc, as_json) from None
+    if as_json:
+        print(json.dumps(report, default=_json_default))
+    else:
+        session.print_report(report, console)
+    raise typer.Exit(code=0 if report["success"] else 1)
+
+
+@app.command()
+def plan(
+    instruction: Annotated[str, typer.Argument(help="The instruction to plan.")],
+    seed: Seed = 0,
+    as_json: Json = False,
+    perception: PerceptionOpt = "oracle",
+    planner: PlannerOpt = "rules",
+) -> None:
+    """Print the plan graph for the kitchen of SEED without moving anything."""
+    stack = StackConfig(perception=perception, planner=planner)
+    try:
+        report = session.plan_only(instruction, seed, stack)
+    except HvlaError as exc:
+        raise _bad_input(exc, as_json) from None
+    if as_json:
+        print(json.dumps(report, default=_json_default))
+    else:
+        session.print_plan(report, console)
+
+
+@app.command()
+def demo(
+    seed: Seed = 3,
+    out: Annotated[Path, typer.Option(help="Folder for the demo's videos and logs.")] = Path("runs/demo"),
+) -> None:
+    """The kitchen example: a two-step instruction, then a second instruction, with videos."""
+    code = session.demo(seed, out, console)
+    raise typer.Exit(code=code)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,238 @@
+"""The executor: walks a Plan, running each subgoal as a closed 10 Hz sense-act loop.
+
+observe -> perception -> success check -> skill policy -> controllers, until the subgoal's
+predicate holds, a monitor raises an alert or the timeout passes. On failure: retry once, then ask
+the planner to re-plan from the current scene, then stop with a reason. Everything that happens
+is an `Event`; an optional recorder stores every step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hvla.controllers.base import Controller
+from hvla.core.errors import HvlaError, SimulationError, UnreachableError
+from hvla.core.messages import ActionChunk, Observation, Plan, Scene, Subgoal
+from hvla.core.robot import JointCommand, Robot
+from hvla.orchestration import events as ev
+from hvla.orchestration.monitors import Monitor, StepInfo, default_monitors
+from hvla.perception.base import Perception
+from hvla.planner.base import Planner
+from hvla.skills.base import SkillPolicy
+from hvla.skills.success import skill_succeeded
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    loop_hz: float = 10.0
+    retries: int = 1  # attempts after the first, per subgoal
+    replans: int = 1  # times the planner may be asked to re-plan per episode
+    log_cameras: tuple[str, ...] = ()  # extra views rendered every step for logs and video
+
+
+@dataclass
+class SubgoalResult:
+    id: str
+    skill: str
+    args: dict[str, str]
+    outcome: str = "pending"  # succeeded | failed | skipped
+    duration_s: float = 0.0  # simulated time across attempts
+    attempts: int = 0
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "skill": self.skill, "args": self.args, "outcome": self.outcome,
+            "duration_s": round(self.duration_s, 3), "attempts": self.attempts, "reason": self.reason,
+        }
+
+
+@dataclass
+class EpisodeResult:
+    success: bool
+    plan: Plan
+    subgoals: list[SubgoalResult]
+    failure: str | None
+    sim_time_s: float
+    wall_time_s: float
+    replans: int = 0
+    log_dir: str | None = None
+
+
+class StepRecorder(Protocol):
+    """Where each step goes (an episode log, a dataset writer)."""
+
+    def write_step(
+        self, obs: Observation, scene: Scene, chunk: ActionChunk, commands: Sequence[JointCommand],
+        subgoal_id: str,
+    ) -> None: ...
+
+
+class RecordingRobot:
+    """Passes commands through to a robot and keeps the ones issued since the last `drain`."""
+
+    def __init__(self, robot: Robot) -> None:
+        self.robot = robot
+        self.control_dt_s = robot.control_dt_s
+        self.limits = robot.limits
+        self._commands: list[JointCommand] = []
+
+    def observe(self, cameras: Sequence[str] | None = None) -> Observation:
+        return self.robot.observe(cameras)
+
+    def command(self, cmd: JointCommand) -> None:
+        self._commands.append(cmd)
+        self.robot.command(cmd)
+
+    def drain(self) -> list[JointCommand]:
+        out, self._commands = self._commands, []
+        return out
+
+
+@dataclass
+class _Attempt:
+    ok: bool
+    reason: str | None
+    duration_s: float
+
+
+@dataclass
+class Executor:
+    robot: Robot
+    perception: Perception
+    policy: SkillPolicy
+    controller: Controller
+    planner: Planner | None = None
+    config: ExecutorConfig = field(default_factory=ExecutorConfig)
+    monitors: list[Monitor] = field(default_factory=default_monitors)
+    events: ev.EventLog = field(default_factory=ev.EventLog)
+    recorder: StepRecorder | None = None
+
+    def __post_init__(self) -> None:
+        self._robot = RecordingRobot(self.robot)
+        self._cameras = tuple(dict.fromkeys((*self.perception.cameras, *self.config.log_cameras)))
+
+    # --- entry points ----------------------------------------------------------------------
+    def observe(self) -> tuple[Observation, Scene]:
+        obs = self._robot.observe(self._cameras)
+        return obs, self.perception.perceive(obs)
+
+    def run_instruction(self, instruction: str) -> EpisodeResult:
+        """Plan `instruction` against the current scene, then execute it."""
+        if self.planner is None:
+            raise HvlaError("run_instruction needs a planner")
+        _, scene = self.observe()
+        plan = self.planner.plan(instruction, scene)
+        return self.run_plan(plan)
+
+    def run_plan(self, plan: Plan) -> EpisodeResult:
+        wall0 = time.time()
+        obs, _ = self.observe()
+        t0 = obs.t_s
+        self._emit(ev.PLAN_CREATED, t0, detail={"subgoals": len(plan.graph), "instruction": plan.instruction})
+        results: list[SubgoalResult] = []
+        replans = 0
+        failure: str | None = None
+        queue = plan.subgoals()
+        while queue:
+            subgoal = queue.pop(0)
+            result = self._run_with_retries(subgoal)
+            results.append(result)
+            if result.outcome == "succeeded":
+                continue
+            failure = f"subgoal {subgoal.id} {subgoal.describe()} failed: {result.reason}"
+            if self.planner is None or replans >= self.config.replans:
+                break
+            replans += 1
+            new_plan = self._replan(plan, results, subgoal)
+            if new_plan is None:
+                break
+            plan, queue, failure = new_plan, new_plan.subgoals(), None
+        for sg in queue:
+            results.append(SubgoalResult(sg.id, sg.skill, dict(sg.args), "skipped"))
+        self.perception.reset()
+        obs = self._robot.observe(())
+        success = failure is None
+        return EpisodeResult(success, plan, results, failure, obs.t_s - t0, time.time() - wall0, replans)
+
+    # --- subgoals --------------------------------------------------------------------------
+    def _run_with_retries(self, subgoal: Subgoal) -> SubgoalResult:
+        result = SubgoalResult(subgoal.id, subgoal.skill, dict(subgoal.args))
+        for attempt in range(1 + self.config.retries):
+            if attempt:
+                self._emit(ev.RETRY, None, subgoal.id, {"attempt": attempt + 1})
+            result.attempts += 1
+            outcome = self.run_subgoal(subgoal)
+            result.duration_s += outcome.duration_s
+            if outcome.ok:
+                result.outcome, result.reason = "succeeded", None
+                return result
+            result.outcome, result.reason = "failed", outcome.reason
+        return result
+
+    def run_subgoal(self, subgoal: Subgoal) -> _Attempt:
+        """One attempt: the closed loop until success, a monitor alert or the timeout."""
+        obs, scene = self.observe()
+        t0 = obs.t_s
+        self._emit(ev.SUBGOAL_STARTED, t0, subgoal.id, {"skill": subgoal.skill, **subgoal.args})
+        try:
+            self.policy.reset(scene, subgoal)
+        except HvlaError as exc:
+            return self._fail(subgoal, t0, t0, str(exc))
+        for monitor in self.monitors:
+            monitor.reset(subgoal)
+        period_s = 1.0 / self.config.loop_hz
+        while obs.t_s - t0 < subgoal.timeout_s:
+            if skill_succeeded(subgoal, scene):
+                self._emit(ev.PREDICATE_MET, obs.t_s, subgoal.id)
+                self._emit(ev.SUBGOAL_SUCCEEDED, obs.t_s, subgoal.id, {"duration_s": obs.t_s - t0})
+                return _Attempt(True, None, obs.t_s - t0)
+            try:
+                chunk = self.policy.act(scene, obs.proprio)
+                self._emit(ev.CHUNK_ISSUED, obs.t_s, subgoal.id, {"k": len(chunk), "confidence": chunk.confidence})
+                follow = self.controller.follow(chunk, self._robot, period_s)
+            except (UnreachableError, SimulationError) as exc:
+                return self._fail(subgoal, t0, obs.t_s, str(exc))
+            except HvlaError as exc:
+                return self._fail(subgoal, t0, obs.t_s, f"{type(exc).__name__}: {exc}")
+            if follow.refusals:
+                self._emit(ev.SAFETY_REFUSAL, obs.t_s, subgoal.id, {"refusals": follow.refusals})
+            if self.recorder is not None:
+                self.recorder.write_step(obs, scene, chunk, self._robot.drain(), subgoal.id)
+            else:
+                self._robot.drain()
+            obs, scene = self.observe()
+            step = StepInfo(obs.t_s, subgoal, scene, obs.proprio, follow, chunk.confidence)
+            for monitor in self.monitors:
+                alert = monitor.check(step)
+                if alert is not None:
+                    self._emit(ev.MONITOR_ALERT, obs.t_s, subgoal.id, {"alert": alert})
+                    self.controller.hold(self._robot, 0.3)
+                    self._robot.drain()
+                    return self._fail(subgoal, t0, obs.t_s, alert)
+        return self._fail(subgoal, t0, obs.t_s, f"timeout after {subgoal.timeout_s:.0f} s")
+
+    def _fail(self, subgoal: Subgoal, t0: float, t: float, reason: str) -> _Attempt:
+        self._emit(ev.SUBGOAL_FAILED, t, subgoal.id, {"reason": reason})
+        return _Attempt(False, reason, t - t0)
+
+    def _replan(self, plan: Plan, results: list[SubgoalResult], failed: Subgoal) -> Plan | None:
+        _, scene = self.observe()
+        done = [plan.graph.nodes[r.id]["subgoal"] for r in results if r.outcome == "succeeded" and r.id in plan.graph]
+        assert self.planner is not None
+        try:
+            new_plan = self.planner.replan(plan.instruction, scene, done, failed)
+        except HvlaError as exc:
+            self._emit(ev.REPLAN, scene.observation.t_s, failed.id, {"error": str(exc)})
+            return None
+        self._emit(ev.REPLAN, scene.observation.t_s, failed.id, {"subgoals": len(new_plan.graph)})
+        return new_plan if len(new_plan.graph) else None
+
+    def _emit(self, kind: str, t_s: float | None, subgoal_id: str | None = None, detail: Any = "") -> None:
+        if t_s is None:
+            t_s = self._robot.observe(()).t_s
+        self.events.append(ev.Event(t_s=float(t_s), wall_s=time.time(), kind=kind, subgoal_id=subgoal_id,
+                                    detail=detail))

@@ -1,0 +1,54 @@
+"""Builds the layered stack from registry names: the one place where layers are wired together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import hvla.controllers
+import hvla.perception
+import hvla.planner
+import hvla.skills  # noqa: F401  (importing the layers registers their implementations)
+from hvla.controllers.registry import CONTROLLERS
+from hvla.orchestration.executor import Executor, ExecutorConfig, StepRecorder
+from hvla.perception.base import PERCEPTION
+from hvla.planner.registry import PLANNERS
+from hvla.sim.scene import SceneConfig
+from hvla.sim.world import KitchenWorld, SimConfig
+from hvla.skills.base import SKILL_POLICIES
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Which implementation runs each layer (registry names), and the simulator's image size."""
+
+    perception: str = "oracle"
+    planner: str = "rules"
+    skills: str = "scripted"
+    controller: str = "cartesian"
+    image_size: int = 128
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+
+    def validate(self) -> None:
+        """Fail before anything is built when a name is unknown."""
+        PERCEPTION.get(self.perception)
+        PLANNERS.get(self.planner)
+        SKILL_POLICIES.get(self.skills)
+        CONTROLLERS.get(self.controller)
+
+
+def build_world(seed: int, config: StackConfig, scene: SceneConfig | None = None) -> KitchenWorld:
+    sim = SimConfig(image_height=config.image_size, image_width=config.image_size)
+    return KitchenWorld(seed=seed, scene=scene, config=sim)
+
+
+def build_executor(world: KitchenWorld, config: StackConfig, recorder: StepRecorder | None = None) -> Executor:
+    config.validate()
+    return Executor(
+        robot=world,
+        perception=PERCEPTION.get(config.perception)(),
+        policy=SKILL_POLICIES.get(config.skills)(),
+        controller=CONTROLLERS.get(config.controller)(),
+        planner=PLANNERS.get(config.planner)(),
+        config=config.executor,
+        recorder=recorder,
+    )

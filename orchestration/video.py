@@ -1,0 +1,51 @@
+"""Video of an episode from the scene camera, written as mp4 (imageio + ffmpeg) once it ends."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import imageio.v2 as imageio
+import numpy as np
+from hvla.core.messages import ActionChunk, Observation, Scene
+from hvla.core.robot import JointCommand
+
+
+class VideoRecorder:
+    """Collects one frame per step from `camera`; `write` encodes them atomically."""
+
+    def __init__(self, path: Path, camera: str = "scene", fps: int = 10) -> None:
+        self.path, self.camera, self.fps = Path(path), camera, fps
+        self.frames: list[np.ndarray] = []
+
+    def write_step(
+        self, obs: Observation, scene: Scene, chunk: ActionChunk, commands: Sequence[JointCommand], subgoal_id: str
+    ) -> None:
+        frame = obs.frames.get(self.camera)
+        if frame is not None:
+            self.frames.append(frame.rgb)
+
+    def write(self) -> Path | None:
+        if not self.frames:
+            return None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.stem}.tmp{self.path.suffix}")
+        with imageio.get_writer(tmp, fps=self.fps, codec="libx264", macro_block_size=1) as writer:
+            for frame in self.frames:
+                writer.append_data(frame)
+        os.replace(tmp, self.path)
+        return self.path
+
+
+class FanOut:
+    """Sends each step to several recorders (episode log, video, dataset)."""
+
+    def __init__(self, *recorders: object) -> None:
+        self.recorders = [r for r in recorders if r is not None]
+
+    def write_step(
+        self, obs: Observation, scene: Scene, chunk: ActionChunk, commands: Sequence[JointCommand], subgoal_id: str
+    ) -> None:
+        for r in self.recorders:
+            r.write_step(obs, scene, chunk, commands, subgoal_id)
