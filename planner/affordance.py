@@ -1,0 +1,121 @@
+"""Can a step succeed from here? The feasibility half of SayCan's language x feasibility score.
+
+The rule-based planner asks these questions of each grounded step; learned backends (issue 6) can
+turn the same predicates into soft values. A failed check raises `InfeasibleError` saying why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from hvla.core.errors import ConfigError
+from hvla.core.messages import ObjectToken
+from hvla.planner.errors import InfeasibleError
+from hvla.planner.lexicon import FIXTURE_LABELS, RECEPTACLE_LABELS, WIPING_LABELS
+from hvla.planner.skills_vocab import PICK, PICK_PLACE, PLACE, SKILLS, WIPE
+
+
+def norm_label(label: str) -> str:
+    """`Fruit_Bowl` -> `fruit bowl`: labels compare as lower-case words."""
+    return label.replace("_", " ").replace("-", " ").strip().lower()
+
+
+def _label_words(tok: ObjectToken) -> set[str]:
+    return set(norm_label(tok.label).split())
+
+
+RECEPTACLE_CATEGORIES = frozenset({"container", "surface"})  # bowl, cup; plate
+NOT_GRASPABLE_CATEGORIES = RECEPTACLE_CATEGORIES | {"region"}  # "region": the dirt patch on the counter
+
+
+def is_receptacle(tok: ObjectToken) -> bool:
+    """Something to put things into or onto: a container (bowl, cup), a surface (plate) or the sink."""
+    return tok.category in RECEPTACLE_CATEGORIES or bool(_label_words(tok) & RECEPTACLE_LABELS)
+
+
+def is_graspable(tok: ObjectToken) -> bool:
+    """Something the gripper picks up: fruit, tools, small objects. Containers, regions, fixtures are not."""
+    if tok.category in NOT_GRASPABLE_CATEGORIES or is_receptacle(tok):
+        return False
+    return not (_label_words(tok) & FIXTURE_LABELS)
+
+
+def is_wiping_tool(tok: ObjectToken) -> bool:
+    """Something the wipe skill can wipe with (a sponge, a cloth)."""
+    return bool(_label_words(tok) & WIPING_LABELS)
+
+
+AFFORDANCES: Mapping[str, Callable[[ObjectToken], bool]] = {
+    "graspable": is_graspable,
+    "receptacle": is_receptacle,
+    "wiping_tool": is_wiping_tool,
+}
+
+_WHY_NOT: Mapping[str, str] = {
+    "graspable": "it is a container, surface or fixture, not something to pick up",
+    "receptacle": "it is not a container (a bowl, plate, cup or the sink) to put things in",
+    "wiping_tool": "it is not something to wipe with (a sponge or cloth)",
+}
+
+
+@dataclass(frozen=True)
+class FeasibilityConfig:
+    """max_reach_m: horizontal reach from the robot base at `base_xy_m` (Panda: 0.855 m); None disables."""
+
+    max_reach_m: float | None = 0.855
+    base_xy_m: tuple[float, float] = (0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        if self.max_reach_m is not None and self.max_reach_m <= 0:
+            raise ConfigError(f"max_reach_m={self.max_reach_m} must be > 0")
+
+
+def reach_distance_m(tok: ObjectToken, base_xy_m: tuple[float, float] = (0.0, 0.0)) -> float:
+    """Horizontal distance from the base to the nearest point of the token's box (a big sink's rim
+    can be in reach while its centre is not)."""
+    d = np.abs(tok.position_m[:2] - np.asarray(base_xy_m)) - tok.extent_m[:2] / 2
+    return float(np.linalg.norm(np.maximum(d, 0.0)))
+
+
+def check_step(
+    skill: str,
+    bound: Mapping[str, ObjectToken | str],
+    held: str | None,
+    config: FeasibilityConfig = FeasibilityConfig(),
+) -> None:
+    """Raise `InfeasibleError` unless `skill` with these grounded arguments can succeed now.
+
+    `bound` maps each role to its token (or fixed string for region roles); `held` is the instance
+    name the gripper holds before the step, None when free.
+    """
+    spec = SKILLS[skill]
+    step = f"{skill}({', '.join(f'{k}={v if isinstance(v, str) else v.name}' for k, v in bound.items())})"
+    for role in spec.roles:
+        value = bound.get(role.name)
+        if value is None:
+            raise InfeasibleError(step, f"no {role.name} given")
+        if isinstance(value, str):
+            if value not in role.choices:
+                raise InfeasibleError(step, f"{role.name} must be one of {list(role.choices)}, not '{value}'")
+            continue
+        if not AFFORDANCES[role.affordance](value):
+            raise InfeasibleError(step, f"the {role.name} '{value.name}' won't do: {_WHY_NOT[role.affordance]}")
+        if config.max_reach_m is not None:
+            dist = reach_distance_m(value, config.base_xy_m)
+            if dist > config.max_reach_m:
+                raise InfeasibleError(
+                    step, f"the {value.name} is out of reach ({dist:.2f} m from the base, reach {config.max_reach_m} m)"
+                )
+    obj = bound.get("object")
+    if isinstance(obj, ObjectToken):
+        if obj is bound.get("target"):
+            raise InfeasibleError(step, f"cannot put the {obj.name} into itself")
+        if skill in (PICK, PICK_PLACE) and held is not None and held != obj.name:
+            raise InfeasibleError(step, f"the gripper already holds the {held}; put it somewhere first")
+        if skill == PLACE and held != obj.name:
+            raise InfeasibleError(step, f"the {obj.name} is not in the gripper (pick it up first)")
+    tool = bound.get("tool")
+    if skill == WIPE and isinstance(tool, ObjectToken) and held is not None and held != tool.name:
+        raise InfeasibleError(step, f"the gripper holds the {held}; put it somewhere before wiping")
