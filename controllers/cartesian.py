@@ -157,14 +157,16 @@ class CartesianController:
         for i in range(len(chunk)):
             T = pose_to_matrix(chunk.ee_targets[i])
             try:
-                q = self.ik.solve(T, q_prev)
+                # Once the chain has started, only warm starts count: a random restart lands on
+                # another IK branch, which the joint-jump check would reject anyway.
+                q = self.ik.solve(T, q_prev, restarts=0 if solved else None)
             except UnreachableError as err:
                 first_error = first_error or err
                 skipped.append((i, f"IK: {err}"))
                 continue
-            reason = self._reject(T, q, q_prev, first=not solved)
+            reason, residual_m = self._reject(T, q, q_prev, first=not solved)
             if reason:
-                first_error = first_error or UnreachableError(chunk.ee_targets[i], float("nan"), float("nan"))
+                first_error = first_error or UnreachableError(chunk.ee_targets[i], residual_m, float("nan"))
                 skipped.append((i, reason))
                 continue
             # On the chunk's schedule (skipped waypoints keep their slot), unless too fast for the TCP.
@@ -196,14 +198,16 @@ class CartesianController:
             for (i, T, q, _), d, v in zip(solved, durations, dq_pass)
         ]
 
-    def _reject(self, T: FloatArray, q: FloatArray, q_prev: FloatArray, first: bool) -> str:
-        """Why a solved waypoint must still be skipped ('' when it is fine)."""
-        if not self.safety.in_workspace(T[:3, 3]):
-            return f"target {np.round(T[:3, 3], 3).tolist()} m is outside the safety workspace box"
+    def _reject(self, T: FloatArray, q: FloatArray, q_prev: FloatArray, first: bool) -> tuple[str, float]:
+        """Why a solved waypoint must still be skipped ('' when it is fine), and how far off [m]."""
+        outside_m = self.safety.workspace_distance(T[:3, 3])
+        if outside_m > 0:
+            where = np.round(T[:3, 3], 3).tolist()
+            return f"target {where} m is {outside_m:.3f} m outside the workspace box", outside_m
         jump = float(np.abs(q - q_prev).max())
         if not first and jump > self.config.max_joint_jump_rad:
-            return f"IK solution jumps {jump:.2f} rad from the previous waypoint (branch switch)"
-        return ""
+            return f"IK solution jumps {jump:.2f} rad from the previous waypoint (branch switch)", float("nan")
+        return "", 0.0
 
     # --- streaming --------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ command margin) are enforced every iteration, so every returned solution is comm
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,16 +76,19 @@ class IkSolver:
         self.q_nominal = np.clip(np.array(self.config.q_nominal_rad), self.q_lo, self.q_hi)
         self._rng = np.random.default_rng(self.config.seed)
 
-    def solve(self, T_world_target: ArrayLike, q0_rad: ArrayLike) -> FloatArray:
+    def solve(self, T_world_target: ArrayLike, q0_rad: ArrayLike, restarts: int | None = None) -> FloatArray:
         """Joint angles placing the TCP at `T_world_target` ((4, 4) or (7,) xyz + quat wxyz).
+
+        `restarts` overrides the configured number of random restarts (0: warm start and nominal
+        posture only, for tracking where a far-away solution would be rejected anyway).
 
         Raises:
             MessageError: the target or seed is malformed (wrong shape, NaN, non-unit quaternion).
             UnreachableError: no attempt got within tolerance; carries the best residual.
         """
-        return self.solve_with_info(T_world_target, q0_rad).q_rad
+        return self.solve_with_info(T_world_target, q0_rad, restarts).q_rad
 
-    def solve_with_info(self, T_world_target: ArrayLike, q0_rad: ArrayLike) -> IkResult:
+    def solve_with_info(self, T_world_target: ArrayLike, q0_rad: ArrayLike, restarts: int | None = None) -> IkResult:
         """Like `solve`, also reporting iterations, attempts and the residual."""
         T_world_target = as_pose_matrix(T_world_target, "IK target")
         q0 = np.clip(self.model.check_q(q0_rad), self.q_lo, self.q_hi)
@@ -94,7 +98,8 @@ class IkSolver:
 
         best: tuple[FloatArray, float, float] | None = None
         iterations = 0
-        for attempt, seed in enumerate(self._seeds(q0), start=1):
+        n_random = self.config.restarts if restarts is None else restarts
+        for attempt, seed in enumerate(self._seeds(q0, n_random), start=1):
             q, err_m, err_rad, n = self._descend(oMdes, seed)
             iterations += n
             if best is None or self._cost(err_m, err_rad) < self._cost(best[1], best[2]):
@@ -112,12 +117,12 @@ class IkSolver:
         if gap > 0:
             raise UnreachableError(target_pose, gap, float("nan"))
 
-    def _seeds(self, q0: FloatArray):  # -> Iterator[FloatArray]
+    def _seeds(self, q0: FloatArray, n_random: int) -> Iterator[FloatArray]:
         """Warm start, then the nominal posture, then random configurations."""
         yield q0
         if np.abs(q0 - self.q_nominal).max() > 1e-6:
             yield self.q_nominal
-        for _ in range(self.config.restarts):
+        for _ in range(n_random):
             yield self._rng.uniform(self.q_lo, self.q_hi)
 
     def _cost(self, err_m: float, err_rad: float) -> float:

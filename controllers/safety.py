@@ -144,8 +144,12 @@ class SafetyLayer:
     # --- queries ----------------------------------------------------------------------------
 
     def in_workspace(self, p_world_m: ArrayLike) -> bool:
+        return self.workspace_distance(p_world_m) == 0.0
+
+    def workspace_distance(self, p_world_m: ArrayLike) -> float:
+        """Distance [m] from a point to the workspace box; 0 inside."""
         p = np.asarray(p_world_m, float)
-        return bool(np.all(p >= self.box_lo) and np.all(p <= self.box_hi))
+        return float(np.linalg.norm(np.maximum(self.box_lo - p, 0) + np.maximum(p - self.box_hi, 0)))
 
     def refusals(self) -> int:
         """How many commands were replaced by a hold since construction."""
@@ -216,7 +220,7 @@ class SafetyLayer:
 
     def _refuse_cartesian(self, q: FloatArray, ref: FloatArray, dt_s: float) -> bool:
         p_new, p_ref = self.model.fk(q)[:3, 3], self.model.fk(ref)[:3, 3]
-        outside_new, outside_ref = self._box_distance(p_new), self._box_distance(p_ref)
+        outside_new, outside_ref = self.workspace_distance(p_new), self.workspace_distance(p_ref)
         # Outside the box, only motion that brings the TCP back toward it is let through.
         if outside_new > 0 and outside_new > outside_ref - 1e-9:
             self._record("workspace", f"TCP {np.round(p_new, 3).tolist()} m outside the workspace box")
@@ -233,9 +237,6 @@ class SafetyLayer:
             self._record("ee_speed_ff", f"feed-forward TCP speed {speed:.2f} m/s scaled down")
             return dq * (self.config.max_ee_speed_mps / speed)
         return dq
-
-    def _box_distance(self, p: FloatArray) -> float:
-        return float(np.linalg.norm(np.maximum(self.box_lo - p, 0) + np.maximum(p - self.box_hi, 0)))
 
     def _clamp_gripper(self, gripper_m: float) -> float:
         g = float(np.clip(gripper_m, 0.0, panda.GRIPPER_MAX_M))

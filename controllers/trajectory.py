@@ -85,7 +85,7 @@ class JointTrajectory:
         self.reset(panda.Q_READY_RAD if q0_rad is None else q0_rad)
 
     def reset(self, q_rad: ArrayLike, dq_radps: ArrayLike | None = None, ddq_radps2: ArrayLike | None = None) -> None:
-        """Start from a measured state; the target becomes that position (nothing moves)."""
+        """Start from a measured state: at rest it stays there; moving, it brakes to a stop."""
         q = _vec7("q_rad", q_rad)
         dq = np.zeros(7) if dq_radps is None else _vec7("dq_radps", dq_radps)
         ddq = np.zeros(7) if ddq_radps2 is None else _vec7("ddq_radps2", ddq_radps2)
@@ -96,7 +96,10 @@ class JointTrajectory:
         self._inp.current_position, self._inp.current_velocity = q.tolist(), dq.tolist()
         self._inp.current_acceleration = ddq.tolist()
         self.set_target(q)
-        self._done = not np.any(dq) and not np.any(ddq)
+        if np.any(dq) or np.any(ddq):
+            self.stop()  # returning to `q` would mean overshooting it and coming back
+        else:
+            self._done = True
 
     def set_target(
         self, q_rad: ArrayLike, dq_radps: ArrayLike | None = None, min_duration_s: float = 0.0

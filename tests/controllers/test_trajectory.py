@@ -98,3 +98,15 @@ def test_nan_target_raises():
 def test_invalid_config_raises(kwargs):
     with pytest.raises(ConfigError):
         TrajectoryConfig(**kwargs)
+
+
+def test_reset_with_a_velocity_brakes_to_rest_without_coming_back():
+    traj = JointTrajectory(CFG)
+    traj.reset(panda.Q_READY_RAD, np.full(7, 0.2))
+    positions = []
+    for _ in range(1000):
+        positions.append(traj.step().q_rad)
+        if traj.done:
+            break
+    assert traj.done
+    assert np.all(np.diff(np.array(positions), axis=0) >= -1e-12)  # monotone: no return swing
