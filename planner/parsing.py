@@ -1,0 +1,338 @@
+"""Instruction text -> ordered stages of clauses, before anything is grounded in a scene.
+
+    "first put the apple and the lemon on the plate, then wipe the counter"
+    -> stage 0: [PUT (the apple -> the plate), (the lemon -> the plate)]
+       stage 1: [WIPE counter]
+
+Stages run in order (every step of a stage precedes every step of the next: "then", "after that",
+";", "."); clauses and items inside a stage are independent ("and", ","). The parser only reads words:
+it never decides which object is meant (grounding does) nor which skill runs (the planner does). Any
+word it cannot place makes it refuse the instruction, so nothing in the text can smuggle in a skill.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hvla.core.errors import GroundingError
+from hvla.planner.lexicon import DEPTH_WORDS, POSITION_TAILS, SIDE_WORDS
+from hvla.planner.skills_vocab import (
+    DIRECTIONAL_PREPOSITIONS,
+    PARTICLES,
+    REGION_FILLERS,
+    REGION_NOUNS,
+    TARGET_PREPOSITIONS,
+    TOOL_PREPOSITIONS,
+    VERB_PHRASES,
+    VERBS,
+    Intent,
+)
+
+Words = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One object phrase and where it goes (None: nowhere, for a plain pick)."""
+
+    object: str
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One verb and its arguments, as written. `region`/`tool` are set for WIPE clauses only."""
+
+    text: str
+    intent: Intent
+    verb: str
+    items: tuple[Item, ...] = ()
+    region: str | None = None
+    tool: str | None = None
+
+
+Stage = tuple[Clause, ...]
+
+_WORD = re.compile(r"[a-z0-9_]+(?:'[a-z]+)?|[,;.]")
+
+
+def _phrases(*texts: str) -> tuple[Words, ...]:
+    return tuple(sorted((tuple(t.split()) for t in texts), key=len, reverse=True))
+
+
+# Markers that end one stage and start the next; an "and" or "," in front of them belongs to them.
+_SEQUENCE_MARKERS = _phrases(
+    "then", "after that", "after this", "after which", "afterwards", "afterward", "next", "finally",
+    "lastly", "subsequently", "once that's done", "once that is done", "once done", "once finished",
+    "when that's done", "when that is done", "when done", "when finished", "once you're done",
+    "when you're done", "once you are done", "when you are done", "second", "secondly", "third", "thirdly",
+)
+_ORDINALS = (("second",), ("secondly",), ("third",), ("thirdly",))
+# Openers and politeness that carry no meaning for the plan.
+_LEADING_FILLERS = _phrases(
+    "please", "kindly", "now", "ok", "okay", "hey", "robot", "so", "also", "just", "and", "but", "first",
+    "firstly", "first of all", "to start", "to begin", "to begin with", "can you", "could you", "would you",
+    "will you", "i want you to", "i'd like you to", "i would like you to", "i need you to", "you should",
+    "you need to", "you must", "go ahead and", "try to", "let's", "you", "you've", "you have", "you're done",
+    "then", "next", "finally", ",",
+)
+_TRAILING_FILLERS = _phrases(
+    "please", "now", "first", "thanks", "thank you", "for me", "right now", "too", "as well", "again",
+    "for me please", ",",
+)
+_CONJUNCTIONS = _phrases("and", ",", "as well as", "plus", "and also", "along with")
+_DETERMINERS = frozenset({"the", "a", "an", "your", "my", "its", "their", "our"})
+_RELATION_LEADS = frozenset({"next", "close", "closest", "nearest", "near", "far", "farthest", "furthest", "away"})
+_INTENSIFIERS = frozenset({"far", "very", "extreme", "top", "bottom"})
+_ALL_PREP_FIRST = frozenset(p[0] for p in TARGET_PREPOSITIONS) | {"of", "from", "near", "by", "beside", "at"}
+
+_ALLOWED_CHARS = re.compile(r"[^a-z0-9_,;.'\s]")
+_STRAY_QUOTES = re.compile(r"(?<![a-z])'|'(?![a-z])")
+_TRAILING_PUNCT = " ,;.!?"
+
+
+def normalize(text: str) -> str:
+    """Lower case, curly quotes straightened, anything but words and , ; . turned into spaces."""
+    s = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("\n", " ; ")
+    s = _STRAY_QUOTES.sub(" ", _ALLOWED_CHARS.sub(" ", s))
+    return " ".join(s.split()).strip(_TRAILING_PUNCT)
+
+
+def tokenize(text: str) -> Words:
+    return tuple(_WORD.findall(normalize(text)))
+
+
+def _join(words: Sequence[str]) -> str:
+    return " ".join(words).replace(" ,", ",")
+
+
+def _match(words: Sequence[str], i: int, phrases: Sequence[Words]) -> Words | None:
+    """The longest phrase in `phrases` (sorted longest first) that starts at words[i]."""
+    for p in phrases:
+        if tuple(words[i : i + len(p)]) == p:
+            return p
+    return None
+
+
+def _strip_fillers(words: Words) -> Words:
+    changed = True
+    while changed and words:
+        changed = False
+        p = _match(words, 0, _LEADING_FILLERS)
+        if p is not None and len(p) < len(words):
+            words, changed = words[len(p) :], True
+        for q in _TRAILING_FILLERS:
+            if len(q) < len(words) and words[-len(q) :] == q:
+                words, changed = words[: -len(q)], True
+                break
+    return words
+
+
+def _starts_with_verb(words: Words) -> bool:
+    return _match(_strip_fillers(words), 0, VERB_PHRASES) is not None
+
+
+# ---------------------------------------------------------------------------------------------- stages
+
+
+def _split_stages(words: Words) -> list[Words]:
+    """Split at ; . and sequence markers ("then", "after that", ...)."""
+    pieces: list[Words] = []
+    cur: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        marker = _match(words, i, _SEQUENCE_MARKERS)
+        if marker == ("next",) and i + 1 < len(words) and words[i + 1] == "to":
+            marker = None  # "next to the bowl" is a relation, not a step
+        if marker in _ORDINALS and cur and cur[-1] not in (",", "and"):
+            marker = None  # "the second apple" is not a step marker
+        if w in (";", ".") or marker is not None:
+            while cur and cur[-1] in ("and", ","):
+                cur.pop()
+            if cur:
+                pieces.append(tuple(cur))
+            cur = []
+            i += 1 if marker is None else len(marker)
+            continue
+        cur.append(w)
+        i += 1
+    if cur:
+        pieces.append(tuple(cur))
+    return [p for piece in pieces for p in _reorder(piece)]
+
+
+def _reorder(piece: Words) -> list[Words]:
+    """ "before A, B" -> [B, A]; "after/once/when A, B" -> [A, B]; "A before B" -> [A, B]; "A after B" -> [B, A]."""
+    if piece and piece[0] in ("before", "after", "once", "when") and "," in piece:
+        comma = piece.index(",")
+        a, b = piece[1:comma], piece[comma + 1 :]
+        if a and b:
+            return [b, a] if piece[0] == "before" else [a, b]
+    for k, w in enumerate(piece):
+        if 0 < k < len(piece) - 1 and w in ("before", "after") and _starts_with_verb(piece[k + 1 :]):
+            a, b = piece[:k], piece[k + 1 :]
+            return [a, b] if w == "before" else [b, a]
+    return [piece]
+
+
+# --------------------------------------------------------------------------------------------- clauses
+
+
+def _split_clauses(stage: Words) -> list[Words]:
+    """Split a stage at "and"/"," only where a new verb follows; otherwise the "and" joins objects."""
+    clauses: list[list[str]] = [[]]
+    i = 0
+    while i < len(stage):
+        conj = _match(stage, i, _CONJUNCTIONS)
+        if conj is not None and clauses[-1]:
+            j = i + len(conj)
+            while j < len(stage) and _match(stage, j, _CONJUNCTIONS) is not None:
+                j += len(_match(stage, j, _CONJUNCTIONS) or ())
+            if _starts_with_verb(stage[j:]):
+                clauses.append([])
+                i = j
+                continue
+        clauses[-1].extend(stage[i : i + len(conj)] if conj else stage[i : i + 1])
+        i += len(conj) if conj else 1
+    return [tuple(c) for c in clauses if c]
+
+
+_USE_TO_WIPE = re.compile(r"^use (?P<tool>.+?) to (?P<verb>wipe|clean|scrub|mop|wash)\b(?P<rest>.*)$")
+
+
+def _rewrite_use(words: Words) -> Words:
+    """ "use the sponge to wipe the counter" -> "wipe the counter with the sponge"."""
+    m = _USE_TO_WIPE.match(" ".join(words))
+    if m is None:
+        return words
+    return tuple(f"{m['verb']}{m['rest']} with {m['tool']}".split())
+
+
+def _parse_clause(words: Words) -> Clause:
+    words = _rewrite_use(_strip_fillers(words))
+    text = _join(words)
+    verb = _match(words, 0, VERB_PHRASES)
+    if verb is None:
+        raise GroundingError(
+            f"could not understand '{text}': it does not start with an action I know "
+            "(pick up X, put/place/move X in/on Y, clear all the X into Y, wipe/clean the counter)"
+        )
+    intent = VERBS[verb]
+    rest = words[len(verb) :]
+    if rest and rest[0] in PARTICLES:
+        rest = rest[1:]
+    if intent is Intent.WIPE:
+        return _wipe_clause(text, " ".join(verb), rest)
+    return Clause(text, intent, " ".join(verb), _items(text, intent, rest))
+
+
+def _wipe_clause(text: str, verb: str, rest: Words) -> Clause:
+    cut = next((k for k, w in enumerate(rest) if w in TOOL_PREPOSITIONS), len(rest))
+    region_words, tool_words = rest[:cut], rest[cut + 1 :]
+    if cut < len(rest) and not tool_words:
+        raise GroundingError(f"could not understand '{text}': wipe with what?")
+    extra = [w for w in region_words if w not in REGION_NOUNS and w not in REGION_FILLERS and w not in PARTICLES]
+    if extra:
+        raise GroundingError(
+            f"could not understand '{text}': I can only wipe the counter (the table), "
+            f"not '{_join(region_words)}'"
+        )
+    tool = _join(_drop_particle(tool_words)) if tool_words else None
+    return Clause(text, Intent.WIPE, verb, region="counter", tool=tool)
+
+
+def _items(text: str, intent: Intent, rest: Words) -> tuple[Item, ...]:
+    """ "the apple and the lemon on the plate" -> (apple -> plate), (lemon -> plate)."""
+    preps = TARGET_PREPOSITIONS if intent is Intent.PUT else DIRECTIONAL_PREPOSITIONS
+    chunks: list[list[str]] = [[]]
+    i = 0
+    while i < len(rest):
+        conj = _match(rest, i, _CONJUNCTIONS)
+        if conj is not None:
+            chunks.append([])
+            i += len(conj)
+            continue
+        chunks[-1].append(rest[i])
+        i += 1
+    split = [_split_target(tuple(c), preps) for c in chunks if c]
+    if not split:
+        raise GroundingError(f"could not understand '{text}': {intent.value} what?")
+    # A chunk without a destination shares the next one's: "the apple and the lemon on the plate".
+    items: list[Item] = []
+    target: Words | None = None
+    for obj, tgt in reversed(split):
+        target = tgt if tgt is not None else target
+        if not obj:
+            raise GroundingError(f"could not understand '{text}': which object?")
+        items.append(Item(_join(obj), _join(target) if target else None))
+    items.reverse()
+    if intent is Intent.PUT:
+        for it in items:
+            if it.target is None:
+                raise GroundingError(
+                    f"could not understand '{text}': where should '{it.object}' go? "
+                    "Say where, e.g. 'in the bowl' or 'on the plate'"
+                )
+    return tuple(items)
+
+
+def _is_position_qualifier(chunk: Words, j: int) -> bool:
+    """Whether chunk[j:] opens with "(the) (far) left (side)" followed by nothing or a preposition."""
+    while j < len(chunk) and chunk[j] in _DETERMINERS:
+        j += 1
+    if j < len(chunk) and chunk[j] in _INTENSIFIERS and j + 1 < len(chunk) and chunk[j + 1] in SIDE_WORDS:
+        j += 1
+    if j >= len(chunk) or not (chunk[j] in SIDE_WORDS or chunk[j] in DEPTH_WORDS):
+        return False
+    j += 1
+    while j < len(chunk) and chunk[j] in POSITION_TAILS:
+        j += 1
+    return j == len(chunk) or chunk[j] in _ALL_PREP_FIRST
+
+
+def _split_target(chunk: Words, preps: Sequence[Words]) -> tuple[Words, Words | None]:
+    """Split "the apple on the left in the bowl" at the first preposition that opens a destination."""
+    for i in range(1, len(chunk)):
+        p = _match(chunk, i, preps)
+        if p is None or chunk[i - 1] in _RELATION_LEADS or _is_position_qualifier(chunk, i + len(p)):
+            continue
+        target = _drop_particle(chunk[i + len(p) :])
+        if target:
+            return _drop_particle(chunk[:i]), target
+    return _drop_particle(chunk), None
+
+
+def _drop_particle(words: Words) -> Words:
+    """ "the apple back" -> "the apple"; "the one at the back" keeps its "back"."""
+    if len(words) > 1 and words[-1] in PARTICLES and words[-2] not in _DETERMINERS:
+        return words[:-1]
+    return words
+
+
+# ------------------------------------------------------------------------------------------ entry point
+
+
+def parse_instruction(instruction: str, max_chars: int = 500) -> tuple[Stage, ...]:
+    """Stages of clauses, in the order they must run.
+
+    Raises:
+        GroundingError: the instruction is empty, too long, or has a part that names no known action.
+    """
+    if not instruction or not instruction.strip():
+        raise GroundingError("empty instruction: there is nothing to plan (try 'put the banana in the bowl')")
+    if len(instruction) > max_chars:
+        raise GroundingError(f"instruction is {len(instruction)} characters long; the limit is {max_chars}")
+    words = tokenize(instruction)
+    if not [w for w in words if w not in ",;."]:
+        raise GroundingError(f"could not understand '{instruction.strip()}': it has no words I can read")
+    stages: list[Stage] = []
+    for piece in _split_stages(words):
+        clauses = tuple(_parse_clause(c) for c in _split_clauses(piece) if _strip_fillers(c))
+        if clauses:
+            stages.append(clauses)
+    if not stages:
+        raise GroundingError(f"could not understand '{instruction.strip()}': no action found")
+    return tuple(stages)
