@@ -26,11 +26,14 @@ def time_scale(
     durations_s: ArrayLike,
     max_velocity_radps: ArrayLike,
     max_acceleration_radps2: ArrayLike,
+    end_at_rest: bool = True,
 ) -> FloatArray:
     """(K,) segment durations >= `durations_s` whose joint velocities and accelerations are in limits.
 
     Segment k goes from waypoint k-1 (the start for k = 0) to waypoint k at constant velocity;
-    velocity changes between segment middles, starting at `dq_start_radps` and ending at rest.
+    velocity changes between segment middles, starting at `dq_start_radps` and, if `end_at_rest`,
+    ending at rest. Executing only the head of a chunk (receding horizon), the arm must not plan
+    to stop at its end: the braking would slow every segment before it.
     """
     q = np.vstack([np.asarray(q_start_rad, float)[None], np.asarray(q_waypoints_rad, float)])
     delta = np.diff(q, axis=0)  # (K, 7)
@@ -40,7 +43,7 @@ def time_scale(
     for _ in range(_MAX_PASSES):
         changed = False
         # Velocity steps: start -> segment 0, segment k-1 -> k, last segment -> rest.
-        for k in range(len(d) + 1):
+        for k in range(len(d) + 1 if end_at_rest else len(d)):
             v_prev = v_start if k == 0 else delta[k - 1] / d[k - 1]
             v_next = np.zeros(7) if k == len(d) else delta[k] / d[k]
             span = (d[k - 1] / 2 if k > 0 else 0.0) + (d[k] / 2 if k < len(d) else 0.0)
@@ -56,8 +59,13 @@ def time_scale(
     return d
 
 
-def pass_velocities(q_start_rad: ArrayLike, q_waypoints_rad: ArrayLike, durations_s: ArrayLike) -> FloatArray:
-    """(K, 7) velocity to pass each waypoint with: the time-weighted mean of its two segments; 0 at the end."""
+def pass_velocities(
+    q_start_rad: ArrayLike, q_waypoints_rad: ArrayLike, durations_s: ArrayLike, end_at_rest: bool = True
+) -> FloatArray:
+    """(K, 7) velocity to pass each waypoint with: the time-weighted mean of its two segments.
+
+    The last waypoint is passed at rest, or (not `end_at_rest`) at its segment's velocity.
+    """
     q = np.vstack([np.asarray(q_start_rad, float)[None], np.asarray(q_waypoints_rad, float)])
     d = np.asarray(durations_s, float)
     seg_v = np.diff(q, axis=0) / d[:, None]  # (K, 7)
@@ -65,4 +73,6 @@ def pass_velocities(q_start_rad: ArrayLike, q_waypoints_rad: ArrayLike, duration
     if len(d) > 1:
         w_in, w_out = d[1:, None], d[:-1, None]  # central difference: weight each side by the other's duration
         out[:-1] = (seg_v[:-1] * w_in + seg_v[1:] * w_out) / (w_in + w_out)
+    if not end_at_rest:
+        out[-1] = seg_v[-1]
     return out

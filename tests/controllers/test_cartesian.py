@@ -130,3 +130,9 @@ def test_follow_starts_from_the_robot_when_it_was_moved_elsewhere(controller, ro
     assert result.reached
     first = robot.commands[-result.steps]
     assert np.abs(first.q_rad - moved).max() < 0.01
+
+
+def test_chunk_entirely_outside_the_workspace_raises_with_the_distance(controller, robot):
+    targets = np.array([[0.5, 0.0, -0.2, 0.0, 1.0, 0.0, 0.0]])  # 0.2 m under the table top, reachable by IK
+    with pytest.raises(UnreachableError, match=r"residual 200\.0 mm"):
+        controller.follow(ActionChunk(targets, np.zeros(1)), robot)
