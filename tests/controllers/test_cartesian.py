@@ -136,3 +136,16 @@ def test_chunk_entirely_outside_the_workspace_raises_with_the_distance(controlle
     targets = np.array([[0.5, 0.0, -0.2, 0.0, 1.0, 0.0, 0.0]])  # 0.2 m under the table top, reachable by IK
     with pytest.raises(UnreachableError, match=r"residual 200\.0 mm"):
         controller.follow(ActionChunk(targets, np.zeros(1)), robot)
+
+
+def test_receding_horizon_chunks_keep_up_with_the_policy(controller, robot, model):
+    """A 10 Hz policy asking for 0.2 m/s toward a goal 0.33 m away: the arm must keep up, not creep."""
+    goal = np.array([0.55, 0.2, 0.15])
+    for _ in range(30):  # 3 s; at 0.2 m/s the distance takes ~1.7 s plus acceleration
+        pose = matrix_to_pose(model.fk(robot.q_rad))
+        gap = goal - pose[:3]
+        step = gap / max(np.linalg.norm(gap), 1e-9) * min(0.02, np.linalg.norm(gap) / 8)
+        targets = np.tile(pose, (8, 1))
+        targets[:, :3] += np.outer(np.arange(1, 9), step)
+        controller.follow(ActionChunk(targets, np.full(8, 0.08), dt_s=0.1), robot, duration_s=0.1)
+    assert np.linalg.norm(model.fk(robot.q_rad)[:3, 3] - goal) < 0.01
