@@ -116,13 +116,13 @@ class _PhraseParser:
 
     def head_at(self, i: int) -> tuple[int, Head, bool] | None:
         """(words consumed, head, plural) for a noun starting at i."""
-        for k in self.multi:
-            if self.w[i : i + len(k)] == k:
-                return len(k), Head(" ".join(k), self.heads[k]), False
-            if len(k) and self.w[i : i + len(k) - 1] == k[:-1] and i + len(k) - 1 < len(self.w):
-                stem, plural = singular(self.w[i + len(k) - 1])
-                if plural and stem == k[-1]:
-                    return len(k), Head(" ".join(k), self.heads[k]), True
+        for k in self.multi:  # multi-word scene labels first: "fruit bowl", "fruit bowls"
+            n = len(k)
+            if i + n > len(self.w) or self.w[i : i + n - 1] != k[:-1]:
+                continue
+            last, (stem, plural) = self.w[i + n - 1], singular(self.w[i + n - 1])
+            if last == k[-1] or (plural and stem == k[-1]):
+                return n, Head(" ".join(k), self.heads[k]), last != k[-1]
         word = self.w[i]
         for cand, plural in ((word, False), singular(word)):
             sense = self._sense(cand)

@@ -110,14 +110,16 @@ class RuleBasedPlanner:
         if clause.intent is Intent.WIPE:
             return [self._wipe_step(clause, scene, state)]
         steps: list[_Step] = []
+        mentioned: list[ObjectToken] = []
         for item in clause.items:
-            steps.extend(self._item_steps(item, scene, state))
+            steps.extend(self._item_steps(item, scene, state, mentioned))
+        state.last = tuple({t.name: t for t in mentioned}.values()) or state.last  # "it": what this clause moved
         return _dedupe(steps)
 
-    def _item_steps(self, item: Item, scene: Scene, state: _State) -> list[_Step]:
+    def _item_steps(self, item: Item, scene: Scene, state: _State, mentioned: list[ObjectToken]) -> list[_Step]:
         target, t_conf = None, 1.0
         if item.target is not None:
-            if item.target in PRONOUNS:
+            if _is_pronoun(item.target):
                 raise GroundingError(f"could not ground '{item.target}' as a destination: name the container")
             g = self.grounder.ground(item.target, scene, prefer=is_receptacle)
             if g.plural:
@@ -135,20 +137,15 @@ class RuleBasedPlanner:
             state.held = obj.name if skill == PICK else None
             args = tuple((role, tok.name) for role, tok in bound.items())
             steps.append(_Step(skill, args, o_conf * t_conf, frozenset({obj.name})))
-        state.last = tuple(objects) or state.last
+        mentioned.extend(objects)
         return steps
 
     def _objects(
         self, phrase: str, scene: Scene, state: _State, target: ObjectToken | None
     ) -> tuple[list[ObjectToken], float]:
         """(objects, confidence) for an object phrase; pronouns refer to the previous clause's objects."""
-        if phrase in PRONOUNS or phrase in ("all of them", "both of them", "each of them"):
-            if not state.last:
-                raise GroundingError(f"could not ground '{phrase}': it does not refer to anything said before")
-            singular = phrase not in PLURAL_PRONOUNS and not phrase.endswith(" of them")
-            if singular and len(state.last) > 1:
-                raise AmbiguityError(phrase, state.last)
-            return list(state.last), 1.0
+        if _is_pronoun(phrase):
+            return _resolve_pronoun(phrase, state), 1.0
         exclude = (target.name,) if target is not None else ()
         g = self.grounder.ground(phrase, scene, prefer=is_graspable, exclude=exclude)
         objects = list(g.tokens)
@@ -158,8 +155,8 @@ class RuleBasedPlanner:
         return objects, g.confidence
 
     def _wipe_step(self, clause: Clause, scene: Scene, state: _State) -> _Step:
-        if clause.tool is not None and clause.tool in PRONOUNS:
-            tools, conf = list(state.last), 1.0
+        if clause.tool is not None and _is_pronoun(clause.tool):
+            tools, conf = _resolve_pronoun(clause.tool, state), 1.0
         elif clause.tool is not None:
             g = self.grounder.ground(clause.tool, scene, prefer=is_wiping_tool)
             tools, conf = list(g.tokens), g.confidence
@@ -210,6 +207,19 @@ class RuleBasedPlanner:
         plan = Plan(reduced, instruction, scores)
         validate_plan(plan, scene)
         return plan
+
+
+def _is_pronoun(phrase: str) -> bool:
+    return phrase in PRONOUNS or phrase in ("all of them", "both of them", "each of them")
+
+
+def _resolve_pronoun(phrase: str, state: _State) -> list[ObjectToken]:
+    """ "it"/"them" -> the objects of the previous clause (a singular pronoun must mean exactly one)."""
+    if not state.last:
+        raise GroundingError(f"could not ground '{phrase}': it does not refer to anything said before")
+    if phrase not in PLURAL_PRONOUNS and not phrase.endswith(" of them") and len(state.last) > 1:
+        raise AmbiguityError(phrase, state.last)
+    return list(state.last)
 
 
 def _dedupe(steps: list[_Step]) -> list[_Step]:

@@ -174,3 +174,15 @@ class _AlwaysSponge:
 def test_a_custom_scorer_plugs_in(kitchen):
     assert isinstance(LexicalScorer(), PhraseScorer) and isinstance(_AlwaysSponge(), PhraseScorer)
     assert Grounder(_AlwaysSponge()).ground("the mango", kitchen).names == ("sponge",)
+
+
+def test_multi_word_scene_labels_ground_as_one_noun(grounder, scene_of, make_token):
+    scene = scene_of(
+        make_token("fruit_bowl_0", "fruit_bowl", "container", "white", (0.5, 0.2, 0.03), (0.2, 0.2, 0.05)),
+        make_token("soup_bowl_0", "soup bowl", "container", "white", (0.5, -0.2, 0.03), (0.15, 0.15, 0.05)),
+    )
+    assert names(grounder, "the fruit bowl", scene) == ("fruit_bowl_0",)
+    assert names(grounder, "the soup bowl", scene) == ("soup_bowl_0",)
+    assert set(names(grounder, "all the bowls", scene)) == {"fruit_bowl_0", "soup_bowl_0"}
+    with pytest.raises(AmbiguityError):
+        grounder.ground("the bowl", scene)

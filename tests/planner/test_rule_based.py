@@ -252,3 +252,14 @@ def test_planning_is_fast(planner, kitchen):
     for _ in range(50):
         planner.plan(instruction, kitchen)
     assert (time.perf_counter() - t0) / 50 < 0.01
+
+
+def test_pronouns_refer_to_the_previous_clause_or_are_refused(planner, kitchen):
+    plan = planner.plan("pick up the sponge and wipe the counter with it", kitchen)
+    assert steps(plan) == ["pick(object=sponge)", WIPE]
+    with pytest.raises(GroundingError, match="does not refer to anything"):
+        planner.plan("wipe the counter with it", kitchen)
+    with pytest.raises(GroundingError, match="does not refer to anything"):
+        planner.plan("put it in the bowl", kitchen)
+    with pytest.raises(AmbiguityError):
+        planner.plan("put the apple and the mango on the plate, then put it in the bowl", kitchen)
