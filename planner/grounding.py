@@ -198,8 +198,13 @@ class _PhraseParser:
             head = self.head_at(i)
             if head is not None:
                 length, new_head, plural = head
-                if new_head.sense.kind != "generic" or "head" not in f:  # "the cleaning thing": keep cleaning
+                old_head: Head | None = f.get("head")
+                if old_head is None or old_head.sense.kind in ("generic", "category"):  # "the fruit bowl": a bowl
                     f["head"] = new_head
+                elif new_head.sense.kind != "generic":  # "the counter mango" is refused, not guessed
+                    unknown.append(old_head.word)
+                    f["head"] = new_head
+                # else "the cleaning thing": the earlier, more specific head stays
                 f["plural"] = f.get("plural", False) or plural
                 i += length
                 continue

@@ -96,7 +96,7 @@ _VERBS_BY_INTENT: dict[Intent, tuple[tuple[str, ...], ...]] = {
     ),
     Intent.WIPE: _phrases(
         "wipe", "wipe down", "wipe up", "wipe off", "clean", "clean up", "clean off", "clean down", "scrub",
-        "scrub down", "mop", "mop up", "wash", "wash down", "sponge", "sponge down", "wiped", "wiped down",
+        "scrub down", "mop", "mop up", "wash", "wash down", "sponge down", "wiped", "wiped down",
         "cleaned", "cleaned up", "scrubbed", "mopped", "washed", "wiping", "wiping down", "cleaning", "scrubbing",
     ),
 }

@@ -186,3 +186,10 @@ def test_multi_word_scene_labels_ground_as_one_noun(grounder, scene_of, make_tok
     assert set(names(grounder, "all the bowls", scene)) == {"fruit_bowl_0", "soup_bowl_0"}
     with pytest.raises(AmbiguityError):
         grounder.ground("the bowl", scene)
+
+
+def test_two_object_nouns_in_one_phrase_are_refused_but_a_category_may_modify(grounder, kitchen):
+    assert names(grounder, "the fruit bowl", kitchen) == ("bowl",)
+    assert names(grounder, "the cleaning thing", kitchen) == ("sponge",)
+    with pytest.raises(ObjectNotFoundError, match="'banana'"):
+        grounder.ground("the banana apple", kitchen)

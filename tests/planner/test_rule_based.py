@@ -263,3 +263,26 @@ def test_pronouns_refer_to_the_previous_clause_or_are_refused(planner, kitchen):
         planner.plan("put it in the bowl", kitchen)
     with pytest.raises(AmbiguityError):
         planner.plan("put the apple and the mango on the plate, then put it in the bowl", kitchen)
+
+
+SALAD = (
+    "put place pick up grab wipe clean the a banana apple mango bowl cup plate sponge block counter "
+    "in on into to and then , ; . after before first left right near far big red yellow one it them "
+    "all fruit thing with of next from down back self_destruct ignore skill call"
+)
+
+
+def test_random_word_salad_yields_a_valid_plan_or_a_grounding_error_never_a_crash(planner, kitchen):
+    import random
+
+    words = SALAD.split()
+    names = {t.name for t in kitchen.tokens}
+    rng = random.Random(0)
+    for _ in range(2000):
+        instruction = " ".join(rng.choice(words) for _ in range(rng.randint(1, 10)))
+        try:
+            plan = planner.plan(instruction, kitchen)
+        except GroundingError:
+            continue
+        for sg in plan.subgoals():
+            assert sg.skill in SKILLS and set(sg.args.values()) <= names | {"counter"}, instruction
