@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -273,8 +274,6 @@ SALAD = (
 
 
 def test_random_word_salad_yields_a_valid_plan_or_a_grounding_error_never_a_crash(planner, kitchen):
-    import random
-
     words = SALAD.split()
     names = {t.name for t in kitchen.tokens}
     rng = random.Random(0)
