@@ -12,6 +12,8 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
+
 from hvla.controllers.base import FollowResult
 from hvla.controllers.ik import IkConfig, IkSolver
 from hvla.controllers.registry import CONTROLLERS
@@ -23,7 +25,6 @@ from hvla.controllers.transforms import pose_error, pose_to_matrix
 from hvla.core.errors import ConfigError, MessageError, SafetyError, UnreachableError
 from hvla.core.messages import ActionChunk
 from hvla.core.robot import JointCommand, Robot
-from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 

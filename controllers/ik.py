@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pinocchio as pin
+from numpy.typing import ArrayLike, NDArray
+
 from hvla.controllers.robot_model import PandaModel
 from hvla.controllers.transforms import as_pose_matrix, matrix_to_pose
 from hvla.core import panda
 from hvla.core.errors import ConfigError, UnreachableError
-from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
+
 from hvla.controllers.robot_model import PandaModel
 from hvla.core import panda
 from hvla.core.messages import Observation, Proprio
 from hvla.core.robot import JointCommand, JointLimits
-from numpy.typing import ArrayLike
 
 
 class KinematicRobot:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
+
 from hvla.controllers.cartesian import CartesianController
 from hvla.controllers.ik import IkSolver
 from hvla.controllers.kinematic_robot import KinematicRobot
@@ -21,7 +23,6 @@ from hvla.core import panda
 from hvla.core.errors import UnreachableError
 from hvla.core.messages import ActionChunk
 from hvla.core.robot import JointCommand
-from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pinocchio as pin
+from numpy.typing import ArrayLike, NDArray
+
 from hvla.controllers.transforms import check_pose_matrix, invert_pose
 from hvla.core import panda
 from hvla.core.errors import ConfigError, MessageError
-from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
 

@@ -12,11 +12,12 @@ from collections import Counter, deque
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
 from hvla.controllers.robot_model import PandaModel
 from hvla.core import panda
 from hvla.core.errors import ConfigError, SafetyError
 from hvla.core.robot import JointCommand
-from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
 _GRIPPER_MAX = panda.GRIPPER_MAX_M

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import ruckig
+from numpy.typing import ArrayLike, NDArray
+
 from hvla.core import panda
 from hvla.core.errors import ConfigError, MessageError
-from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
 

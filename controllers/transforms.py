@@ -7,9 +7,10 @@ form the kinematics use, and validates both, so a NaN or a non-unit quaternion n
 from __future__ import annotations
 
 import numpy as np
-from hvla.core.errors import MessageError
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.transform import Rotation
+
+from hvla.core.errors import MessageError
 
 FloatArray = NDArray[np.float64]
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from hvla.core.errors import MessageError
 from numpy.typing import NDArray
+
+from hvla.core.errors import MessageError
 
 FloatArray = NDArray[np.float64]
 

@@ -10,6 +10,7 @@ import sysconfig
 from pathlib import Path
 
 import numpy as np
+
 from hvla.core.errors import ConfigError
 
 ARM_JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8))

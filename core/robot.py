@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
+
 from hvla.core.errors import MessageError
 from hvla.core.messages import Observation, _array
-from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+
 from hvla.core.errors import HvlaError
 from hvla.orchestration import session
 from hvla.orchestration.stack import StackConfig
-from rich.console import Console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="hvla: hierarchical hybrid VLA stack.")
 console = Console(stderr=True)

@@ -35,6 +35,8 @@ from typing import Any
 
 import imageio.v3 as iio
 import numpy as np
+from numpy.typing import NDArray
+
 from hvla.core.errors import DatasetError, MessageError
 from hvla.core.messages import (
     ActionChunk,
@@ -48,7 +50,6 @@ from hvla.core.messages import (
 )
 from hvla.core.robot import JointCommand
 from hvla.orchestration.events import Event
-from numpy.typing import NDArray
 
 FORMAT_VERSION = 1
 RUNNING, COMPLETE, INCOMPLETE = "running", "complete", "incomplete"

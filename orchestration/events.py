@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, overload
 
 import numpy as np
+
 from hvla.core.errors import MessageError
 
 EPISODE_STARTED = "episode_started"

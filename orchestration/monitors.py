@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+
 from hvla.controllers.base import FollowResult
 from hvla.core.messages import Proprio, Scene, Subgoal
 

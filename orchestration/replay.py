@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
+
 from hvla.core.errors import DatasetError
 from hvla.core.messages import Proprio
 from hvla.core.robot import JointCommand, Robot
 from hvla.orchestration.episode_log import Episode, iter_step_images
-from numpy.typing import NDArray
 
 WorldFactory = Callable[[int], Robot]
 

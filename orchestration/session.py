@@ -10,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
 from hvla.core.messages import Plan, Scene
 from hvla.orchestration import events as ev
 from hvla.orchestration.episode_log import EpisodeWriter
@@ -17,9 +21,6 @@ from hvla.orchestration.executor import EpisodeResult, Executor
 from hvla.orchestration.stack import StackConfig, build_executor, build_world
 from hvla.orchestration.video import FanOut, VideoRecorder
 from hvla.sim.scene import SceneConfig
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 DEMO_INSTRUCTIONS = ("put the banana in the bowl, then wipe the counter", "put the apple on the plate")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import imageio.v2 as imageio
 import numpy as np
+
 from hvla.core.messages import ActionChunk, Observation, Scene
 from hvla.core.robot import JointCommand
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+
 from hvla.core.errors import MessageError
 from hvla.core.messages import ObjectToken, Observation, Scene
 from hvla.perception.base import PERCEPTION

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
 from hvla.core.errors import ConfigError
 from hvla.core.messages import ObjectToken
 from hvla.planner.errors import InfeasibleError

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
 from hvla.core.errors import ConfigError, GroundingError
 from hvla.core.messages import ObjectToken, Scene
 from hvla.planner.affordance import AFFORDANCES, norm_label

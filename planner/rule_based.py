@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import networkx as nx
+
 from hvla.core.errors import ConfigError, GroundingError
 from hvla.core.messages import ObjectToken, Plan, Scene, Subgoal
 from hvla.planner.affordance import FeasibilityConfig, check_step, is_graspable, is_receptacle, is_wiping_tool

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import mujoco
 import numpy as np
+
 from hvla.sim.objects import CLASSES, ObjectClass, object_extent_m
 from hvla.sim.panda import HAND_BODY, build_panda_spec
 from hvla.sim.scene import SINK_CENTER_M, SINK_SIZE_M, KitchenLayout, ObjectSpec

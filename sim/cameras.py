@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+
 from hvla.core.messages import CameraFrame, CameraInfo
 
 # OpenCV camera (x right, y down, z forward) from MuJoCo's (x right, y up, looking along -z).

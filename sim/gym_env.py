@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
+
 from hvla.core import panda
 from hvla.core.robot import JointCommand
 from hvla.sim import predicates

@@ -12,6 +12,7 @@ import re
 
 import mujoco
 import numpy as np
+
 from hvla.core import panda
 
 # Joint stiffness [Nm/rad] and damping [Nms/rad]: franka_ros' joint impedance example gains.

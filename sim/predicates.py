@@ -6,6 +6,7 @@ They read a `WorldTruth`, so they work on a live world and on a logged episode a
 from __future__ import annotations
 
 import numpy as np
+
 from hvla.core.messages import ObjectState, WorldTruth
 from hvla.sim.scene import SINK_CENTER_M, SINK_SIZE_M
 

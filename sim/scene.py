@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from hvla.core.errors import ConfigError
 from hvla.sim.objects import CLASSES, PALETTES
 
 # Reachable, camera-visible part of the table (robot base at the origin, facing +x).
-PLACE_X_M = (0.3, 0.7)
+PLACE_X_M = (0.34, 0.72)
 PLACE_Y_M = (-0.42, 0.42)
-MAX_REACH_M = 0.7  # horizontal distance from the base within which top-down grasps are easy
+REACH_M = (0.4, 0.7)  # horizontal distance from the base where top-down grasps are comfortable
 DIRT_SIZE_M = (0.16, 0.20)  # x, y extent of the dirt patch
 SINK_CENTER_M = (0.32, 0.58)  # the sink sits to the robot's left, off the placement area
 SINK_SIZE_M = (0.26, 0.22)
@@ -122,7 +123,7 @@ def _place(
     for _ in range(200):
         x = float(rng.uniform(PLACE_X_M[0] + radius * 0.5, PLACE_X_M[1] - radius * 0.5))
         y = float(rng.uniform(PLACE_Y_M[0] + radius * 0.5, PLACE_Y_M[1] - radius * 0.5))
-        if np.hypot(x, y) > MAX_REACH_M:
+        if not REACH_M[0] <= np.hypot(x, y) <= REACH_M[1]:
             continue
         if all(np.hypot(x - tx, y - ty) > radius + tr + 0.01 for tx, ty, tr in taken):
             break

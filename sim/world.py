@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import mujoco
 import numpy as np
+
 from hvla.core import panda
 from hvla.core.errors import ConfigError, SimulationError
 from hvla.core.messages import CameraFrame, ObjectState, Observation, Proprio, WorldTruth

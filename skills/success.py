@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from hvla.core.messages import Scene, Subgoal
 from hvla.sim import predicates
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from hvla.core.messages import ActionChunk
 from numpy.typing import NDArray
+
+from hvla.core.messages import ActionChunk
 
 # Hand pointing down (TCP z = world -z), hand x along world x at yaw 0.
 _DOWN = np.diag([1.0, -1.0, -1.0])

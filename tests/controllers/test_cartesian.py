@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from hvla.controllers import CONTROLLERS, CartesianController, Controller, KinematicRobot
 from hvla.controllers.transforms import matrix_to_pose, pose_error, pose_to_matrix
 from hvla.core import panda

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from hvla.controllers.ik import IkConfig, IkSolver
 from hvla.controllers.transforms import matrix_to_pose, pose_error
 from hvla.core import panda

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from hvla.controllers.robot_model import PandaModel
 from hvla.core import panda
 from hvla.core.errors import MessageError

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from hvla.controllers.safety import SafetyConfig, SafetyLayer
 from hvla.core import panda
 from hvla.core.errors import ConfigError, SafetyError

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from hvla.controllers import CartesianController, KinematicRobot
 from hvla.controllers.timing import pass_velocities, time_scale
 from hvla.controllers.trajectory import JointTrajectory

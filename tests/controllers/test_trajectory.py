@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from hvla.controllers.trajectory import JointTrajectory, TrajectoryConfig
 from hvla.core import panda
 from hvla.core.errors import ConfigError, MessageError

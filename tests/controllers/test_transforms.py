@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from hvla.controllers.transforms import (
     as_pose_matrix,
     matrix_to_pose,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+
 from hvla.core.messages import (
     ActionChunk,
     CameraFrame,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from hvla.core.errors import DatasetError
 from hvla.core.messages import Observation, Plan, Scene, Subgoal
 from hvla.orchestration import events as ev

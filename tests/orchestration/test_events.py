@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+
 from hvla.core.errors import MessageError
 from hvla.orchestration import events as ev
 from hvla.orchestration.events import Event, EventLog

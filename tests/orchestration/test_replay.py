@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+
 from hvla.core import panda
 from hvla.core.errors import DatasetError
 from hvla.core.robot import JointCommand

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+
 from hvla.core.messages import ObjectToken, Observation, Proprio, Scene
 
 

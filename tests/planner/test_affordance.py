@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from hvla.planner.affordance import FeasibilityConfig, check_step, is_graspable, is_receptacle, is_wiping_tool
 from hvla.planner.errors import InfeasibleError
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from hvla.core.errors import GroundingError
 from hvla.planner.affordance import is_graspable
 from hvla.planner.errors import AmbiguityError, ObjectNotFoundError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from hvla.core.errors import GroundingError
 from hvla.planner.parsing import Item, parse_instruction
 from hvla.planner.skills_vocab import Intent

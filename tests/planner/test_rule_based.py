@@ -6,6 +6,7 @@ import random
 import time
 
 import pytest
+
 from hvla.core.errors import GroundingError
 from hvla.core.messages import Plan, Subgoal
 from hvla.planner import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from hvla.core.errors import GroundingError
 from hvla.core.messages import Plan, Subgoal
 from hvla.planner.validation import validate_plan

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from hvla.core.errors import GroundingError, RegistryError
 from hvla.planner import PLANNERS, SKILLS, AmbiguityError, InfeasibleError, ObjectNotFoundError, Planner
 from hvla.planner.skills_vocab import VERBS, Intent

@@ -1,4 +1,5 @@
 from gymnasium.utils.env_checker import check_env
+
 from hvla.sim.gym_env import KitchenEnv
 
 

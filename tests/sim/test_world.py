@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from hvla.core import panda
 from hvla.core.errors import ConfigError
 from hvla.core.robot import JointCommand
