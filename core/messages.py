@@ -221,12 +221,12 @@ class Subgoal:
     skill: str
     args: Mapping[str, str] = field(default_factory=dict)
     success: ScenePredicate | None = None  # overrides the skill's own predicate when given
-    timeout_s: float = 30.0
+    timeout_s: float | None = None  # None: the executor uses the skill's own time budget
 
     def __post_init__(self) -> None:
         if not self.id or not self.skill:
             raise MessageError("subgoal needs a non-empty id and skill")
-        if self.timeout_s <= 0:
+        if self.timeout_s is not None and self.timeout_s <= 0:
             raise MessageError(f"subgoal {self.id}: timeout_s={self.timeout_s} must be > 0")
         _set(self, "args", MappingProxyType({str(k): str(v) for k, v in self.args.items()}))
 

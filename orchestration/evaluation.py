@@ -22,7 +22,7 @@ class SkillCase:
 
     skill: str
     args: tuple[tuple[str, str], ...]
-    timeout_s: float = 30.0
+    timeout_s: float | None = None
 
     @property
     def name(self) -> str:
@@ -87,8 +87,8 @@ def evaluate_skills(
 def default_skill_cases() -> list[SkillCase]:
     """Pick every graspable object; place every fruit into the bowl and onto the plate; wipe."""
     fruits = ("banana", "apple", "lemon", "mango")
-    cases = [SkillCase("pick", (("object", o),), 15.0) for o in (*fruits, "sponge")]
+    cases = [SkillCase("pick", (("object", o),)) for o in (*fruits, "sponge")]
     for target in ("bowl", "plate"):
-        cases += [SkillCase("pick_place", (("object", o), ("target", target)), 25.0) for o in fruits]
-    cases.append(SkillCase("wipe", (("tool", "sponge"), ("region", "counter")), 45.0))
+        cases += [SkillCase("pick_place", (("object", o), ("target", target))) for o in fruits]
+    cases.append(SkillCase("wipe", (("tool", "sponge"), ("region", "counter"))))
     return cases

@@ -21,7 +21,7 @@ from hvla.orchestration import events as ev
 from hvla.orchestration.monitors import Monitor, StepInfo, default_monitors
 from hvla.perception.base import Perception
 from hvla.planner.base import Planner
-from hvla.skills.base import SkillPolicy
+from hvla.skills.base import SkillPolicy, skill_timeout_s
 from hvla.skills.success import skill_succeeded
 
 
@@ -185,7 +185,8 @@ class Executor:
         for monitor in self.monitors:
             monitor.reset(subgoal)
         period_s = 1.0 / self.config.loop_hz
-        while obs.t_s - t0 < subgoal.timeout_s:
+        timeout_s = skill_timeout_s(subgoal.skill, subgoal.timeout_s)
+        while obs.t_s - t0 < timeout_s:
             if skill_succeeded(subgoal, scene):
                 self._emit(ev.PREDICATE_MET, obs.t_s, subgoal.id)
                 self._emit(ev.SUBGOAL_SUCCEEDED, obs.t_s, subgoal.id, {"duration_s": obs.t_s - t0})
@@ -213,7 +214,7 @@ class Executor:
                     self.controller.hold(self._robot, 0.3)
                     self._robot.drain()
                     return self._fail(subgoal, t0, obs.t_s, alert)
-        return self._fail(subgoal, t0, obs.t_s, f"timeout after {subgoal.timeout_s:.0f} s")
+        return self._fail(subgoal, t0, obs.t_s, f"timeout after {timeout_s:.0f} s")
 
     def _fail(self, subgoal: Subgoal, t0: float, t: float, reason: str) -> _Attempt:
         self._emit(ev.SUBGOAL_FAILED, t, subgoal.id, {"reason": reason})

@@ -165,7 +165,7 @@ def print_plan(report: dict[str, Any], console: Console) -> None:
     for sg in report["subgoals"]:
         args = ", ".join(f"{k}={v}" for k, v in sg["args"].items())
         table.add_row(sg["id"], sg["skill"], args, ", ".join(after.get(sg["id"], [])) or "-")
-    Console().print(table)
+    Console(width=max(Console().width, 120)).print(table)
     objects = ", ".join(f"{o['name']} ({o['color']})" for o in report["scene"])
     Console().print(f"scene: {objects}")
 
@@ -181,7 +181,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
             r["id"], r["skill"], args, f"[{colour}]{r['outcome']}[/{colour}]", str(r["attempts"]),
             f"{r['duration_s']:.1f}", r["reason"] or "",
         )
-    out = Console()
+    out = Console(width=max(Console().width, 120))
     out.print(table)
     verdict = "[green]SUCCESS[/green]" if report["success"] else f"[red]FAILED[/red]: {report['failure']}"
     out.print(

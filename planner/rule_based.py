@@ -30,14 +30,14 @@ from hvla.planner.validation import validate_plan
 @dataclass(frozen=True)
 class RuleBasedConfig:
     max_instruction_chars: int = 500  # longer input is refused, not truncated
-    subgoal_timeout_s: float = 30.0
+    subgoal_timeout_s: float | None = None  # None: each skill's own budget (hvla.skills.base.SKILL_TIMEOUT_S)
     grounding: GroundingConfig = field(default_factory=GroundingConfig)
     feasibility: FeasibilityConfig = field(default_factory=FeasibilityConfig)
 
     def __post_init__(self) -> None:
         if self.max_instruction_chars <= 0:
             raise ConfigError(f"max_instruction_chars={self.max_instruction_chars} must be > 0")
-        if self.subgoal_timeout_s <= 0:
+        if self.subgoal_timeout_s is not None and self.subgoal_timeout_s <= 0:
             raise ConfigError(f"subgoal_timeout_s={self.subgoal_timeout_s} must be > 0")
 
 

@@ -21,3 +21,11 @@ class SkillPolicy(Protocol):
 
 
 SKILL_POLICIES: Registry[type] = Registry("skills")
+
+# Simulated-time budget per skill when a subgoal sets none: about twice the scripted expert's time.
+SKILL_TIMEOUT_S: dict[str, float] = {"pick": 15.0, "place": 20.0, "pick_place": 25.0, "wipe": 45.0}
+DEFAULT_TIMEOUT_S = 30.0
+
+
+def skill_timeout_s(skill: str, requested_s: float | None) -> float:
+    return requested_s if requested_s is not None else SKILL_TIMEOUT_S.get(skill, DEFAULT_TIMEOUT_S)

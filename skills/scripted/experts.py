@@ -23,7 +23,7 @@ SAFE_Z_M = 0.2  # carry height of the TCP above the table
 OPEN_M = panda.GRIPPER_MAX_M
 CLOSED_M = 0.0
 EMPTY_GRASP_M = 0.004  # fingers this close together hold nothing
-FAST_MPS, SLOW_MPS, WIPE_MPS = 0.3, 0.1, 0.15
+FAST_MPS, SLOW_MPS, WIPE_MPS = 0.3, 0.1, 0.2
 
 Target = tuple[NDArray[np.float64], float]  # (xyz [m], yaw [rad])
 TargetFn = Callable[[Scene, Proprio], Target]
