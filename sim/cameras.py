@@ -17,14 +17,27 @@ _CV_FROM_MJ = np.diag([1.0, -1.0, -1.0])
 
 
 def _ensure_gl_backend() -> None:
-    """Prefer EGL; fall back to OSMesa when no EGL library is present."""
-    if os.environ.get("MUJOCO_GL") != "egl":
-        return
+    """Headless rendering: EGL, or OSMesa where no EGL library exists.
+
+    MuJoCo picks its GL backend when it is first imported. `import hvla` sets MUJOCO_GL first, but a
+    script may import mujoco before hvla; then, with no display, switch the backend here.
+    """
     import ctypes.util
 
-    if ctypes.util.find_library("EGL") is None and ctypes.util.find_library("OSMesa") is not None:
-        os.environ["MUJOCO_GL"] = "osmesa"
-        os.environ["PYOPENGL_PLATFORM"] = "osmesa"
+    from mujoco.rendering.classic import gl_context
+
+    chosen = getattr(gl_context, "_MUJOCO_GL", "")
+    if chosen in ("egl", "osmesa") or os.environ.get("DISPLAY"):
+        return
+    backend = "egl" if ctypes.util.find_library("EGL") else "osmesa"
+    os.environ["MUJOCO_GL"] = backend
+    os.environ.setdefault("PYOPENGL_PLATFORM", backend)
+    if backend == "egl":
+        from mujoco.egl import GLContext
+    else:
+        from mujoco.osmesa import GLContext
+    gl_context.GLContext = GLContext
+    gl_context._MUJOCO_GL = backend
 
 
 class CameraRig:
