@@ -28,6 +28,7 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/control.py --seeds 20
+	$(PY) benchmarks/loop.py --seeds 50
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,89 @@
+"""Whole-loop benchmark: one instruction over many kitchens, with chosen layer implementations.
+
+    .venv/bin/python benchmarks/loop.py --seeds 50
+    .venv/bin/python benchmarks/loop.py --seeds 50 --compare perception=oracle,yolo
+
+Each seed runs exactly what `hvla run "<instruction>" --seed N --json` runs (planning, retries,
+re-planning), without episode logs. Prints the success rate, per-subgoal outcomes and timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from hvla.core.errors import HvlaError
+from hvla.orchestration.session import run_episode
+from hvla.orchestration.stack import StackConfig
+
+INSTRUCTION = "put the banana in the bowl, then wipe the counter"
+
+
+def _one(job: tuple[str, int, StackConfig]) -> dict[str, Any]:
+    instruction, seed, stack = job
+    try:
+        return run_episode(instruction, seed, stack)
+    except HvlaError as exc:
+        return {"seed": seed, "success": False, "failure": f"bad input: {exc}", "subgoals": [],
+                "sim_time_s": 0.0, "wall_time_s": 0.0}
+
+
+def run_many(instruction: str, seeds: range, stack: StackConfig, workers: int) -> list[dict[str, Any]]:
+    jobs = [(instruction, s, stack) for s in seeds]
+    if workers == 1:
+        return [_one(j) for j in jobs]
+    with mp.get_context("spawn").Pool(workers) as pool:
+        return list(pool.imap(_one, jobs))
+
+
+def summarise(name: str, reports: list[dict[str, Any]]) -> tuple[str, ...]:
+    ok = [r for r in reports if r["success"]]
+    attempts = [sg["attempts"] for r in reports for sg in r["subgoals"]]
+    retried = sum(a > 1 for a in attempts)
+    return (
+        name, f"{len(ok)}/{len(reports)}", f"{100 * len(ok) / len(reports):.1f}",
+        f"{np.median([r['sim_time_s'] for r in ok]) if ok else float('nan'):.1f}",
+        f"{np.median([r['wall_time_s'] for r in ok]) if ok else float('nan'):.1f}",
+        str(retried), str(sum(r.get("replans", 0) for r in reports)),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instruction", default=INSTRUCTION)
+    parser.add_argument("--seeds", type=int, default=50, help="seeds 0..N-1")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--compare", default="", help="layer=name1,name2 (e.g. perception=oracle,yolo)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    base = StackConfig()
+    stacks = {"default": base}
+    if args.compare:
+        layer, names = args.compare.split("=")
+        stacks = {f"{layer}={n}": replace(base, **{layer: n}) for n in names.split(",")}
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; instruction: {args.instruction!r}; "
+          f"seeds {seeds.start}..{seeds.stop - 1}\n")
+    rows, failures = [], {}
+    for name, stack in stacks.items():
+        reports = run_many(args.instruction, seeds, stack, args.workers)
+        rows.append(summarise(name, reports))
+        failures[name] = Counter((r["failure"] or "")[:90] for r in reports if not r["success"])
+    header = ("stack", "success", "rate [%]", "median sim [s]", "median wall [s]", "subgoals retried", "replans")
+    print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    for name, counts in failures.items():
+        for reason, n in counts.most_common(5):
+            print(f"- {name}: {n} x {reason}")
+
+
+if __name__ == "__main__":
+    main()
