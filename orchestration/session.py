@@ -6,6 +6,7 @@ The report is a plain dict so it prints as one JSON object (`hvla run --json`).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from hvla.orchestration.executor import EpisodeResult, Executor
 from hvla.orchestration.stack import StackConfig, build_executor, build_world
 from hvla.orchestration.video import FanOut, VideoRecorder
 from hvla.sim.scene import SceneConfig
+from hvla.sim.world import KitchenWorld, SimConfig
 
+VIDEO_SIZE = 224  # px; rendering cost hardly depends on size here
 DEMO_INSTRUCTIONS = ("put the banana in the bowl, then wipe the counter", "put the apple on the plate")
 
 
@@ -60,19 +63,25 @@ def run_episode(
     console: Console | None = None,
     progress: bool = False,
     scene_config: SceneConfig | None = None,
+    world: KitchenWorld | None = None,
 ) -> dict[str, Any]:
-    """Plan and execute `instruction`; returns the JSON report. Raises HvlaError on bad input."""
+    """Plan and execute `instruction` (in `world`, or a new kitchen of `seed`); returns the JSON report.
+
+    Raises:
+        HvlaError: bad input (unknown object, empty instruction, unknown implementation); nothing moved.
+    """
     wall0 = time.time()
     if video is not None:
-        stack = _with_log_cameras(stack, ("scene",))
-    world = build_world(seed, stack, scene_config)
+        stack = replace(_with_log_cameras(stack, ("scene",)), image_size=max(stack.image_size, VIDEO_SIZE))
+    fresh_world = world is None
+    world = world or build_world(seed, stack, scene_config)
     recorder = VideoRecorder(video) if video is not None else None
     fan_out = FanOut(recorder)
     executor = build_executor(world, stack, fan_out)
     _, scene = executor.observe()
     assert executor.planner is not None
     plan = executor.planner.plan(instruction, scene)  # bad input raises here, before anything moves
-    writer = _open_log(log_root, seed, instruction, stack, plan, executor)
+    writer = _open_log(log_root, seed, instruction, stack, plan, executor, fresh_world)
     if writer is not None:
         fan_out.recorders.append(writer)
     try:
@@ -133,14 +142,13 @@ def _execute(executor: Executor, plan: Plan, console: Console | None) -> Episode
 
 
 def _with_log_cameras(stack: StackConfig, cameras: tuple[str, ...]) -> StackConfig:
-    from dataclasses import replace
-
     merged = tuple(dict.fromkeys((*stack.executor.log_cameras, *cameras)))
     return replace(stack, executor=replace(stack.executor, log_cameras=merged))
 
 
 def _open_log(
-    log_root: Path | None, seed: int, instruction: str, stack: StackConfig, plan: Plan, executor: Executor
+    log_root: Path | None, seed: int, instruction: str, stack: StackConfig, plan: Plan, executor: Executor,
+    fresh_world: bool = True,
 ) -> EpisodeWriter | None:
     """An episode log that records every event and step of `executor` (None: no logging)."""
     if log_root is None:
@@ -148,6 +156,7 @@ def _open_log(
     meta = {
         "seed": seed, "instruction": instruction, "perception": stack.perception, "planner": stack.planner,
         "skills": stack.skills, "controller": stack.controller, "image_size": stack.image_size,
+        "fresh_world": fresh_world,  # False: the episode continued an earlier one; replay needs that state
     }
     writer = EpisodeWriter(log_root, meta=meta)
     executor.events.subscribe(writer.write_event)
@@ -192,17 +201,18 @@ def print_report(report: dict[str, Any], console: Console) -> None:
 
 
 def demo(seed: int, out: Path, console: Console) -> int:
-    """The chapter's kitchen example: two instructions in two fresh kitchens, with videos and logs."""
+    """The chapter's kitchen example: a two-step instruction, then a second one in the same kitchen."""
     from hvla.core.errors import HvlaError
 
     code = 0
-    stack = StackConfig()
+    stack = StackConfig(image_size=VIDEO_SIZE)
+    world = KitchenWorld(seed, config=SimConfig(image_height=VIDEO_SIZE, image_width=VIDEO_SIZE))
     for i, instruction in enumerate(DEMO_INSTRUCTIONS):
         Console().rule(f"instruction {i + 1}: {instruction!r}")
         try:
             report = run_episode(
-                instruction, seed + i, stack, video=out / f"demo_{i + 1}.mp4", log_root=out / "logs",
-                console=console, progress=True,
+                instruction, seed, stack, video=out / f"demo_{i + 1}.mp4", log_root=out / "logs",
+                console=console, progress=True, world=world,
             )
         except HvlaError as exc:
             console.print(f"[red]error:[/red] {exc}")

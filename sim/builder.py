@@ -50,8 +50,8 @@ def build_kitchen_spec(layout: KitchenLayout) -> mujoco.MjSpec:
     spec.visual.quality.offsamples = 0
     spec.visual.global_.offwidth = 640
     spec.visual.global_.offheight = 480
-    spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
-    spec.visual.headlight.diffuse = [0.25, 0.25, 0.25]
+    spec.visual.headlight.ambient = [0.3, 0.3, 0.3]
+    spec.visual.headlight.diffuse = [0.2, 0.2, 0.2]
     world = spec.worldbody
     world.add_light(
         name="sun", dir=list(layout.light_dir), pos=[0.4, 0.0, 2.0], castshadow=False,

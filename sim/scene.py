@@ -64,7 +64,7 @@ class KitchenLayout:
     dirt_center_m: tuple[float, float]
     dirt_size_m: tuple[float, float] = DIRT_SIZE_M
     light_dir: tuple[float, float, float] = (0.0, 0.0, -1.0)
-    light_diffuse: float = 0.7
+    light_diffuse: float = 0.5
     camera_offset_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
     camera_tilt_rad: tuple[float, float] = (0.0, 0.0)
     table_rgb: tuple[float, float, float] = (0.82, 0.75, 0.62)
@@ -106,7 +106,7 @@ def _draw(seed: int, config: SceneConfig, rng: np.random.Generator) -> KitchenLa
         objects=tuple(sorted(objects, key=lambda o: o.name)),
         dirt_center_m=dirt,
         light_dir=_light_dir(rng) if config.light_jitter else (0.0, 0.0, -1.0),
-        light_diffuse=float(rng.uniform(0.5, 0.9)) if config.light_jitter else 0.7,
+        light_diffuse=float(rng.uniform(0.35, 0.65)) if config.light_jitter else 0.5,
         camera_offset_m=tuple(rng.uniform(-1, 1, 3) * config.camera_jitter_m),
         camera_tilt_rad=tuple(rng.uniform(-1, 1, 2) * config.camera_jitter_rad),
         table_rgb=tuple(np.clip(np.array([0.82, 0.75, 0.62]) + rng.uniform(-0.06, 0.06, 3), 0, 1)),
