@@ -1,0 +1,85 @@
+"""Imports point down the hierarchy: core < sim < controllers < perception | planner | skills < orchestration.
+
+Perception, the planner and the skills are siblings: each may use core, the simulator (datasets,
+ground-truth predicates) and the controllers' geometry, never one another, so any one of them can be
+swapped without touching the others. Only orchestration wires them together.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# What each layer may import from hvla, besides itself.
+ALLOWED: dict[str, set[str]] = {
+    "core": set(),
+    "sim": {"core"},
+    "controllers": {"core"},
+    "perception": {"core", "sim", "controllers"},
+    "planner": {"core", "sim", "controllers"},
+    "skills": {"core", "sim", "controllers"},
+    "orchestration": {"core", "sim", "controllers", "perception", "planner", "skills"},
+}
+
+
+def hvla_imports(path: Path, layer: str) -> list[tuple[int, str]]:
+    """(line, module) of every hvla import in `path`, relative imports resolved, nested ones included."""
+    package = ["hvla", layer, *path.parent.relative_to(ROOT / layer).parts]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            if module == "hvla":  # `from hvla import planner`: the names are the layers
+                found += [(node.lineno, f"hvla.{alias.name}") for alias in node.names]
+            else:
+                found.append((node.lineno, module))
+    return [(line, name) for line, name in found if name == "hvla" or name.startswith("hvla.")]
+
+
+def violations(layer: str) -> list[str]:
+    bad = []
+    for path in sorted((ROOT / layer).rglob("*.py")):
+        for line, name in hvla_imports(path, layer):
+            target = name.split(".")[1] if "." in name else None  # bare `import hvla` sets env defaults only
+            if target is not None and target != layer and target not in ALLOWED[layer]:
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    return bad
+
+
+def test_every_package_has_a_place_in_the_hierarchy():
+    packages = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file() and p.name in ALLOWED}
+    assert packages == set(ALLOWED), f"layers without a package: {set(ALLOWED) - packages}"
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for layer in ALLOWED:
+        assert f'"hvla.{layer}"' in pyproject
+
+
+@pytest.mark.parametrize("layer", list(ALLOWED))
+def test_layer_imports_only_layers_below_it(layer):
+    assert list((ROOT / layer).rglob("*.py")), f"no Python files under {layer}/"
+    bad = violations(layer)
+    assert not bad, f"{layer} may import only {sorted(ALLOWED[layer]) or 'itself'}:\n" + "\n".join(bad)
+
+
+def test_the_checker_sees_upward_relative_and_nested_imports(tmp_path, monkeypatch):
+    fake = tmp_path / "skills"
+    (fake / "sub").mkdir(parents=True)
+    (fake / "sub" / "bad.py").write_text(
+        "from hvla.core import messages\n"
+        "from ... import planner\n"  # relative: hvla.planner
+        "from hvla import sim\n"
+        "def f():\n    import hvla.orchestration.cli\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert violations("skills") == [
+        "skills/sub/bad.py:2 imports hvla.planner",
+        "skills/sub/bad.py:5 imports hvla.orchestration.cli",
+    ]
