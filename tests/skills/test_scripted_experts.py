@@ -1,0 +1,26 @@
+"""The scripted experts (modular baseline and demonstrators) on a handful of fixed kitchens."""
+
+import pytest
+
+from hvla.orchestration.evaluation import SkillCase, run_skill_case
+
+
+@pytest.mark.parametrize(
+    ("case", "seed"),
+    [
+        (SkillCase("pick_place", (("object", "banana"), ("target", "bowl"))), 0),
+        (SkillCase("pick_place", (("object", "apple"), ("target", "plate"))), 1),
+        (SkillCase("pick", (("object", "lemon"),)), 2),
+        (SkillCase("pick", (("object", "sponge"),)), 3),
+    ],
+    ids=lambda v: getattr(v, "name", str(v)),
+)
+def test_scripted_expert_succeeds(case, seed):
+    result = run_skill_case(case, seed)
+    assert result.success, result.reason
+
+
+@pytest.mark.slow
+def test_scripted_wipe_cleans_the_counter():
+    result = run_skill_case(SkillCase("wipe", (("tool", "sponge"), ("region", "counter"))), 4)
+    assert result.success, result.reason
