@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hvla.core.errors import GroundingError
+from hvla.core.errors import GroundingError, HvlaError
 from hvla.core.messages import ObjectToken
 
 
@@ -35,11 +35,15 @@ class ObjectNotFoundError(GroundingError):
 
 
 class AmbiguityError(GroundingError):
-    """A singular phrase matches several objects equally well. `candidates` are their instance names."""
+    """A singular phrase matches several objects equally well. `candidates` are their instance names;
+    `question` is what to ask the operator ("Which one do you mean by 'the fruit': the banana (...) or ...?")."""
 
     def __init__(self, phrase: str, candidates: Sequence[ObjectToken]) -> None:
         self.phrase = phrase
         self.candidates = tuple(t.name for t in candidates)
+        options = [describe_token(t) for t in candidates]
+        listed = ", ".join(options[:-1]) + f" or {options[-1]}" if len(options) > 1 else "".join(options)
+        self.question = f"Which one do you mean by '{phrase}': {listed}?"
         super().__init__(
             f"'{phrase}' is ambiguous: it could be {describe_scene(candidates)}; "
             "say which one (by name, colour, size or position, e.g. 'the one on the left')"
@@ -53,3 +57,8 @@ class InfeasibleError(GroundingError):
         self.step = step
         self.reason = reason
         super().__init__(f"cannot {step}: {reason}")
+
+
+class BackendError(HvlaError):
+    """A planner backend failed to answer (endpoint unreachable, timeout, HTTP error, a model that cannot
+    be loaded). Not bad input: the same instruction may plan once the backend works."""

@@ -68,6 +68,7 @@ class ObjectQuery:
     plural: bool = False  # "all the fruit", "the apples": every match, not exactly one
     count: int | None = None  # "both", "the two apples"
     unknown: tuple[str, ...] = ()  # words the parser could not place
+    unknown_after_head: tuple[str, ...] = ()  # those of them that came after the head noun
 
     @property
     def has_selectors(self) -> bool:
@@ -164,6 +165,7 @@ class _PhraseParser:
         f: dict = {"text": text}
         colors: list[str] = []
         unknown: list[str] = []
+        after_head: list[str] = []
         i, n = 0, len(self.w)
         while i < n:
             w = self.w[i]
@@ -204,6 +206,7 @@ class _PhraseParser:
                     f["head"] = new_head
                 elif new_head.sense.kind != "generic":  # "the counter mango" is refused, not guessed
                     unknown.append(old_head.word)
+                    after_head.append(new_head.word)
                     f["head"] = new_head
                 # else "the cleaning thing": the earlier, more specific head stays
                 f["plural"] = f.get("plural", False) or plural
@@ -221,8 +224,10 @@ class _PhraseParser:
                 pass  # "the one closest to me" reads "closest ... me" as near the robot
             elif not (w in DETERMINERS or w in HARMLESS_ADJECTIVES or w in POSITION_TAILS):
                 unknown.append(w)
+                if "head" in f:
+                    after_head.append(w)
             i += 1
-        return ObjectQuery(colors=tuple(colors), unknown=tuple(unknown), **f)
+        return ObjectQuery(colors=tuple(colors), unknown=tuple(unknown), unknown_after_head=tuple(after_head), **f)
 
     def _relation(self, f: dict, rest: Words, far: bool) -> None:
         content = [w for w in rest if w not in DETERMINERS]
@@ -317,6 +322,9 @@ class GroundingConfig:
     min_score: below it a token does not match at all. tie_margin: tokens this close to the best score
     tie with it (singular phrases keep only the best tier). position_tol_m / size_rel_tol: left/right,
     near/far or big/small only decide between objects that differ by more than this.
+    ambiguity: what a singular phrase that still fits several objects does: "ask" raises
+    `AmbiguityError` (a question with the candidates); "nearest" takes the one nearest the robot base
+    and lists the others in `Grounding.alternatives`.
     """
 
     min_score: float = 0.5
@@ -324,10 +332,13 @@ class GroundingConfig:
     position_tol_m: float = 0.02
     size_rel_tol: float = 0.15
     base_xy_m: tuple[float, float] = (0.0, 0.0)
+    ambiguity: str = "ask"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.min_score <= 1.0:
             raise ConfigError(f"min_score={self.min_score} must be in (0, 1]")
+        if self.ambiguity not in ("ask", "nearest"):
+            raise ConfigError(f"ambiguity={self.ambiguity!r} must be 'ask' or 'nearest'")
         if self.tie_margin < 0 or self.position_tol_m < 0 or self.size_rel_tol < 0:
             raise ConfigError("tie_margin, position_tol_m and size_rel_tol must be >= 0")
 
@@ -340,6 +351,7 @@ class Grounding:
     tokens: tuple[ObjectToken, ...]
     confidence: float  # the lowest match score among `tokens`, in [0, 1]
     plural: bool = False
+    alternatives: tuple[str, ...] = ()  # what an ambiguous singular phrase could also have meant
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -360,19 +372,22 @@ class Grounder:
         *,
         prefer: Callable[[ObjectToken], bool] | None = None,
         exclude: Collection[str] = (),
+        tiebreak: Callable[[ObjectToken], bool] | None = None,
     ) -> Grounding:
         """The object(s) `phrase` means in `scene`.
 
         prefer: an affordance the caller needs (graspable for "pick X"); it breaks ties between equally
             good matches and, for plural phrases, drops the matches that lack it.
         exclude: instance names that cannot be meant (the target of the same step).
+        tiebreak: a last test for singular phrases still left with several matches (SayCan's
+            feasibility: "the apple" with two apples, one out of reach, is the reachable one).
 
         Raises:
             ObjectNotFoundError: nothing matches; names the unknown word or the missing object.
             AmbiguityError: a singular phrase fits several objects equally well.
         """
         query = parse_object_phrase(phrase, scene_heads(scene.tokens))
-        return self.ground_query(query, scene, prefer=prefer, exclude=exclude)
+        return self.ground_query(query, scene, prefer=prefer, exclude=exclude, tiebreak=tiebreak)
 
     def ground_query(
         self,
@@ -381,6 +396,7 @@ class Grounder:
         *,
         prefer: Callable[[ObjectToken], bool] | None = None,
         exclude: Collection[str] = (),
+        tiebreak: Callable[[ObjectToken], bool] | None = None,
     ) -> Grounding:
         if q.is_empty:
             raise ObjectNotFoundError(q.text, "it does not name an object", scene.tokens)
@@ -398,11 +414,28 @@ class Grounder:
             if len(cands) > q.count:
                 raise AmbiguityError(q.text, cands)
             raise ObjectNotFoundError(q.text, f"it asks for {q.count} but only {len(cands)} match", scene.tokens)
+        alternatives: tuple[str, ...] = ()
+        if not q.plural and len(cands) > 1 and tiebreak is not None:
+            cands = [t for t in cands if tiebreak(t)] or cands
         if not q.plural and len(cands) > 1:
-            raise AmbiguityError(q.text, cands)
+            if self.config.ambiguity == "ask":
+                raise AmbiguityError(q.text, cands)
+            chosen = self._nearest(cands)
+            if chosen is None:
+                raise AmbiguityError(q.text, cands)
+            alternatives = tuple(t.name for t in cands if t is not chosen)
+            cands = [chosen]
         if not cands:
             raise ObjectNotFoundError(q.text, f"nothing matches '{q.text}'", scene.tokens)
-        return Grounding(q.text, tuple(cands), min(scores[t.name] for t in cands), q.plural)
+        return Grounding(q.text, tuple(cands), min(scores[t.name] for t in cands), q.plural, alternatives)
+
+    def _nearest(self, cands: list[ObjectToken]) -> ObjectToken | None:
+        """The stated rule for `ambiguity="nearest"`: the candidate nearest the robot base, or None when
+        the two nearest are within `position_tol_m` of each other (still a question)."""
+        base = np.asarray(self.config.base_xy_m)
+        ranked = sorted(cands, key=lambda t: float(np.linalg.norm(t.position_m[:2] - base)))
+        d = [float(np.linalg.norm(t.position_m[:2] - base)) for t in ranked[:2]]
+        return ranked[0] if d[1] - d[0] > self.config.position_tol_m else None
 
     # Relational words, applied in a fixed order; each keeps the candidates within tolerance of the
     # best, so a later word can break a tie the earlier one left ("the big one on the left").

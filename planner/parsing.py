@@ -84,7 +84,8 @@ _TRAILING_FILLERS = _phrases(
 )
 _CONJUNCTIONS = _phrases("and", ",", "as well as", "plus", "and also", "along with")
 _DETERMINERS = frozenset({"the", "a", "an", "your", "my", "its", "their", "our"})
-_RELATION_LEADS = frozenset({"next", "close", "closest", "nearest", "near", "far", "farthest", "furthest", "away"})
+# Words that turn a following "to" into a relation ("next to the bowl") rather than a destination.
+_RELATION_LEADS = frozenset({"next", "close", "closest", "nearest", "near", "far", "farthest", "furthest"})
 _INTENSIFIERS = frozenset({"far", "very", "extreme", "top", "bottom"})
 _ALL_PREP_FIRST = frozenset(p[0] for p in TARGET_PREPOSITIONS) | {"of", "from", "near", "by", "beside", "at"}
 
@@ -116,15 +117,18 @@ def _match(words: Sequence[str], i: int, phrases: Sequence[Words]) -> Words | No
     return None
 
 
-def _strip_fillers(words: Words) -> Words:
+def _strip_fillers(words: Words, allow_empty: bool = False) -> Words:
+    """Drop politeness and openers at both ends. Without `allow_empty` the last word always stays, so
+    "please" alone is refused as "no action" rather than silently planned as nothing."""
+    keep = 0 if allow_empty else 1
     changed = True
     while changed and words:
         changed = False
         p = _match(words, 0, _LEADING_FILLERS)
-        if p is not None and len(p) < len(words):
+        if p is not None and len(p) + keep <= len(words):
             words, changed = words[len(p) :], True
         for q in _TRAILING_FILLERS:
-            if len(q) < len(words) and words[-len(q) :] == q:
+            if len(q) + keep <= len(words) and words[-len(q) :] == q:
                 words, changed = words[: -len(q)], True
                 break
     return words
@@ -137,9 +141,13 @@ def _starts_with_verb(words: Words) -> bool:
 # ---------------------------------------------------------------------------------------------- stages
 
 
-def _split_stages(words: Words) -> list[Words]:
-    """Split at ; . and sequence markers ("then", "after that", ...)."""
-    pieces: list[Words] = []
+def _split_stages(words: Words) -> list[tuple[Words, bool]]:
+    """Split at ; . and sequence markers ("then", "after that", ...).
+
+    Each piece comes with whether a marker closed it with nothing but fillers after it ("put the apple
+    in the bowl and wipe the counter afterwards"): its last clause then runs after the others.
+    """
+    pieces: list[tuple[Words, bool]] = []
     cur: list[str] = []
     i = 0
     while i < len(words):
@@ -152,16 +160,27 @@ def _split_stages(words: Words) -> list[Words]:
         if w in (";", ".") or marker is not None:
             while cur and cur[-1] in ("and", ","):
                 cur.pop()
-            if cur:
-                pieces.append(tuple(cur))
-            cur = []
             i += 1 if marker is None else len(marker)
+            trailing = marker is not None and _only_fillers_until_stop(words, i)
+            if cur:
+                pieces.append((tuple(cur), trailing))
+            cur = []
             continue
         cur.append(w)
         i += 1
     if cur:
-        pieces.append(tuple(cur))
-    return [p for piece in pieces for p in _reorder(piece)]
+        pieces.append((tuple(cur), False))
+    out: list[tuple[Words, bool]] = []
+    for piece, trailing in pieces:
+        parts = _reorder(piece)
+        out.extend((p, trailing and k == len(parts) - 1) for k, p in enumerate(parts))
+    return out
+
+
+def _only_fillers_until_stop(words: Words, i: int) -> bool:
+    """Whether words[i:] up to the next ; or . (or the end) hold nothing but politeness."""
+    end = next((k for k in range(i, len(words)) if words[k] in (";", ".")), len(words))
+    return not _strip_fillers(words[i:end], allow_empty=True)
 
 
 def _reorder(piece: Words) -> list[Words]:
@@ -200,6 +219,10 @@ def _split_clauses(stage: Words) -> list[Words]:
     return [tuple(c) for c in clauses if c]
 
 
+_NO_ACTION = (
+    "it does not start with an action I know "
+    "(pick up X, put/place/move X in/on Y, clear all the X into Y, wipe/clean the counter)"
+)
 _USE_TO_WIPE = re.compile(r"^use (?P<tool>.+?) to (?P<verb>wipe|clean|scrub|mop|wash)\b(?P<rest>.*)$")
 
 
@@ -216,10 +239,7 @@ def _parse_clause(words: Words) -> Clause:
     text = _join(words)
     verb = _match(words, 0, VERB_PHRASES)
     if verb is None:
-        raise GroundingError(
-            f"could not understand '{text}': it does not start with an action I know "
-            "(pick up X, put/place/move X in/on Y, clear all the X into Y, wipe/clean the counter)"
-        )
+        raise GroundingError(f"could not understand '{text}': {_NO_ACTION}")
     intent = VERBS[verb]
     rest = words[len(verb) :]
     if rest and rest[0] in PARTICLES:
@@ -257,6 +277,8 @@ def _items(text: str, intent: Intent, rest: Words) -> tuple[Item, ...]:
             continue
         chunks[-1].append(rest[i])
         i += 1
+    if len(chunks) > 1 and chunks[0][:1] == ["both"]:
+        chunks[0] = chunks[0][1:]  # "both the apple and the lemon": two items, not two apples
     split = [_split_target(tuple(c), preps) for c in chunks if c]
     if not split:
         raise GroundingError(f"could not understand '{text}': {intent.value} what?")
@@ -329,10 +351,14 @@ def parse_instruction(instruction: str, max_chars: int = 500) -> tuple[Stage, ..
     if not [w for w in words if w not in ",;."]:
         raise GroundingError(f"could not understand '{instruction.strip()}': it has no words I can read")
     stages: list[Stage] = []
-    for piece in _split_stages(words):
-        clauses = tuple(_parse_clause(c) for c in _split_clauses(piece) if _strip_fillers(c))
-        if clauses:
+    for piece, trailing in _split_stages(words):
+        # Openers go first, so "go ahead and put ..." or "hey robot, put ..." are not clauses of their own.
+        piece = _strip_fillers(piece)
+        clauses = tuple(_parse_clause(c) for c in _split_clauses(piece) if _strip_fillers(c, allow_empty=True))
+        if trailing and len(clauses) > 1:
+            stages.extend((clauses[:-1], clauses[-1:]))
+        elif clauses:
             stages.append(clauses)
     if not stages:
-        raise GroundingError(f"could not understand '{instruction.strip()}': no action found")
+        raise GroundingError(f"could not understand '{instruction.strip()}': {_NO_ACTION}")
     return tuple(stages)

@@ -17,8 +17,17 @@ import networkx as nx
 
 from hvla.core.errors import ConfigError, GroundingError
 from hvla.core.messages import ObjectToken, Plan, Scene, Subgoal
-from hvla.planner.affordance import FeasibilityConfig, check_step, is_graspable, is_receptacle, is_wiping_tool
-from hvla.planner.errors import AmbiguityError, ObjectNotFoundError
+from hvla.planner.affordance import (
+    FeasibilityConfig,
+    contents_of,
+    feasibility,
+    is_graspable,
+    is_in,
+    is_receptacle,
+    is_wiping_tool,
+    reach_distance_m,
+)
+from hvla.planner.errors import AmbiguityError, InfeasibleError, ObjectNotFoundError
 from hvla.planner.grounding import Grounder, GroundingConfig, LexicalScorer, PhraseScorer
 from hvla.planner.lexicon import PLURAL_PRONOUNS, PRONOUNS
 from hvla.planner.parsing import Clause, Item, parse_instruction
@@ -45,23 +54,28 @@ class RuleBasedConfig:
 class _Step:
     skill: str
     args: tuple[tuple[str, str], ...]
-    confidence: float
+    confidence: float  # language (how well the words fit the grounded objects), in [0, 1]
     moves: frozenset[str]  # instance names this step moves: steps sharing one keep their order
+    feasibility: float = 1.0  # SayCan's value of the step from the simulated state, in (0, 1]
 
 
 @dataclass
 class _State:
     """What the plan has done so far, as the planner simulates it clause by clause."""
 
+    scene: Scene
     held: str | None = None  # the object in the gripper
     last: tuple[ObjectToken, ...] = ()  # what "it"/"them" refer to
+    placed: dict[str, str] = field(default_factory=dict)  # object -> the target a step put it in
 
-
-def _in_target(obj: ObjectToken, target: ObjectToken) -> bool:
-    """Whether `obj` already sits in/on `target` (its centre inside the target's footprint, not below it)."""
-    half = target.extent_m / 2
-    dxy = abs(obj.position_m[:2] - target.position_m[:2])
-    return bool((dxy <= half[:2]).all() and obj.position_m[2] >= target.position_m[2] - half[2])
+    def contents(self, target: ObjectToken) -> list[ObjectToken]:
+        """What sits in/on `target` once the steps so far have run."""
+        moved = {n for n, where in self.placed.items() if where != target.name} | ({self.held} - {None})
+        inside = [t for t in contents_of(target, self.scene.tokens) if t.name not in moved]
+        names = {t.name for t in inside}
+        inside += [t for n, where in self.placed.items() if where == target.name and n not in names
+                   if (t := self.scene.find(n)) is not None]
+        return inside
 
 
 @PLANNERS.register("rules")
@@ -69,7 +83,8 @@ class RuleBasedPlanner:
     """Offline planner from hand-written rules: fast (well under 1 ms per instruction) and predictable.
 
     `scorer` replaces the lexical phrase matcher (e.g. with sentence embeddings) without touching
-    parsing, ordering or the feasibility checks.
+    parsing, ordering or the feasibility checks. Plan scores: per subgoal id the SayCan product of
+    language and feasibility, plus `<id>.language` and `<id>.feasibility`; `plan` is the lowest product.
     """
 
     def __init__(self, config: RuleBasedConfig | None = None, scorer: PhraseScorer | None = None) -> None:
@@ -104,8 +119,22 @@ class RuleBasedPlanner:
 
     def _steps(self, instruction: str, scene: Scene) -> list[list[_Step]]:
         stages = parse_instruction(instruction, self.config.max_instruction_chars)
-        state = _State()
+        state = _State(scene)
         return [[s for clause in stage for s in self._clause_steps(clause, scene, state)] for stage in stages]
+
+    def _reachable(self, tok: ObjectToken) -> bool:
+        reach = self.config.feasibility.max_reach_m
+        return reach is None or reach_distance_m(tok, self.config.feasibility.base_xy_m) <= reach
+
+    def _checked(self, skill: str, bound: dict, state: _State) -> float:
+        """SayCan's feasibility value of the step from `state`; raises `InfeasibleError` when it is 0."""
+        target = bound.get("target")
+        contents = state.contents(target) if isinstance(target, ObjectToken) else None
+        value, reason = feasibility(skill, bound, state.held, self.config.feasibility, contents)
+        if value <= 0.0:
+            step = f"{skill}({', '.join(f'{k}={v if isinstance(v, str) else v.name}' for k, v in bound.items())})"
+            raise InfeasibleError(step, reason)
+        return value
 
     def _clause_steps(self, clause: Clause, scene: Scene, state: _State) -> list[_Step]:
         if clause.intent is Intent.WIPE:
@@ -122,7 +151,7 @@ class RuleBasedPlanner:
         if item.target is not None:
             if _is_pronoun(item.target):
                 raise GroundingError(f"could not ground '{item.target}' as a destination: name the container")
-            g = self.grounder.ground(item.target, scene, prefer=is_receptacle)
+            g = self.grounder.ground(item.target, scene, prefer=is_receptacle, tiebreak=self._reachable)
             if g.plural:
                 raise GroundingError(f"'{item.target}': put things into one container at a time")
             target, t_conf = g.tokens[0], g.confidence
@@ -134,10 +163,12 @@ class RuleBasedPlanner:
             else:
                 skill = PLACE if state.held == obj.name else PICK_PLACE
                 bound = {"object": obj, "target": target}
-            check_step(skill, bound, state.held, self.config.feasibility)
+            value = self._checked(skill, bound, state)
             state.held = obj.name if skill == PICK else None
+            if target is not None:
+                state.placed[obj.name] = target.name
             args = tuple((role, tok.name) for role, tok in bound.items())
-            steps.append(_Step(skill, args, o_conf * t_conf, frozenset({obj.name})))
+            steps.append(_Step(skill, args, o_conf * t_conf, frozenset({obj.name}), value))
         mentioned.extend(objects)
         return steps
 
@@ -148,18 +179,18 @@ class RuleBasedPlanner:
         if _is_pronoun(phrase):
             return _resolve_pronoun(phrase, state), 1.0
         exclude = (target.name,) if target is not None else ()
-        g = self.grounder.ground(phrase, scene, prefer=is_graspable, exclude=exclude)
+        g = self.grounder.ground(phrase, scene, prefer=is_graspable, exclude=exclude, tiebreak=self._reachable)
         objects = list(g.tokens)
         if g.plural and target is not None:
             # "clear all the fruit into the bowl": what is in the bowl already is cleared.
-            objects = [o for o in objects if not _in_target(o, target)]
+            objects = [o for o in objects if not is_in(o, target)]
         return objects, g.confidence
 
     def _wipe_step(self, clause: Clause, scene: Scene, state: _State) -> _Step:
         if clause.tool is not None and _is_pronoun(clause.tool):
             tools, conf = _resolve_pronoun(clause.tool, state), 1.0
         elif clause.tool is not None:
-            g = self.grounder.ground(clause.tool, scene, prefer=is_wiping_tool)
+            g = self.grounder.ground(clause.tool, scene, prefer=is_wiping_tool, tiebreak=self._reachable)
             tools, conf = list(g.tokens), g.confidence
         elif state.held is not None and (held := scene.find(state.held)) is not None and is_wiping_tool(held):
             tools, conf = [held], 1.0  # "pick up the sponge and wipe the counter"
@@ -172,10 +203,10 @@ class RuleBasedPlanner:
         if len(tools) > 1:
             raise AmbiguityError(clause.tool or "the thing to wipe with", tools)
         region = clause.region or REGIONS[0]
-        check_step(WIPE, {"region": region, "tool": tools[0]}, state.held, self.config.feasibility)
+        value = self._checked(WIPE, {"region": region, "tool": tools[0]}, state)
         state.held = None
         state.last = (tools[0],)
-        return _Step(WIPE, (("region", region), ("tool", tools[0].name)), conf, frozenset({tools[0].name}))
+        return _Step(WIPE, (("region", region), ("tool", tools[0].name)), conf, frozenset({tools[0].name}), value)
 
     # ------------------------------------------------------------------------------------------- graph
 
@@ -187,7 +218,7 @@ class RuleBasedPlanner:
             ids.append([])
             for step in stage:
                 sg = Subgoal(f"s{k}", step.skill, dict(step.args), timeout_s=self.config.subgoal_timeout_s)
-                graph.add_node(sg.id, subgoal=sg, confidence=step.confidence)
+                graph.add_node(sg.id, subgoal=sg, language=step.confidence, feasibility=step.feasibility)
                 ids[-1].append(sg.id)
                 k += 1
         flat = [s for stage in stages for s in stage]
@@ -203,8 +234,12 @@ class RuleBasedPlanner:
             graph = nx.transitive_closure_dag(graph).subgraph([f"s{i}" for i in sorted(keep)]).copy()
         reduced = nx.transitive_reduction(graph)
         reduced.add_nodes_from(graph.nodes(data=True))
-        scores = {n: float(d["confidence"]) for n, d in reduced.nodes(data=True)}
-        scores["plan"] = min(scores.values(), default=1.0)
+        scores: dict[str, float] = {}
+        for n, d in reduced.nodes(data=True):
+            scores[n] = float(d["language"] * d["feasibility"])
+            scores[f"{n}.language"] = float(d["language"])
+            scores[f"{n}.feasibility"] = float(d["feasibility"])
+        scores["plan"] = min((scores[n] for n in reduced.nodes), default=1.0)
         plan = Plan(reduced, instruction, scores)
         validate_plan(plan, scene)
         return plan

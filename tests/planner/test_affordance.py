@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from hvla.planner.affordance import FeasibilityConfig, check_step, is_graspable, is_receptacle, is_wiping_tool
+from hvla.planner.affordance import (
+    FeasibilityConfig,
+    check_step,
+    feasibility,
+    is_graspable,
+    is_receptacle,
+    is_wiping_tool,
+)
 from hvla.planner.errors import InfeasibleError
 
 
@@ -74,3 +81,24 @@ def test_wipe_region_must_be_the_counter(kitchen):
     with pytest.raises(InfeasibleError, match="region must be one of"):
         check_step("wipe", {"region": "ceiling", "tool": by_name(kitchen, "sponge")}, held=None)
     check_step("wipe", {"region": "counter", "tool": by_name(kitchen, "sponge")}, held=None)
+
+
+def test_a_full_container_is_refused_with_what_it_holds(kitchen):
+    apple, mango, cup, bowl = (by_name(kitchen, n) for n in ("apple", "mango", "cup", "bowl"))
+    check_step("pick_place", {"object": mango, "target": cup}, None, contents=[])
+    with pytest.raises(InfeasibleError, match="the cup is full: it holds apple and has room for 1"):
+        check_step("pick_place", {"object": mango, "target": cup}, None, contents=[apple])
+    check_step("pick_place", {"object": mango, "target": bowl}, None, contents=[apple])  # a bowl holds 6
+
+
+def test_feasibility_is_one_in_comfortable_reach_and_falls_near_the_limit(scene_of, make_token):
+    scene = scene_of(
+        make_token("apple", "apple", "fruit", "red", (0.5, 0.0, 0.03)),
+        make_token("far", "apple", "fruit", "red", (0.80, 0.0, 0.03)),
+        make_token("gone", "apple", "fruit", "red", (0.95, 0.0, 0.03)),
+    )
+    assert feasibility("pick", {"object": by_name(scene, "apple")}, None) == (1.0, "")
+    value, _ = feasibility("pick", {"object": by_name(scene, "far")}, None)
+    assert 0.5 < value < 1.0
+    value, reason = feasibility("pick", {"object": by_name(scene, "gone")}, None)
+    assert value == 0.0 and "out of reach" in reason

@@ -122,3 +122,33 @@ def test_unparseable_instructions_are_refused_with_the_part_that_failed(instruct
 def test_overlong_instructions_are_refused_not_truncated():
     with pytest.raises(GroundingError, match="limit is 500"):
         parse_instruction("put the banana in the bowl, " * 30)
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "put the banana in the bowl and wipe the counter afterwards",
+        "put the banana in the bowl, and wipe the counter when you're done",
+        "put the banana in the bowl and wipe the counter afterwards, please",
+    ],
+)
+def test_a_marker_at_the_end_orders_the_last_clause_after_the_others(instruction):
+    assert shape(instruction) == [[PUT_BANANA], [WIPE]]
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    ["hey robot, put the banana in the bowl", "robot, please put the banana in the bowl",
+     "go ahead and put the banana in the bowl", "ok, so, put the banana in the bowl"],
+)
+def test_openers_before_a_comma_or_and_are_not_clauses(instruction):
+    assert shape(instruction) == [[PUT_BANANA]]
+
+
+def test_both_a_and_b_are_two_items():
+    items = (Item("the apple", "the bowl"), Item("the banana", "the bowl"))
+    assert shape("put both the apple and the banana in the bowl") == [[("put", items)]]
+
+
+def test_away_before_a_destination_is_a_particle():
+    assert shape("tidy all the fruit away into the bowl") == [[("put", (Item("all the fruit", "the bowl"),))]]

@@ -8,11 +8,12 @@ import time
 import pytest
 
 from hvla.core.errors import GroundingError
-from hvla.core.messages import Plan, Subgoal
+from hvla.core.messages import Plan, Scene, Subgoal
 from hvla.planner import (
     PLANNERS,
     SKILLS,
     AmbiguityError,
+    GroundingConfig,
     InfeasibleError,
     ObjectNotFoundError,
     RuleBasedConfig,
@@ -248,7 +249,7 @@ def test_config_sets_the_subgoal_timeout(kitchen):
 
 def test_planning_is_fast(planner, kitchen):
     # Not a benchmark: a loose bound (target < 1 ms) that catches an accidental model load or O(n^3) loop.
-    instruction = "first put the apple on the left in the bowl, then clear all the fruit into the cup"
+    instruction = "first put the apple on the left in the bowl, then clear all the fruit onto the plate"
     planner.plan(instruction, kitchen)
     t0 = time.perf_counter()
     for _ in range(50):
@@ -286,3 +287,38 @@ def test_random_word_salad_yields_a_valid_plan_or_a_grounding_error_never_a_cras
             continue
         for sg in plan.subgoals():
             assert sg.skill in SKILLS and set(sg.args.values()) <= names | {"counter"}, instruction
+
+
+def test_a_second_item_into_a_one_item_cup_is_infeasible(planner, kitchen):
+    with pytest.raises(InfeasibleError, match="the cup is full"):
+        planner.plan("put the apple in the cup, then put the mango in the cup", kitchen)
+    instruction = "put the apple in the cup, then put the apple in the bowl, then put the mango in the cup"
+    plan = planner.plan(instruction, kitchen)
+    assert len(plan.subgoals()) == 3  # taking the apple out makes room again
+
+
+def test_feasibility_breaks_a_tie_between_identical_objects(planner, scene_of, make_token):
+    scene = scene_of(
+        make_token("apple", "apple", "fruit", "red", (0.5, 0.1, 0.03)),
+        make_token("bowl_near", "bowl", "container", "white", (0.5, -0.2, 0.03), (0.2, 0.2, 0.05)),
+        make_token("bowl_far", "bowl", "container", "white", (1.2, 0.0, 0.03), (0.2, 0.2, 0.05)),
+    )
+    assert steps(planner.plan("put the apple in the bowl", scene)) == ["pick_place(object=apple, target=bowl_near)"]
+    with pytest.raises(InfeasibleError, match="bowl_far is out of reach"):
+        planner.plan("put the apple in the far bowl", scene)
+
+
+def test_scores_hold_language_and_feasibility_per_step(planner, kitchen):
+    no_mango = Scene(tuple(t for t in kitchen.tokens if t.name != "mango"), kitchen.observation)
+    scores = planner.plan("put the yellow fruit in the bowl", no_mango).scores
+    assert scores["s0.language"] == pytest.approx(0.9) and scores["s0.feasibility"] == 1.0
+    assert scores["s0"] == pytest.approx(0.9) and scores["plan"] == pytest.approx(0.9)
+
+
+def test_ambiguity_asks_a_question_or_takes_the_nearest_when_configured(kitchen):
+    with pytest.raises(AmbiguityError) as info:
+        PLANNERS.get("rules")().plan("put the fruit in the bowl", kitchen)
+    assert info.value.question.startswith("Which one do you mean by 'the fruit': ")
+    assert "mango (orange-yellow fruit, right)" in info.value.question
+    nearest = RuleBasedPlanner(RuleBasedConfig(grounding=GroundingConfig(ambiguity="nearest")))
+    assert steps(nearest.plan("put the fruit in the bowl", kitchen)) == ["pick_place(object=mango, target=bowl)"]
