@@ -29,9 +29,9 @@ class UnreachableError(HvlaError):
         self.target = np.asarray(target, dtype=float)
         self.residual_m = float(residual_m)
         self.residual_rad = float(residual_rad)
+        rot = f", {self.residual_rad:.3f} rad" if np.isfinite(self.residual_rad) else ""
         super().__init__(
-            f"target {np.round(self.target, 3).tolist()} unreachable: residual "
-            f"{self.residual_m * 1e3:.1f} mm, {self.residual_rad:.3f} rad"
+            f"target {np.round(self.target, 3).tolist()} unreachable: residual {self.residual_m * 1e3:.1f} mm{rot}"
         )
 
 

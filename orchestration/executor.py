@@ -187,7 +187,11 @@ class Executor:
         period_s = 1.0 / self.config.loop_hz
         timeout_s = skill_timeout_s(subgoal.skill, subgoal.timeout_s)
         while obs.t_s - t0 < timeout_s:
-            if skill_succeeded(subgoal, scene):
+            try:
+                done = skill_succeeded(subgoal, scene)
+            except Exception as exc:  # a user predicate must fail its subgoal, not the episode
+                return self._fail(subgoal, t0, obs.t_s, f"success predicate raised {type(exc).__name__}: {exc}")
+            if done:
                 self._emit(ev.PREDICATE_MET, obs.t_s, subgoal.id)
                 self._emit(ev.SUBGOAL_SUCCEEDED, obs.t_s, subgoal.id, {"duration_s": obs.t_s - t0})
                 return _Attempt(True, None, obs.t_s - t0)
@@ -214,7 +218,7 @@ class Executor:
                     self.controller.hold(self._robot, 0.3)
                     self._robot.drain()
                     return self._fail(subgoal, t0, obs.t_s, alert)
-        return self._fail(subgoal, t0, obs.t_s, f"timeout after {timeout_s:.0f} s")
+        return self._fail(subgoal, t0, obs.t_s, f"timeout after {timeout_s:g} s")
 
     def _fail(self, subgoal: Subgoal, t0: float, t: float, reason: str) -> _Attempt:
         self._emit(ev.SUBGOAL_FAILED, t, subgoal.id, {"reason": reason})

@@ -61,6 +61,8 @@ def build_kitchen_spec(layout: KitchenLayout) -> mujoco.MjSpec:
         name="table", type=mujoco.mjtGeom.mjGEOM_BOX, size=[0.65, 0.95, 0.02], pos=[0.4, 0.0, -0.02],
         rgba=[*layout.table_rgb, 1.0], friction=[0.8, 0.005, 0.0001],
     )
+    world.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[3.0, 3.0, 0.05], pos=[0.4, 0.0, -0.75],
+                   rgba=[0.45, 0.42, 0.4, 1.0])
     _add_dirt(spec, layout)
     _add_sink(spec)
     for obj in layout.objects:
@@ -115,7 +117,9 @@ def _object_geoms(
 ) -> list[mujoco.MjsGeom]:
     s = np.array(cls.size) * scale
     G = mujoco.mjtGeom
-    common = {"rgba": rgba, "friction": _FRUIT_FRICTION, "condim": 4}
+    # Round shapes need rolling friction (condim 6), or a placed apple rolls off the plate.
+    condim = 6 if cls.shape in ("sphere", "capsule", "ellipsoid") else 4
+    common = {"rgba": rgba, "friction": _FRUIT_FRICTION, "condim": condim}
     if cls.shape == "capsule":  # long axis along body x
         quat = _rot_quat(np.array([0, 1.0, 0]), np.pi / 2)
         return [body.add_geom(name=f"{name}/g0", type=G.mjGEOM_CAPSULE, size=[s[0], s[1], 0], quat=quat,
