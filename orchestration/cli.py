@@ -91,6 +91,52 @@ def demo(
     raise typer.Exit(code=code)
 
 
+@app.command()
+def episodes(
+    log_dir: Annotated[Path, typer.Argument(help="Root folder of episode logs.")] = Path("runs"),
+) -> None:
+    """List recorded episodes: state (complete / incomplete / running), outcome, steps, instruction."""
+    from rich.table import Table
+
+    from hvla.orchestration.episode_log import list_episodes
+
+    table = Table(title=f"episodes in {log_dir}")
+    for col in ("episode", "state", "success", "steps", "seed", "instruction"):
+        table.add_column(col)
+    for ep in list_episodes(log_dir):
+        table.add_row(ep.episode_id, ep.state, str(ep.success), str(ep.n_steps), str(ep.meta.get("seed", "")),
+                      str(ep.meta.get("instruction", "")))
+    Console(width=max(Console().width, 120)).print(table)
+
+
+@app.command()
+def replay(
+    episode_dir: Annotated[Path, typer.Argument(help="An episode folder under runs/.")],
+    video: Annotated[Path | None, typer.Option(help="Also write the logged scene camera as mp4.")] = None,
+) -> None:
+    """Re-execute a logged episode's joint commands open loop and report how far it ends from the log."""
+    from hvla.orchestration.episode_log import load_episode
+    from hvla.orchestration.replay import iter_frames
+    from hvla.orchestration.replay import replay as replay_episode
+    from hvla.orchestration.video import write_mp4
+
+    try:
+        episode = load_episode(episode_dir)
+        result = replay_episode(episode)
+    except HvlaError as exc:
+        raise _bad_input(exc, False) from None
+    state = "incomplete" if episode.incomplete else "complete"
+    Console().print(
+        f"{episode.episode_id} ({state}, {len(episode.steps)} steps): replayed {result.n_commands} commands; "
+        f"end effector {result.position_error_m * 1e3:.2f} mm / {result.rotation_error_rad:.4f} rad from the "
+        f"log ({result.reference})"
+    )
+    if episode.meta.get("fresh_world") is False:
+        Console().print("[yellow]note:[/yellow] the episode continued an earlier one; replay starts from a fresh kitchen")
+    if video is not None:
+        Console().print(f"video: {write_mp4(video, list(iter_frames(episode, 'scene')))}")
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)

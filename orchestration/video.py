@@ -28,15 +28,19 @@ class VideoRecorder:
             self.frames.append(frame.rgb)
 
     def write(self) -> Path | None:
-        if not self.frames:
-            return None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.stem}.tmp{self.path.suffix}")
-        with imageio.get_writer(tmp, fps=self.fps, codec="libx264", macro_block_size=1) as writer:
-            for frame in self.frames:
-                writer.append_data(frame)
-        os.replace(tmp, self.path)
-        return self.path
+        return write_mp4(self.path, self.frames, self.fps) if self.frames else None
+
+
+def write_mp4(path: Path, frames: Sequence[np.ndarray], fps: int = 10) -> Path:
+    """Encode RGB frames as H.264 mp4, written to a temporary name then renamed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    with imageio.get_writer(tmp, fps=fps, codec="libx264", macro_block_size=1) as writer:
+        for frame in frames:
+            writer.append_data(frame)
+    os.replace(tmp, path)
+    return path
 
 
 class FanOut:
