@@ -132,7 +132,7 @@ def replay(
         f"log ({result.reference})"
     )
     if episode.meta.get("fresh_world") is False:
-        Console().print("[yellow]note:[/yellow] the episode continued an earlier one; replay starts from a fresh kitchen")
+        Console().print("[yellow]note:[/yellow] it continued an earlier episode; replay starts from a fresh kitchen")
     if video is not None:
         Console().print(f"video: {write_mp4(video, list(iter_frames(episode, 'scene')))}")
 
