@@ -92,6 +92,19 @@ def demo(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Start the operator web console: plan, run, watch events and the camera, e-stop."""
+    import uvicorn
+
+    from hvla.orchestration.console import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
+@app.command()
 def episodes(
     log_dir: Annotated[Path, typer.Argument(help="Root folder of episode logs.")] = Path("runs"),
 ) -> None:
