@@ -1,0 +1,108 @@
+"""Dataset quality: a per-episode score, a report, and the filter/weights training uses.
+
+Score in [0, 1]: 1 for a successful episode of typical length, lower for slow ones (more than 1.5x
+the median length of its skill scales it down), 0.2 for a failure. Failures are kept in the data
+(their labels are still the expert's) but weigh little; `QualityFilter` can drop them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hvla.core.errors import ConfigError
+from hvla.skills.data import schema
+from hvla.skills.data.lerobot import Dataset
+
+FAILURE_SCORE = 0.2
+
+
+def episode_quality(dataset: Dataset) -> np.ndarray:
+    """(E,) quality scores."""
+    skills = [e.get("hvla/skill", "") for e in dataset.episodes]
+    lengths = np.array([e["length"] for e in dataset.episodes], dtype=float)
+    median = {s: float(np.median(lengths[[i for i, k in enumerate(skills) if k == s]])) for s in set(skills)}
+    scores = np.empty(len(lengths))
+    for i, ep in enumerate(dataset.episodes):
+        base = 1.0 if ep.get("hvla/success") else FAILURE_SCORE
+        scores[i] = base * min(1.0, 1.5 * median[skills[i]] / max(lengths[i], 1.0))
+    return scores
+
+
+@dataclass(frozen=True)
+class QualityFilter:
+    """Which episodes train, and how much each weighs."""
+
+    min_quality: float = 0.0
+    success_only: bool = False
+    weight_by_quality: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_quality <= 1:
+            raise ConfigError(f"min_quality={self.min_quality} must be in [0, 1]")
+
+    def weights(self, dataset: Dataset) -> np.ndarray:
+        """(E,) episode weights; 0 drops an episode."""
+        q = episode_quality(dataset)
+        keep = q >= self.min_quality
+        if self.success_only:
+            keep &= np.array([bool(e.get("hvla/success")) for e in dataset.episodes])
+        return np.where(keep, q if self.weight_by_quality else 1.0, 0.0)
+
+
+def quality_report(dataset: Dataset) -> dict[str, Any]:
+    """Episodes, success, per-task counts, lengths, action statistics, noise/recovery share, quality."""
+    eps = dataset.episodes
+    q = episode_quality(dataset)
+    per_task: dict[str, Counter] = defaultdict(Counter)
+    for ep in eps:
+        task = ep["tasks"][0]
+        per_task[task]["episodes"] += 1
+        per_task[task]["succeeded"] += bool(ep.get("hvla/success"))
+    per_skill: dict[str, dict[str, float]] = {}
+    for skill in sorted({e.get("hvla/skill", "") for e in eps}):
+        idx = [i for i, e in enumerate(eps) if e.get("hvla/skill") == skill]
+        per_skill[skill] = {
+            "episodes": len(idx),
+            "success_rate": float(np.mean([bool(eps[i].get("hvla/success")) for i in idx])),
+            "median_length": float(np.median([eps[i]["length"] for i in idx])),
+            "mean_quality": float(q[idx].mean()),
+        }
+    failures = Counter((e.get("hvla/failure") or "")[:70] for e in eps if not e.get("hvla/success"))
+    return {
+        "root": str(dataset.root),
+        "episodes": len(eps),
+        "frames": dataset.num_frames,
+        "success_rate": float(np.mean([bool(e.get("hvla/success")) for e in eps])) if eps else 0.0,
+        "per_skill": per_skill,
+        "per_task": {t: dict(c) for t, c in sorted(per_task.items())},
+        "actions": action_statistics(dataset),
+        "noise_frame_share": float(dataset.columns["noise.active"].mean()) if eps else 0.0,
+        "recovery_frame_share": float(dataset.columns["is_recovery"].mean()) if eps else 0.0,
+        "quality": {"mean": float(q.mean()) if eps else 0.0,
+                    "histogram": np.histogram(q, bins=[0, 0.25, 0.5, 0.75, 0.9, 1.0001])[0].tolist()},
+        "failures": dict(failures.most_common(5)),
+        "distractors": dict(Counter(int(e.get("hvla/n_distractors", 0)) for e in eps)),
+    }
+
+
+def action_statistics(dataset: Dataset) -> dict[str, float]:
+    """Label speed (first waypoint vs hand), gripper-open share, label-vs-executed gap [mm]."""
+    if not dataset.episodes:
+        return {}
+    state = dataset.columns["observation.state"]
+    fields = len(schema.WAYPOINT_FIELDS)
+    label = dataset.columns["action"].reshape(len(state), schema.CHUNK_K, fields)
+    executed = dataset.columns["action.executed"].reshape(len(state), schema.CHUNK_K, fields)
+    step = np.linalg.norm(label[:, 0, :3] - state[:, :3], axis=1)
+    gap = np.linalg.norm(label[:, :, :3] - executed[:, :, :3], axis=2).mean(axis=1)
+    return {
+        "first_step_mm_median": float(np.median(step) * 1e3),
+        "first_step_mm_p95": float(np.percentile(step, 95) * 1e3),
+        "chunk_reach_mm_median": float(np.median(np.linalg.norm(label[:, -1, :3] - state[:, :3], axis=1)) * 1e3),
+        "gripper_open_share": float((label[:, 0, 7] > 0.04).mean()),
+        "label_vs_executed_mm_mean": float(gap.mean() * 1e3),
+    }

@@ -1,0 +1,121 @@
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from hvla.core.errors import DatasetError
+from hvla.skills.data.lerobot import (
+    DATA_PATH,
+    DatasetWriter,
+    check_dataset,
+    load_dataset,
+    recover_interrupted_commit,
+    repair_dataset,
+)
+from hvla.skills.data.quality import QualityFilter, quality_report
+
+
+def _write(root, episodes, **kw):
+    writer = DatasetWriter(root, **kw)
+    for ep in episodes:
+        writer.stage(ep)
+    return writer.finalise()
+
+
+def test_round_trip_keeps_every_column_in_the_lerobot_v3_layout(tmp_path, episode_factory):
+    eps = [episode_factory("a", 12, 0), episode_factory("b", 7, 1, skill="wipe", success=False)]
+    info = _write(tmp_path, eps)
+    assert info["codebase_version"] == "v3.0" and info["fps"] == 10
+    assert info["total_episodes"] == 2 and info["total_frames"] == 19
+    for rel in ("meta/info.json", "meta/stats.json", "meta/tasks.parquet", "meta/episodes/chunk-000/file-000.parquet",
+                "data/chunk-000/file-000.parquet"):
+        assert (tmp_path / rel).exists(), rel
+    assert info["features"]["observation.environment_state"]["shape"] == [192]
+    tasks = pq.read_table(tmp_path / "meta/tasks.parquet")
+    assert json.loads(tasks.schema.metadata[b"pandas"])["index_columns"] == ["task"]
+    ds = load_dataset(tmp_path)
+    for i, ep in enumerate(eps):
+        sl = ds.frames(i)
+        for name, values in ep.columns.items():
+            np.testing.assert_array_equal(ds.columns[name][sl], np.asarray(values).reshape(ds.columns[name][sl].shape))
+        np.testing.assert_allclose(ds.columns["timestamp"][sl], np.arange(ep.length) / 10, atol=1e-6)
+    assert ds.episodes[1]["hvla/success"] is False and ds.episodes[1]["hvla/skill"] == "wipe"
+    assert np.array_equal(ds.columns["index"], np.arange(19))
+    stats = json.loads((tmp_path / "meta/stats.json").read_text())
+    np.testing.assert_allclose(stats["action"]["mean"], ds.columns["action"].mean(0), rtol=1e-5, atol=1e-6)
+
+
+def test_recording_resumes_and_appends_in_new_files(tmp_path, episode_factory):
+    _write(tmp_path, [episode_factory("a", 5)])
+    writer = DatasetWriter(tmp_path)
+    assert writer.done_uids() == {"a"}
+    writer.stage(episode_factory("b", 6, 1))
+    assert writer.done_uids() == {"a", "b"}
+    info = writer.finalise()
+    assert info["total_episodes"] == 2 and info["total_frames"] == 11
+    ds = load_dataset(tmp_path)
+    assert [e["hvla/uid"] for e in ds.episodes] == ["a", "b"]
+    assert ds.episodes[1]["data/file_index"] == 1
+    assert not list((tmp_path / ".staging").iterdir())
+
+
+def test_an_interrupted_commit_rolls_back_or_forward(tmp_path, episode_factory):
+    _write(tmp_path, [episode_factory("a", 5)])
+    (tmp_path / ".next" / "data").mkdir(parents=True)  # crashed before COMPLETE
+    with pytest.raises(DatasetError, match="interrupted"):
+        load_dataset(tmp_path)
+    recover_interrupted_commit(tmp_path)
+    assert load_dataset(tmp_path).info["total_episodes"] == 1
+
+
+def test_a_truncated_file_is_named_on_load_and_repair_drops_its_episode(tmp_path, episode_factory):
+    _write(tmp_path, [episode_factory(u, 8, i) for i, u in enumerate("abc")], max_file_mb=1e-6)  # one file each
+    victim = tmp_path / DATA_PATH.format(chunk_index=0, file_index=1)
+    victim.write_bytes(victim.read_bytes()[:100])
+    with pytest.raises(DatasetError, match=r"file-001\.parquet"):
+        load_dataset(tmp_path)
+    dropped = repair_dataset(tmp_path)
+    assert [d.episodes for d in dropped] == [(1,)]
+    ds = load_dataset(tmp_path)
+    assert [e["hvla/uid"] for e in ds.episodes] == ["a", "c"]
+    assert np.array_equal(ds.columns["index"], np.arange(16)) and check_dataset(tmp_path) == []
+
+
+def test_a_missing_file_is_named_on_load(tmp_path, episode_factory):
+    _write(tmp_path, [episode_factory(u, 4, i) for i, u in enumerate("ab")], max_file_mb=1e-6)
+    (tmp_path / DATA_PATH.format(chunk_index=0, file_index=0)).unlink()
+    with pytest.raises(DatasetError, match=r"missing.*file-000\.parquet"):
+        load_dataset(tmp_path)
+    repair_dataset(tmp_path)
+    assert [e["hvla/uid"] for e in load_dataset(tmp_path).episodes] == ["b"]
+
+
+def test_videos_are_concatenated_with_episode_time_ranges(tmp_path, episode_factory):
+    from hvla.skills.data.record import _write_videos
+
+    eps = []
+    for i, n in enumerate((6, 9)):
+        ep = episode_factory(f"v{i}", n, i)
+        frames = [np.full((32, 32, 3), 20 * t, np.uint8) for t in range(n)]
+        ep.videos = _write_videos({"scene": frames}, tmp_path / "tmp" / ep.uid)
+        eps.append(ep)
+    _write(tmp_path / "ds", eps, cameras=("scene",), image_hw=(32, 32))
+    ds = load_dataset(tmp_path / "ds")
+    key = "observation.images.scene"
+    assert ds.episodes[1][f"videos/{key}/from_timestamp"] == pytest.approx(0.6)
+    assert ds.episodes[1][f"videos/{key}/to_timestamp"] == pytest.approx(1.5)
+    path = ds.video_path(1, key)
+    assert path.exists() and check_dataset(tmp_path / "ds", deep_video=True) == []
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    assert any("mp4" in d.reason for d in check_dataset(tmp_path / "ds"))
+
+
+def test_quality_report_counts_tasks_and_the_filter_drops_failures(tmp_path, episode_factory):
+    _write(tmp_path, [episode_factory("a", 10, 0), episode_factory("b", 10, 1, success=False)])
+    ds = load_dataset(tmp_path)
+    rep = quality_report(ds)
+    assert rep["episodes"] == 2 and rep["success_rate"] == 0.5
+    assert rep["per_task"]["pick(object=banana)"] == {"episodes": 2, "succeeded": 1}
+    assert QualityFilter(success_only=True).weights(ds).tolist() == [1.0, 0.0]
+    assert QualityFilter().weights(ds)[1] == pytest.approx(0.2)
