@@ -1,3 +1,4 @@
 """Skills: scripted experts and learned policies. Importing it registers the built-in implementations."""
 
+from hvla.skills import policy as _learned  # noqa: F401  (registers "learned"; torch loads on first use)
 from hvla.skills.scripted import policy as _scripted  # noqa: F401  (registers "scripted")

@@ -1,0 +1,257 @@
+"""Skills benchmark: the learned policy against the scripted expert on held-out kitchens.
+
+    .venv/bin/python benchmarks/skills.py --seeds 20                       # everything, committed policy
+    .venv/bin/python benchmarks/skills.py --sections main,mango --seeds 10
+    .venv/bin/python benchmarks/skills.py --bc runs/skills/bc/policy.pt \
+        --efficiency 10=runs/skills/eff10/policy.pt,50=runs/skills/eff50/policy.pt
+
+Seeds start at 10000: demonstrations use 0.., DAgger roll-outs 50000.., so no benchmark kitchen was
+ever seen in training. The mango never appears in any training scene; it has its own table. Each
+episode is one attempt (no retries) through the executor loop `hvla run` uses, oracle tokens.
+Results are cached per (policy, case, seed, disturbance) in --cache, so a re-run only adds what is new.
+
+How the committed policy was made (each step resumable; see the closing notes of issue 7):
+    hvla data record --skill pick --episodes 200 --out data/demos/pick       (and pick_place, wipe, place)
+    hvla train policy --data data/demos/pick --data ... --out runs/skills/bc
+    hvla train dagger --rounds 3 --init runs/skills/bc/policy.pt --data ... --register
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from hvla.orchestration.evaluation import SkillCase
+from hvla.skills.data.disturb import Disturbance
+from hvla.skills.data.record import SubgoalSpec
+from hvla.skills.runner import PolicySpec, RolloutJob, RolloutResult, default_workers, map_jobs, run_rollout
+
+FIRST_SEED = 10_000
+FRUITS = ("banana", "apple", "lemon")
+SECTIONS = ("main", "mango", "disturbances", "efficiency", "dagger", "latency")
+
+
+def case_jobs(skill: str, obj: str, target: str | None = None) -> tuple[str, tuple[SubgoalSpec, ...], SkillCase]:
+    """(row name, subgoals, SkillCase for the scene) of one benchmark case."""
+    if skill == "pick":
+        return f"pick({obj})", (SubgoalSpec.of("s0", "pick", object=obj),), SkillCase("pick", (("object", obj),))
+    if skill == "pick_place":
+        assert target
+        sg = (SubgoalSpec.of("s0", "pick_place", object=obj, target=target),)
+        return f"pick_place({obj}, {target})", sg, SkillCase("pick_place", (("object", obj), ("target", target)))
+    if skill == "place":
+        assert target
+        sg = (SubgoalSpec.of("s0", "pick", object=obj), SubgoalSpec.of("s1", "place", object=obj, target=target))
+        return f"place({obj}, {target})", sg, SkillCase("pick_place", (("object", obj), ("target", target)))
+    sg = (SubgoalSpec.of("s0", "wipe", tool="sponge", region="counter"),)
+    return "wipe(sponge, counter)", sg, SkillCase("wipe", (("tool", "sponge"), ("region", "counter")))
+
+
+def main_cases() -> list[tuple[str, tuple[SubgoalSpec, ...], SkillCase]]:
+    cases = [case_jobs("pick", o) for o in (*FRUITS, "sponge")]
+    cases += [case_jobs("pick_place", o, t) for t in ("bowl", "plate") for o in FRUITS]
+    cases += [case_jobs("place", o, "bowl") for o in FRUITS]
+    cases.append(case_jobs("wipe", "sponge"))
+    return cases
+
+
+def mango_cases():
+    return [case_jobs("pick", "mango"), case_jobs("pick_place", "mango", "bowl"),
+            case_jobs("pick_place", "mango", "plate")]
+
+
+def disturbance_cases():
+    return [case_jobs("pick", "banana"), case_jobs("pick", "apple"), case_jobs("pick_place", "lemon", "bowl"),
+            case_jobs("pick_place", "apple", "plate")]
+
+
+class Cache:
+    """JSON lines of finished episodes, keyed by policy file hash, case, seed and disturbance."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: dict[str, dict] = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    self.rows[row["key"]] = row
+
+    def add(self, key: str, result: RolloutResult) -> None:
+        row = {"key": key, **result.__dict__}
+        self.rows[key] = row
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+def policy_key(spec: PolicySpec) -> str:
+    if spec.kind == "scripted":
+        return "scripted"
+    from hvla.core.artifacts import ARTIFACTS_DIR
+    from hvla.skills.policy.checkpoint import ARTIFACT
+
+    path = Path(spec.checkpoint) if spec.checkpoint else ARTIFACTS_DIR / ARTIFACT
+    return f"{spec.kind}:{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+
+
+def run(policies: dict[str, PolicySpec], cases, seeds: range, disturbance: Disturbance, cache: Cache,
+        workers: int, label: str) -> dict[str, dict[str, list[RolloutResult]]]:
+    """results[policy][case] = list of results (cached ones reused)."""
+    keys = {name: policy_key(spec) for name, spec in policies.items()}
+    todo, out = [], defaultdict(lambda: defaultdict(list))
+    for pname, spec in policies.items():
+        for name, subgoals, case in cases:
+            for seed in seeds:
+                key = f"{keys[pname]}|{name}|{seed}|{disturbance.kind}"
+                if key in cache.rows:
+                    row = {k: v for k, v in cache.rows[key].items() if k != "key"}
+                    out[pname][name].append(RolloutResult(**row))
+                    continue
+                todo.append((pname, key, RolloutJob(name, seed, subgoals, case.scene(), spec, disturbance)))
+    if todo:
+        results = map_jobs(run_rollout, [(j,) for _, _, j in todo], workers, f"{label}: {len(todo)} episodes")
+        for (pname, key, job), result in zip(todo, results):
+            cache.add(key, result)
+            out[pname][job.name].append(result)
+    return out
+
+
+def rate(results: list[RolloutResult]) -> str:
+    if not results:
+        return "-"
+    return f"{100 * np.mean([r.success for r in results]):.0f} ({sum(r.success for r in results)}/{len(results)})"
+
+
+def skill_of(case: str) -> str:
+    return case.split("(")[0]
+
+
+def table(title: str, results: dict[str, dict[str, list[RolloutResult]]], by_skill: bool = True) -> None:
+    names = list(results)
+    print(f"\n### {title}\n")
+    print("| case | " + " | ".join(f"{n} [%]" for n in names) + " |")
+    print("|---|" + "---|" * len(names))
+    cases = list(dict.fromkeys(c for n in names for c in results[n]))
+    for case in cases:
+        print(f"| {case} | " + " | ".join(rate(results[n].get(case, [])) for n in names) + " |")
+    if by_skill:
+        for skill in dict.fromkeys(skill_of(c) for c in cases):
+            row = [rate([r for c, rs in results[n].items() if skill_of(c) == skill for r in rs]) for n in names]
+            print(f"| **{skill} (all)** | " + " | ".join(f"**{x}**" for x in row) + " |")
+
+
+def failures(results: dict[str, dict[str, list[RolloutResult]]], top: int = 4) -> None:
+    for name, cases in results.items():
+        reasons: dict[str, int] = defaultdict(int)
+        for rs in cases.values():
+            for r in rs:
+                if not r.success:
+                    reasons[(r.reason or "")[:100]] += 1
+        for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"- {name}: {n} x {reason}")
+
+
+def latency(spec: PolicySpec, calls: int = 300) -> tuple[float, float]:
+    """In-process act() time [ms] on a real scene, one thread: median, p95."""
+    import torch
+
+    from hvla.core.messages import Subgoal
+    from hvla.perception.oracle import OraclePerception
+    from hvla.sim.world import KitchenWorld
+    from hvla.skills.policy.checkpoint import load_policy
+    from hvla.skills.policy.learned import LearnedSkills
+
+    torch.set_num_threads(1)
+    world = KitchenWorld(seed=FIRST_SEED)
+    obs = world.observe(())
+    scene = OraclePerception().perceive(obs)
+    policy = LearnedSkills(load_policy(Path(spec.checkpoint) if spec.checkpoint else None))
+    policy.reset(scene, Subgoal("s0", "pick_place", {"object": "banana", "target": "bowl"}))
+    for _ in range(20):
+        policy.act(scene, obs.proprio)
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        policy.act(scene, obs.proprio)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times) * 1e3), float(np.percentile(times, 95) * 1e3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=20, help="held-out seeds per case (10000..)")
+    parser.add_argument("--disturbance-seeds", type=int, default=15)
+    parser.add_argument("--efficiency-seeds", type=int, default=8)
+    parser.add_argument("--sections", default=",".join(SECTIONS))
+    parser.add_argument("--learned", default=None, help="checkpoint (default: the committed artefact)")
+    parser.add_argument("--bc", default=None, help="behaviour-cloning-only checkpoint for BC vs BC+DAgger")
+    parser.add_argument("--efficiency", default="", help="N=checkpoint,... trained on N demos per skill")
+    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--cache", type=Path, default=Path("data/bench/skills.jsonl"))
+    args = parser.parse_args()
+    sections = set(args.sections.split(","))
+    cache = Cache(args.cache)
+    seeds = range(FIRST_SEED, FIRST_SEED + args.seeds)
+    dseeds = range(FIRST_SEED, FIRST_SEED + args.disturbance_seeds)
+    learned = PolicySpec("learned", args.learned)
+    policies = {"scripted": PolicySpec("scripted"), "learned": learned}
+    if args.bc:
+        policies["learned (BC only)"] = PolicySpec("learned", args.bc)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), {args.workers} workers; "
+          f"held-out seeds {seeds.start}..{seeds.stop - 1}; oracle tokens; one attempt per episode")
+    none = Disturbance()
+    if "main" in sections:
+        res = run(policies, main_cases(), seeds, none, cache, args.workers, "main")
+        table("Success per skill and object, held-out kitchens", res)
+        failures(res)
+    if "mango" in sections:
+        res = run(policies, mango_cases(), seeds, none, cache, args.workers, "mango")
+        table("The mango (never in training)", res)
+        failures(res)
+    if "disturbances" in sections:
+        for kind in ("moved_object", "occlusion", "distractors"):
+            res = run(policies, disturbance_cases(), dseeds, Disturbance(kind), cache, args.workers, kind)
+            table(f"Disturbance: {kind.replace('_', ' ')}", res)
+            failures(res, 3)
+    if "efficiency" in sections and args.efficiency:
+        pairs = (x.split("=") for x in args.efficiency.split(","))
+        eff = {f"{n} demos/skill": PolicySpec("learned", p) for n, p in pairs}
+        eseeds = range(FIRST_SEED, FIRST_SEED + args.efficiency_seeds)
+        res = run(eff, main_cases(), eseeds, none, cache, args.workers, "efficiency")
+        print("\n### Data efficiency (BC, no DAgger), success over all main cases [%]\n")
+        print("| demos per skill | pick | pick_place | place | wipe | all |\n|---|---|---|---|---|---|")
+        for name, cases in res.items():
+            row = [rate([r for c, rs in cases.items() if skill_of(c) == s for r in rs])
+                   for s in ("pick", "pick_place", "place", "wipe")]
+            print(f"| {name} | " + " | ".join(row) + f" | {rate([r for rs in cases.values() for r in rs])} |")
+    if "dagger" in sections and args.bc:
+        pair = {"BC": policies["learned (BC only)"], "BC+DAgger": learned}
+        print("\n### BC vs BC+DAgger [%]\n")
+        print("| condition | BC | BC+DAgger |\n|---|---|---|")
+        for kind in ("none", "moved_object"):
+            cases = main_cases() if kind == "none" else disturbance_cases()
+            res = run(pair, cases, seeds if kind == "none" else dseeds, Disturbance(kind), cache, args.workers, kind)
+            row = [rate([r for rs in res[n].values() for r in rs]) for n in pair]
+            print(f"| {kind.replace('_', ' ')} | " + " | ".join(row) + " |")
+    if "latency" in sections:
+        med, p95 = latency(learned)
+        loop = [r.chunk_ms for c in cache.rows.values() if c["key"].startswith(policy_key(learned))
+                for r in [RolloutResult(**{k: v for k, v in c.items() if k != "key"})]]
+        print("\n### Inference latency (one act() = features + transformer + ensembling)\n")
+        print("| measure | median [ms] | p95 [ms] | budget [ms] |\n|---|---|---|---|")
+        print(f"| in-process, 1 thread | {med:.2f} | {p95:.2f} | 5 |")
+        if loop:
+            print(f"| in the loop (mean per episode) | {np.median(loop):.2f} | {np.percentile(loop, 95):.2f} | 5 |")
+
+
+if __name__ == "__main__":
+    main()

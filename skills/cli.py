@@ -1,0 +1,220 @@
+"""`hvla data ...` and `hvla train ...`: demonstrations, datasets and the learned skill policy.
+
+Mounted by `orchestration/cli.py` as two sub-apps:
+
+    app.add_typer(skills_cli.data_app, name="data")
+    app.add_typer(skills_cli.train_app, name="train")
+
+Stand-alone: `python -m hvla.skills.cli data record ...` (same commands under `data` and `train`).
+Exit codes as `hvla`: 0 done, 2 bad input (`HvlaError`, message only).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hvla.core.errors import HvlaError
+
+console = Console(stderr=True)
+data_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                       help="Demonstration datasets (LeRobotDataset v3): record, report, repair.")
+train_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                        help="Train the learned skill policy: behaviour cloning, DAgger.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="hvla skill data and training tools.")
+app.add_typer(data_app, name="data")
+app.add_typer(train_app, name="train")
+
+Workers = Annotated[int, typer.Option(help="Worker processes (default: half the cores; the machine is shared).")]
+DataPaths = Annotated[list[Path], typer.Option("--data", help="Dataset folder; repeat for several.")]
+
+
+def _fail(exc: HvlaError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(code=2)
+
+
+def _command() -> str:
+    return "hvla " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+# --- data ---------------------------------------------------------------------------------------
+@data_app.command("record")
+def record(
+    skill: Annotated[str, typer.Option(help="pick | pick_place | place | wipe")],
+    episodes: Annotated[int, typer.Option(help="Episodes (one kitchen seed each).")] = 200,
+    out: Annotated[Path, typer.Option(help="Dataset folder; recording into an existing one resumes it.")] = Path(
+        "data/demos"),
+    first_seed: Annotated[int, typer.Option(help="Seeds first_seed.. (keep 10000+ for benchmarks).")] = 0,
+    noise: Annotated[bool, typer.Option(help="Inject perturbations into the executed chunks.")] = True,
+    cameras: Annotated[str, typer.Option(help="Comma-separated cameras to record as mp4 (scene,wrist).")] = "",
+    workers: Workers = 0,
+) -> None:
+    """Record scripted-expert demonstrations of SKILL into a LeRobot v3 dataset (resumable)."""
+    from hvla.skills.data.record import NoiseConfig, plan_demos
+    from hvla.skills.runner import record_dataset
+
+    cams = tuple(c for c in cameras.split(",") if c)
+    try:
+        jobs = plan_demos(skill, episodes, first_seed, NoiseConfig() if noise else None, cameras=cams)
+        results, info = record_dataset(out, jobs, workers or None, cameras=cams)
+    except HvlaError as exc:
+        raise _fail(exc) from None
+    ok = sum(r.success for r in results)
+    console.print(f"recorded {len(results)} new episodes ({ok} succeeded); {out} now holds "
+                  f"{info['total_episodes']} episodes, {info['total_frames']} frames")
+
+
+@data_app.command("report")
+def report(
+    path: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+) -> None:
+    """Quality report: episodes, success, per-task counts, action statistics, quality scores."""
+    from hvla.skills.data.lerobot import load_dataset
+    from hvla.skills.data.quality import quality_report
+
+    try:
+        rep = quality_report(load_dataset(path))
+    except HvlaError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        print(json.dumps(rep))
+        return
+    table = Table(title=f"{path}: {rep['episodes']} episodes, {rep['frames']} frames, "
+                        f"success {100 * rep['success_rate']:.1f} %, mean quality {rep['quality']['mean']:.2f}")
+    for col in ("task", "episodes", "succeeded"):
+        table.add_column(col)
+    for task, c in rep["per_task"].items():
+        table.add_row(task, str(c.get("episodes", 0)), str(c.get("succeeded", 0)))
+    console.print(table)
+    console.print({"actions": rep["actions"], "noise_frame_share": round(rep["noise_frame_share"], 3),
+                   "recovery_frame_share": round(rep["recovery_frame_share"], 3),
+                   "quality_histogram [0,.25,.5,.75,.9,1]": rep["quality"]["histogram"],
+                   "distractors": rep["distractors"], "failures": rep["failures"]})
+
+
+@data_app.command("repair")
+def repair(path: Annotated[Path, typer.Argument(help="Dataset folder.")]) -> None:
+    """Drop the episodes of damaged files (missing, truncated, inconsistent) and re-index the rest."""
+    from hvla.skills.data.lerobot import repair_dataset
+
+    try:
+        dropped = repair_dataset(path)
+    except HvlaError as exc:
+        raise _fail(exc) from None
+    if not dropped:
+        console.print(f"{path}: no damage found")
+    for d in dropped:
+        console.print(f"dropped: {d}")
+
+
+# --- train --------------------------------------------------------------------------------------
+@train_app.command("policy")
+def train(
+    data: DataPaths,
+    out: Annotated[Path, typer.Option(help="Run folder: policy.pt, metrics.csv, train.json.")] = Path(
+        "runs/skills/bc"),
+    epochs: int = 40,
+    steps_per_epoch: int = 250,
+    batch_size: int = 256,
+    max_minutes: Annotated[float, typer.Option(help="Wall-time budget.")] = 20.0,
+    episodes_per_skill: Annotated[int, typer.Option(help="Use only the first N episodes of each skill "
+                                                         "(data-efficiency runs); 0 = all.")] = 0,
+    min_quality: float = 0.0,
+    success_only: bool = False,
+    init: Annotated[Path | None, typer.Option(help="Start from this checkpoint (fine-tune).")] = None,
+    threads: int = 2,
+    register: Annotated[bool, typer.Option(help="Copy to artifacts/skills/policy.pt and list it in MANIFEST.")] = False,
+) -> None:
+    """Behaviour cloning on DATA (LeRobot v3 datasets recorded by `hvla data record`)."""
+    from hvla.skills.data.quality import QualityFilter
+    from hvla.skills.policy.train import TrainConfig, train_policy
+
+    cfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
+                      max_episodes_per_skill=episodes_per_skill or None, threads=threads,
+                      quality=QualityFilter(min_quality=min_quality, success_only=success_only))
+    try:
+        result = train_policy(list(data), out, cfg, init=init, console=console, command=_command())
+    except HvlaError as exc:
+        raise _fail(exc) from None
+    console.print(f"best validation loss {result.best_val_loss:.4f} after {result.epochs_run} epochs "
+                  f"({result.wall_s / 60:.1f} min): {result.checkpoint}")
+    console.print(result.metrics)
+    if register:
+        _register(result.checkpoint, _command(), result.metrics)
+
+
+@train_app.command("dagger")
+def dagger(
+    rounds: Annotated[int, typer.Option(help="DAgger rounds after behaviour cloning.")] = 3,
+    init: Annotated[Path, typer.Option(help="The behaviour-cloned checkpoint (round 0).")] = Path(
+        "runs/skills/bc/policy.pt"),
+    data: DataPaths = [],  # noqa: B006  (typer reads the default; it is never mutated)
+    out: Annotated[Path, typer.Option(help="Folder for each round's roll-outs and checkpoints.")] = Path(
+        "runs/skills/dagger"),
+    episodes: Annotated[int, typer.Option(help="Roll-outs per round.")] = 80,
+    beta: Annotated[float, typer.Option(help="Expert share of executed chunks in round 1 (halves each round).")] = 0.0,
+    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per round.")] = 8,
+    steps_per_epoch: int = 150,
+    max_minutes: Annotated[float, typer.Option(help="Fine-tuning budget per round.")] = 5.0,
+    workers: Workers = 0,
+    threads: int = 2,
+    register: Annotated[bool, typer.Option(help="Register the last round's policy as the artefact.")] = False,
+) -> None:
+    """Roll out, label with the scripted expert, aggregate, fine-tune; success per round."""
+    from hvla.skills.policy.dagger import DaggerConfig, run_dagger
+    from hvla.skills.policy.train import TrainConfig, train_policy
+    from hvla.skills.runner import dagger_collect
+
+    cfg = DaggerConfig(rounds=rounds, episodes_per_round=episodes, beta0=beta)
+    tcfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, max_minutes=max_minutes, curriculum_epochs=0,
+                       warmup_steps=50, lr=3e-4, patience=3, threads=threads)
+
+    def collect(r: int, checkpoint: Path, root: Path) -> dict[str, float]:
+        return dagger_collect(r, checkpoint, root, cfg, workers or None)
+
+    def retrain(datasets: list[Path], checkpoint: Path, run: Path) -> Path:
+        return train_policy(datasets, run, tcfg, init=checkpoint, console=console, command=_command()).checkpoint
+
+    def show(rep) -> None:
+        console.print(f"round {rep.round} (beta {rep.beta:.2f}): roll-out success "
+                      + ", ".join(f"{k} {100 * v:.0f} %" for k, v in rep.success.items()))
+
+    wall0 = time.time()
+    try:
+        reports = run_dagger(cfg, init, list(data), out, collect, retrain, show)
+    except HvlaError as exc:
+        raise _fail(exc) from None
+    summary = [{"round": r.round, "beta": r.beta, "success": r.success, "checkpoint": str(r.checkpoint)}
+               for r in reports]
+    (out / "dagger.json").write_text(json.dumps(summary, indent=2))
+    console.print(f"DAgger done in {(time.time() - wall0) / 60:.1f} min; last policy {reports[-1].checkpoint}")
+    if register:
+        metrics = {f"round{r.round}_success": {k: round(v, 3) for k, v in r.success.items()} for r in reports}
+        _register(reports[-1].checkpoint, _command(), metrics)
+
+
+def _register(checkpoint: Path, command: str, metrics: dict) -> None:
+    import shutil
+
+    from hvla.core.artifacts import ARTIFACTS_DIR, register_artifact
+    from hvla.skills.policy.checkpoint import ARTIFACT
+
+    dest = ARTIFACTS_DIR / ARTIFACT
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(checkpoint, dest)
+    entry = register_artifact(dest, command, metrics)
+    console.print(f"registered {entry['path']} ({entry['bytes'] / 1e6:.2f} MB, sha256 {entry['sha256'][:12]})")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,288 @@
+"""Demonstrations from the scripted experts: noisy execution, clean labels, every episode kept.
+
+The expert's chunk is the label of every frame. What the robot executes is that chunk shifted by
+an occasional perturbation (a few centimetres, for a fraction of a second), so the arm drifts off
+the expert's path and the following frames show the expert bringing it back: recovery data, the
+DART recipe. A perturbation during a grasp can make it miss; the expert then re-grasps, and if
+the episode still fails it is kept with `hvla/success = false` (filter it out or weight it down
+at training time; the quality report counts it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hvla.core.errors import ConfigError, MessageError
+from hvla.core.messages import ActionChunk, Observation, Proprio, Scene, Subgoal
+from hvla.skills.data import schema
+from hvla.skills.data.lerobot import IMAGE_PREFIX, EpisodeRecord
+from hvla.skills.scripted.experts import PhaseExpert
+from hvla.skills.scripted.policy import expert_for
+from hvla.sim.scene import SceneConfig
+
+# The learned policy's training distribution: mango never appears (it is the held-out object).
+HELD_OUT_OBJECTS = ("mango",)
+PICK_OBJECTS = ("banana", "apple", "lemon", "sponge")
+PLACE_OBJECTS = ("banana", "apple", "lemon")
+PLACE_TARGETS = ("bowl", "plate")
+SKILLS = ("pick", "pick_place", "place", "wipe")
+MIN_Z_M = 0.012  # executed waypoints never dip below this (the fingertips would hit the table)
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Perturbations of the executed chunk; labels stay the expert's."""
+
+    p_start: float = 0.06  # per step, probability that a perturbation starts
+    offset_m: tuple[float, float] = (0.01, 0.04)  # size of the offset added to every waypoint
+    duration_s: tuple[float, float] = (0.3, 1.0)
+    recovery_s: float = 1.0  # frames this long after a perturbation are flagged `is_recovery`
+    clean_fraction: float = 0.25  # episodes recorded without any perturbation
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.p_start <= 1 and 0 <= self.clean_fraction <= 1):
+            raise ConfigError("p_start and clean_fraction must be probabilities")
+        if not 0 <= self.offset_m[0] <= self.offset_m[1]:
+            raise ConfigError(f"offset_m {self.offset_m} must be an increasing pair of lengths")
+
+
+class LabellingPolicy(Protocol):
+    """A policy that also says what the expert would have done at the last `act` (the label)."""
+
+    label: ActionChunk | None
+    phase_index: int
+    noise_active: bool
+    recovering: bool
+
+    def reset(self, scene: Scene, subgoal: Subgoal) -> None: ...
+
+    def act(self, scene: Scene, proprio: Proprio) -> ActionChunk: ...
+
+
+class NoisyExpert:
+    """The scripted expert, executed with injected perturbations; `label` is its clean chunk."""
+
+    def __init__(self, noise: NoiseConfig | None, seed: int) -> None:
+        self.noise = noise
+        self.rng = np.random.default_rng([seed, 7])
+        self.expert: PhaseExpert | None = None
+        self.label: ActionChunk | None = None
+        self.phase_index = 0
+        self.noise_active = False
+        self.recovering = False
+        self._offset = np.zeros(3)
+        self._noise_left_s = 0.0
+        self._since_noise_s = np.inf
+        self._enabled = False
+
+    def reset(self, scene: Scene, subgoal: Subgoal) -> None:
+        self.expert = expert_for(subgoal)
+        self._enabled = self.noise is not None and self.rng.random() >= self.noise.clean_fraction
+        self._noise_left_s, self._since_noise_s = 0.0, np.inf
+
+    def act(self, scene: Scene, proprio: Proprio) -> ActionChunk:
+        if self.expert is None:
+            raise MessageError("NoisyExpert.act called before reset")
+        self.label = self.expert.act(scene, proprio)
+        self.phase_index = self.expert.index
+        executed = self._perturb(self.label)
+        return executed
+
+    def _perturb(self, chunk: ActionChunk) -> ActionChunk:
+        dt = chunk.dt_s
+        noise = self.noise
+        if self._noise_left_s <= 0 and self._enabled and noise is not None and self.rng.random() < noise.p_start:
+            direction = self.rng.normal(size=3) * np.array([1.0, 1.0, 0.5])
+            self._offset = direction / np.linalg.norm(direction) * self.rng.uniform(*noise.offset_m)
+            self._noise_left_s = self.rng.uniform(*noise.duration_s)
+        self.noise_active = self._noise_left_s > 0
+        if self.noise_active:
+            self._noise_left_s -= dt
+            self._since_noise_s = 0.0
+        else:
+            self._since_noise_s += dt
+        recovery_s = noise.recovery_s if noise is not None else 0.0
+        self.recovering = not self.noise_active and self._since_noise_s <= recovery_s
+        if not self.noise_active:
+            return chunk
+        targets = chunk.ee_targets.copy()
+        targets[:, :3] += self._offset
+        targets[:, 2] = np.maximum(targets[:, 2], MIN_Z_M)
+        return ActionChunk(targets, chunk.gripper_m, chunk.confidence, chunk.dt_s)
+
+
+@dataclass
+class _Buffer:
+    subgoal: Subgoal
+    slots: schema.SlotMap
+    rows: dict[str, list] = field(default_factory=dict)
+    images: dict[str, list[NDArray[np.uint8]]] = field(default_factory=dict)
+
+    def add(self, name: str, value: Any) -> None:
+        self.rows.setdefault(name, []).append(value)
+
+
+class EpisodeRecorder:
+    """A `StepRecorder` for the executor: one dataset episode per recorded subgoal.
+
+    `policy` supplies the label of each step (the expert's chunk); the executed chunk comes from
+    the executor. Subgoals not in `record_ids` (set-up steps) are executed but not recorded.
+    """
+
+    def __init__(self, policy: LabellingPolicy, subgoals: Sequence[Subgoal], record_ids: Sequence[str],
+                 cameras: Sequence[str] = ()) -> None:
+        self.policy = policy
+        self.subgoals = {sg.id: sg for sg in subgoals}
+        self.record_ids = set(record_ids)
+        self.cameras = tuple(cameras)
+        self.buffers: dict[str, _Buffer] = {}
+
+    def write_step(self, obs: Observation, scene: Scene, chunk: ActionChunk, commands: Sequence[Any],
+                   subgoal_id: str) -> None:
+        if subgoal_id not in self.record_ids or self.policy.label is None:
+            return
+        buf = self.buffers.get(subgoal_id)
+        if buf is None:
+            buf = self.buffers[subgoal_id] = _Buffer(self.subgoals[subgoal_id], schema.SlotMap())
+        buf.add("observation.state", schema.encode_state(obs.proprio))
+        buf.add("observation.environment_state", buf.slots.encode(scene.tokens))
+        buf.add("action", schema.encode_chunk(self.policy.label))
+        buf.add("action.executed", schema.encode_chunk(chunk))
+        buf.add("expert.phase", self.policy.phase_index)
+        buf.add("noise.active", self.policy.noise_active)
+        buf.add("is_recovery", self.policy.recovering)
+        for cam in self.cameras:
+            buf.images.setdefault(cam, []).append(obs.frames[cam].rgb)
+
+    def episodes(self, uid_prefix: str, outcomes: dict[str, tuple[bool, str | None]], meta: dict[str, Any],
+                 video_dir: Path | None = None) -> list[EpisodeRecord]:
+        """The recorded subgoals as dataset episodes; `outcomes` maps subgoal id -> (success, reason)."""
+        out = []
+        for sg_id, buf in self.buffers.items():
+            n = len(buf.rows["action"])
+            success, reason = outcomes.get(sg_id, (False, "not run"))
+            columns = {k: np.asarray(v) for k, v in buf.rows.items()}
+            columns["next.done"] = np.arange(n) == n - 1
+            columns["next.success"] = columns["next.done"] & success
+            uid = uid_prefix if len(self.record_ids) == 1 else f"{uid_prefix}-{sg_id}"
+            videos = _write_videos(buf.images, video_dir / uid) if self.cameras and video_dir else {}
+            sg = buf.subgoal
+            ep_meta = {
+                **meta, "skill": sg.skill, "args": json.dumps(dict(sg.args), sort_keys=True), "success": bool(success), "failure": reason,
+                "objects": buf.slots.names, "labels": buf.slots.labels, "categories": buf.slots.categories,
+                "noise_frames": int(columns["noise.active"].sum()),
+                "recovery_frames": int(columns["is_recovery"].sum()),
+            }
+            out.append(EpisodeRecord(uid, sg.describe(), columns, ep_meta, videos))
+        return out
+
+
+def _write_videos(images: dict[str, list[NDArray[np.uint8]]], folder: Path) -> dict[str, Path]:
+    import imageio.v2 as imageio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for cam, frames in images.items():
+        path = folder / f"{cam}.mp4"
+        with imageio.get_writer(path, fps=schema.FPS, codec="libx264", pixelformat="yuv420p",
+                                macro_block_size=1, ffmpeg_log_level="error") as writer:
+            for frame in frames:
+                writer.append_data(frame)
+        out[IMAGE_PREFIX + cam] = path
+    return out
+
+
+# --- what to record ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SubgoalSpec:
+    """A picklable subgoal (a `Subgoal` holds a mappingproxy, which worker processes cannot receive)."""
+
+    id: str
+    skill: str
+    args: tuple[tuple[str, str], ...]
+
+    def build(self) -> Subgoal:
+        return Subgoal(self.id, self.skill, dict(self.args))
+
+    @classmethod
+    def of(cls, id: str, skill: str, **args: str) -> SubgoalSpec:
+        return cls(id, skill, tuple(args.items()))
+
+
+def build_subgoals(specs: Sequence[SubgoalSpec]) -> list[Subgoal]:
+    return [s.build() for s in specs]
+
+
+@dataclass(frozen=True)
+class DemoJob:
+    """One episode to record: a kitchen, a short plan, which of its subgoals become data."""
+
+    uid: str
+    seed: int
+    subgoals: tuple[SubgoalSpec, ...]
+    record_ids: tuple[str, ...]
+    scene: SceneConfig
+    noise: NoiseConfig | None = None
+    cameras: tuple[str, ...] = ()
+    source: str = "expert"  # expert | dagger-<round>
+
+
+def scene_for(needed: Sequence[str], distractors: int) -> SceneConfig:
+    base = SceneConfig()
+    required = tuple(dict.fromkeys((*base.required, *needed)))
+    optional = tuple(o for o in base.optional if o not in needed)
+    return replace(base, required=required, optional=optional, exclude=HELD_OUT_OBJECTS,
+                   distractors=(distractors, distractors))
+
+
+def demo_case(skill: str, seed: int) -> tuple[tuple[SubgoalSpec, ...], tuple[str, ...], tuple[str, ...]]:
+    """(subgoals, ids to record, objects the scene needs) for a seeded random instance of `skill`."""
+    rng = np.random.default_rng([seed, zlib.crc32(skill.encode())])
+    if skill == "pick":
+        obj = str(rng.choice(PICK_OBJECTS))
+        return (SubgoalSpec.of("s0", "pick", object=obj),), ("s0",), (obj,)
+    if skill in ("pick_place", "place"):
+        obj, target = str(rng.choice(PLACE_OBJECTS)), str(rng.choice(PLACE_TARGETS))
+        if skill == "pick_place":
+            return (SubgoalSpec.of("s0", "pick_place", object=obj, target=target),), ("s0",), (obj, target)
+        # `place` starts with the object in hand: an unrecorded pick sets the scene up.
+        subgoals = (SubgoalSpec.of("s0", "pick", object=obj), SubgoalSpec.of("s1", "place", object=obj, target=target))
+        return subgoals, ("s1",), (obj, target)
+    if skill == "wipe":
+        return (SubgoalSpec.of("s0", "wipe", tool="sponge", region="counter"),), ("s0",), ("sponge",)
+    raise ConfigError(f"cannot record skill '{skill}'; known: {list(SKILLS)}")
+
+
+def plan_demos(
+    skill: str, episodes: int, first_seed: int = 0, noise: NoiseConfig | None = None,
+    distractors: tuple[int, int] = (0, 3), cameras: Sequence[str] = (), source: str = "expert",
+) -> list[DemoJob]:
+    """`episodes` jobs on consecutive seeds; clutter (distractor blocks) varies with the seed."""
+    jobs = []
+    for seed in range(first_seed, first_seed + episodes):
+        subgoals, record, needed = demo_case(skill, seed)
+        n_blocks = int(np.random.default_rng([seed, 99]).integers(distractors[0], distractors[1] + 1))
+        args = "-".join(v for _, v in subgoals[-1].args)
+        jobs.append(DemoJob(f"{skill}-{_slug(args)}-s{seed:06d}", seed, subgoals, record,
+                            scene_for(needed, n_blocks), noise, tuple(cameras), source))
+    return jobs
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def check_held_out(jobs: Sequence[DemoJob]) -> None:
+    """Refuse a job whose scene could contain a held-out object: it must never become data."""
+    for job in jobs:
+        if not set(HELD_OUT_OBJECTS) <= set(job.scene.exclude):
+            raise ConfigError(f"job {job.uid}: scene must exclude {HELD_OUT_OBJECTS}")

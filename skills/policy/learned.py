@@ -1,0 +1,109 @@
+"""`LearnedSkills`: the object-centric transformer behind the `SkillPolicy` interface (`--skills learned`).
+
+Closed loop at the executor's 10 Hz: each `act` encodes the scene into the slots fixed at `reset`
+(an object missing from a frame keeps its last-seen position, flagged absent), stacks the last
+frames, predicts K waypoints relative to the hand and blends them with the previous chunks
+(temporal ensembling). `attention()` returns the last step's attention maps with token names.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from hvla.core import panda
+from hvla.core.errors import MessageError
+from hvla.core.messages import ActionChunk, Proprio, Scene, Subgoal
+from hvla.skills.data import schema
+from hvla.skills.policy import features as ft
+from hvla.skills.policy.checkpoint import LoadedPolicy, load_policy
+from hvla.skills.policy.ensemble import EnsembleConfig, TemporalEnsembler
+from hvla.skills.policy.samples import subgoal_conditioning
+from hvla.skills.scripted.motion import down_quat_wxyz
+
+MIN_Z_M = 0.01  # never command the fingertips into the table
+
+
+@lru_cache(maxsize=1)
+def _committed_policy() -> LoadedPolicy:
+    return load_policy(None)
+
+
+class LearnedSkills:
+    """Trained skills: pick, place, pick_place, wipe (see `features.SKILL_TEXT`)."""
+
+    def __init__(self, policy: LoadedPolicy | None = None, ensemble: EnsembleConfig | None = None) -> None:
+        self.policy = policy or _committed_policy()
+        self.model = self.policy.model
+        self.model.eval()
+        self.model.keep_attention = True
+        self.ensembler = TemporalEnsembler(ensemble)
+        self.subgoal: Subgoal | None = None
+        self._history: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=max(ft.HISTORY) + 1)
+
+    def reset(self, scene: Scene, subgoal: Subgoal) -> None:
+        if subgoal.skill not in ft.SKILL_TEXT:
+            raise MessageError(f"the learned policy knows skills {sorted(ft.SKILL_TEXT)}, not '{subgoal.skill}'")
+        self.subgoal = subgoal
+        self.slots = schema.SlotMap()
+        self.memory = self.slots.encode(scene.tokens).reshape(schema.N_SLOTS, schema.TOKEN_DIM)
+        self.init = self.memory.copy()
+        self.t0_s = scene.observation.t_s
+        self._history.clear()
+        self.ensembler.reset()
+        self._condition()
+
+    def _condition(self) -> None:
+        assert self.subgoal is not None
+        text = self.policy.text
+        n_before = len(text.texts)
+        roles, skill, args, arg_roles = subgoal_conditioning(
+            self.subgoal.skill, dict(self.subgoal.args), self.slots.names, text)
+        if len(text.texts) != n_before:  # a word never seen in training: embed it once, keep it
+            self.model.text_table = text.tensor()
+        self._cond = (torch.from_numpy(roles)[None], torch.tensor([skill]), torch.from_numpy(args)[None],
+                      torch.from_numpy(arg_roles)[None])
+        self._n_names = len(self.slots.names)
+
+    def act(self, scene: Scene, proprio: Proprio) -> ActionChunk:
+        if self.subgoal is None:
+            raise MessageError("LearnedSkills.act called before reset(scene, subgoal)")
+        tokens = self.slots.encode(scene.tokens).reshape(schema.N_SLOTS, schema.TOKEN_DIM)
+        absent = tokens[:, 0] == 0
+        tokens[absent, 1:] = self.memory[absent, 1:]  # last seen, flagged absent
+        self.memory = tokens
+        if len(self.slots.names) != self._n_names:
+            self._condition()  # a new object appeared: it may be one the subgoal names
+        state = schema.encode_state(proprio)
+        self._history.appendleft((tokens, state))
+        frames = [self._history[min(h, len(self._history) - 1)] for h in ft.HISTORY]
+        roles, skill, args, arg_roles = self._cond
+        raw = ft.RawBatch(
+            tokens=torch.from_numpy(np.stack([f[0] for f in frames]))[None],
+            init_tokens=torch.from_numpy(self.init)[None],
+            state=torch.from_numpy(np.stack([f[1] for f in frames]))[None],
+            t_s=torch.tensor([scene.observation.t_s - self.t0_s], dtype=torch.float32),
+            roles=roles, skill=skill, args=args, arg_roles=arg_roles,
+        )
+        with torch.inference_mode():
+            out = self.model(raw)
+            pos, yaw, p_open = ft.decode_outputs(out, raw.state[:, 0])
+        pos, yaw, p_open, confidence = self.ensembler(pos[0].numpy(), yaw[0].numpy(), p_open[0].numpy())
+        pos[:, 2] = np.maximum(pos[:, 2], MIN_Z_M)
+        quats = np.array([down_quat_wxyz(float(y)) for y in yaw])
+        gripper = np.where(p_open > 0.5, panda.GRIPPER_MAX_M, 0.0)
+        return ActionChunk(np.hstack([pos, quats]), gripper, confidence, 1.0 / schema.FPS)
+
+    def attention(self) -> dict:
+        """Last step's attention: per layer (heads, S, S) arrays and the name of every token."""
+        maps = [a[0].numpy() for a in self.model.last_attention()]
+        names = ["readout", "proprio", f"skill:{self.subgoal.skill if self.subgoal else ''}"]
+        args = list(self.subgoal.args.items()) if self.subgoal else []
+        names += [f"{role}:{name}" for role, name in args[: ft.MAX_ARGS]]
+        names += [f"arg{i}:-" for i in range(len(args), ft.MAX_ARGS)]
+        names += [self.slots.names[i] if i < len(self.slots.names) else f"slot{i}:empty"
+                  for i in range(schema.N_SLOTS)]
+        return {"tokens": names, "layers": maps}

@@ -1,0 +1,250 @@
+"""Training samples: LeRobot datasets -> frame tensors, history gathering, augmentation.
+
+Every frame is a sample; its history (`features.HISTORY` frames back, clamped at the episode start,
+as the live policy repeats its first frame) and the episode's first frame are gathered per batch, so
+memory holds each frame once. Augmentations act on the raw token arrays before feature computation:
+position jitter, token dropout (whole objects, or single frames as in partial occlusion), synthetic
+distractor tokens and proprioception noise.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from hvla.core.errors import DatasetError
+from hvla.skills.data import schema
+from hvla.skills.data.lerobot import load_dataset
+from hvla.skills.data.quality import QualityFilter
+from hvla.skills.policy import features as ft
+from hvla.skills.policy.text import TextTable, arg_text, skill_text
+
+COLUMNS = ("observation.state", "observation.environment_state", "action", "is_recovery", "frame_index")
+
+
+@dataclass
+class TrainingSet:
+    """All frames of all episodes, as tensors, plus per-episode conditioning."""
+
+    tokens: Tensor  # (F, N, D) absent slots forward-filled from their last sighting
+    state: Tensor  # (F, S)
+    action: Tensor  # (F, K * 8)
+    frame: Tensor  # (F,) index within the episode
+    ep_start: Tensor  # (F,) row of the episode's first frame
+    episode: Tensor  # (F,) episode id
+    recovery: Tensor  # (F,) bool
+    switch: Tensor  # (F,) bool: the label opens or closes the gripper (rare, decisive frames)
+    roles: Tensor  # (E, N)
+    skill: Tensor  # (E,)
+    args: Tensor  # (E, MAX_ARGS)
+    arg_roles: Tensor  # (E, MAX_ARGS)
+    ep_weight: Tensor  # (E,) quality weight (0 = filtered out)
+    ep_clutter: Tensor  # (E,) distractor blocks in the scene
+    ep_skill_name: list[str]
+    ep_uid: list[str]
+    stand_in_ids: Tensor  # text ids of the stand-in words
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frame)
+
+    def subset_episodes(self, keep: np.ndarray) -> np.ndarray:
+        """Row indices of the frames whose episode is in `keep` (a boolean (E,) mask)."""
+        return np.flatnonzero(keep[self.episode.numpy()])
+
+
+def forward_fill(env: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(F, N, D) tokens: an absent slot keeps its last-seen fields with present = 0 (the live memory)."""
+    out = env.copy()
+    for start, n in zip(starts, lengths):
+        for t in range(start + 1, start + n):
+            absent = out[t, :, 0] == 0
+            if absent.any():
+                out[t, absent, 1:] = out[t - 1, absent, 1:]
+    return out
+
+
+def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter | None = None,
+                      max_episodes_per_skill: int | None = None) -> TrainingSet:
+    """Concatenate datasets; episodes over `max_episodes_per_skill` (per dataset, by uid order) are dropped."""
+    quality = quality or QualityFilter()
+    parts: dict[str, list] = {k: [] for k in ("tokens", "state", "action", "frame", "start", "episode", "recovery")}
+    ep: dict[str, list] = {k: [] for k in ("roles", "skill", "args", "arg_roles", "weight", "clutter", "name", "uid")}
+    offset = 0
+    for path in paths:
+        ds = load_dataset(path, COLUMNS)
+        weights = quality.weights(ds)
+        if max_episodes_per_skill is not None:
+            seen: dict[str, int] = {}
+            for i, e in enumerate(ds.episodes):
+                skill = e.get("hvla/skill", "")
+                seen[skill] = seen.get(skill, 0) + 1
+                if seen[skill] > max_episodes_per_skill:
+                    weights[i] = 0.0
+        starts = np.array([e["dataset_from_index"] for e in ds.episodes], dtype=np.int64)
+        lengths = np.array([e["length"] for e in ds.episodes], dtype=np.int64)
+        env = ds.columns["observation.environment_state"].reshape(-1, schema.N_SLOTS, schema.TOKEN_DIM)
+        parts["tokens"].append(forward_fill(env, starts, lengths))
+        parts["state"].append(ds.columns["observation.state"])
+        parts["action"].append(ds.columns["action"])
+        parts["frame"].append(ds.columns["frame_index"])
+        parts["recovery"].append(ds.columns["is_recovery"])
+        n_ep = len(ds.episodes)
+        ep_of_frame = np.repeat(np.arange(n_ep), lengths)
+        parts["episode"].append(ep_of_frame + len(ep["uid"]))
+        parts["start"].append(starts[ep_of_frame] + offset)
+        for i, e in enumerate(ds.episodes):
+            roles, skill, args, arg_roles = episode_conditioning(e, text)
+            ep["roles"].append(roles)
+            ep["skill"].append(skill)
+            ep["args"].append(args)
+            ep["arg_roles"].append(arg_roles)
+            ep["weight"].append(weights[i])
+            ep["clutter"].append(int(e.get("hvla/n_distractors", 0)))
+            ep["name"].append(e.get("hvla/skill", ""))
+            ep["uid"].append(e.get("hvla/uid", f"{path}:{i}"))
+        offset += len(ep_of_frame)
+    if not ep["uid"]:
+        raise DatasetError(f"no episodes in {[str(p) for p in paths]}")
+    cat = np.concatenate
+    return TrainingSet(
+        tokens=torch.from_numpy(cat(parts["tokens"])).float(),
+        state=torch.from_numpy(cat(parts["state"])).float(),
+        action=torch.from_numpy(cat(parts["action"])).float(),
+        frame=torch.from_numpy(cat(parts["frame"])).long(),
+        ep_start=torch.from_numpy(cat(parts["start"])).long(),
+        episode=torch.from_numpy(cat(parts["episode"])).long(),
+        recovery=torch.from_numpy(cat(parts["recovery"])).bool(),
+        switch=torch.from_numpy(gripper_switch(cat(parts["action"]), cat(parts["state"]))),
+        roles=torch.tensor(np.array(ep["roles"])).long(),
+        skill=torch.tensor(ep["skill"]).long(),
+        args=torch.tensor(np.array(ep["args"])).long(),
+        arg_roles=torch.tensor(np.array(ep["arg_roles"])).long(),
+        ep_weight=torch.tensor(ep["weight"]).float(),
+        ep_clutter=torch.tensor(ep["clutter"]).long(),
+        ep_skill_name=ep["name"],
+        ep_uid=ep["uid"],
+        stand_in_ids=torch.tensor(text.ids(ft.STAND_IN_WORDS)).long(),
+    )
+
+
+def gripper_switch(action: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """(F,) frames whose label commands the gripper other than it is (closing on an object, releasing it)."""
+    label_open = action[:, 7] > ft.OPEN_THRESHOLD_M
+    is_open = state[:, 7] > 0.075
+    return label_open != is_open
+
+
+def episode_conditioning(meta: dict, text: TextTable) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """Slot roles, skill text id, argument text ids and their roles, from an episode's metadata."""
+    args = json.loads(meta["hvla/args"]) if isinstance(meta.get("hvla/args"), str) else dict(meta["hvla/args"])
+    names = list(meta.get("hvla/objects") or [])
+    return subgoal_conditioning(meta["hvla/skill"], {k: v for k, v in args.items() if v is not None}, names, text)
+
+
+def subgoal_conditioning(skill: str, args: dict[str, str], slot_names: list[str], text: TextTable
+                         ) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    roles = np.zeros(schema.N_SLOTS, dtype=np.int64)
+    arg_ids = np.zeros(ft.MAX_ARGS, dtype=np.int64)
+    arg_roles = np.zeros(ft.MAX_ARGS, dtype=np.int64)
+    for j, (role, name) in enumerate(list(args.items())[: ft.MAX_ARGS]):
+        role_id = ft.ARG_ROLES.get(role, 0)
+        if name in slot_names:
+            roles[slot_names.index(name)] = role_id
+        arg_ids[j] = text.ids([arg_text(name)])[0]
+        arg_roles[j] = role_id
+    return roles, text.ids([skill_text(skill)])[0], arg_ids, arg_roles
+
+
+def gather(ts: TrainingSet, rows: Tensor) -> tuple[ft.RawBatch, Tensor]:
+    """The raw batch of frames `rows` with their history, and their (B, K * 8) labels."""
+    start = ts.ep_start[rows]
+    hist = torch.stack([torch.maximum(rows - h, start) for h in ft.HISTORY], dim=1)  # (B, H)
+    ep = ts.episode[rows]
+    raw = ft.RawBatch(
+        tokens=ts.tokens[hist],
+        init_tokens=ts.tokens[start],
+        state=ts.state[hist],
+        t_s=ts.frame[rows].float() / schema.FPS,
+        roles=ts.roles[ep],
+        skill=ts.skill[ep],
+        args=ts.args[ep],
+        arg_roles=ts.arg_roles[ep],
+    )
+    return raw, ts.action[rows]
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    jitter_m: float = 0.003  # per-object offset of bystanders, the same over the history
+    jitter_role_m: float = 0.001  # for the subgoal's own objects: the grasp needs millimetres
+    jitter_frame_m: float = 0.001  # per-frame noise on top
+    drop_object_p: float = 0.1  # a non-subgoal object vanishes from the sample
+    drop_frame_p: float = 0.08  # one object in one history frame is missed (occlusion)
+    distractor_p: float = 0.5  # chance of 1-3 synthetic distractor tokens (scaled by the curriculum)
+    proprio_noise_m: float = 0.002
+    gripper_noise_m: float = 0.001
+    stand_in_p: float = 0.25  # the object's word replaced by a stand-in word
+
+
+_CATS = [schema.category_index(c) for c in ("fruit", "distractor", "container", "tool", "surface")]
+
+
+def augment(raw: ft.RawBatch, cfg: AugmentConfig, distractor_scale: float, stand_ins: Tensor,
+            gen: torch.Generator) -> ft.RawBatch:
+    """A randomly perturbed copy of `raw` (labels are unchanged: they stay the expert's)."""
+    tokens, init, state = raw.tokens.clone(), raw.init_tokens.clone(), raw.state.clone()
+    B, H, N, _ = tokens.shape
+    valid = (init[..., 0] > 0) | (tokens[..., 0].amax(1) > 0)
+    # Position jitter: perception is never exact.
+    scale = torch.where(raw.roles > 0, cfg.jitter_role_m, cfg.jitter_m)[:, None, :, None]
+    offset = torch.randn(B, 1, N, 3, generator=gen) * scale
+    tokens[..., 1:4] += offset + torch.randn(B, H, N, 3, generator=gen) * cfg.jitter_frame_m
+    init[..., 1:4] += offset[:, 0]
+    # Token dropout: whole bystander objects, and single frames of any object (present = 0, last seen kept).
+    bystander = raw.roles == 0
+    gone = (torch.rand(B, N, generator=gen) < cfg.drop_object_p) & bystander
+    tokens[gone[:, None, :].expand(B, H, N)] = 0.0
+    init[gone] = 0.0
+    missed = torch.rand(B, H, N, generator=gen) < cfg.drop_frame_p
+    tokens[..., 0] = torch.where(missed, torch.zeros_like(tokens[..., 0]), tokens[..., 0])
+    valid &= ~gone
+    # Synthetic distractors in free slots.
+    if distractor_scale > 0:
+        _add_distractors(tokens, init, valid, raw.roles, cfg.distractor_p * distractor_scale, gen)
+    # Proprioception noise on the past frames and the gripper (the current hand pose anchors the labels).
+    state[:, 1:, :3] += torch.randn(B, H - 1, 3, generator=gen) * cfg.proprio_noise_m
+    state[..., 7] += torch.randn(B, H, generator=gen) * cfg.gripper_noise_m
+    args = raw.args.clone()
+    swap = (torch.rand(B, generator=gen) < cfg.stand_in_p) & (raw.arg_roles[:, 0] == ft.ARG_ROLES["object"])
+    args[swap, 0] = stand_ins[torch.randint(len(stand_ins), (int(swap.sum()),), generator=gen)]
+    return ft.RawBatch(tokens, init, state, raw.t_s, raw.roles, raw.skill, args, raw.arg_roles)
+
+
+def _add_distractors(tokens: Tensor, init: Tensor, valid: Tensor, roles: Tensor, p: float,
+                     gen: torch.Generator) -> None:
+    B = tokens.shape[0]
+    role_xy = [tokens[b, 0, roles[b] > 0, 1:3] for b in range(B)]
+    for b in torch.nonzero(torch.rand(B, generator=gen) < p).flatten().tolist():
+        free = torch.nonzero(~valid[b]).flatten().tolist()
+        for slot in free[: int(torch.randint(1, 4, (1,), generator=gen))]:
+            fake = _fake_token(gen)
+            if len(role_xy[b]) and torch.cdist(fake[None, 1:3], role_xy[b]).min() < 0.08:
+                continue  # never on top of the object the subgoal is about
+            tokens[b, :, slot] = fake
+            init[b, slot] = fake
+            valid[b, slot] = True
+
+
+def _fake_token(gen: torch.Generator) -> Tensor:
+    u = torch.rand(10, generator=gen)
+    extent = torch.stack([0.03 + 0.09 * u[0], 0.03 + 0.09 * u[1], 0.02 + 0.06 * u[2]])
+    x, y = 0.34 + 0.38 * u[3], -0.42 + 0.84 * u[4]
+    cat = _CATS[int(u[5] * len(_CATS)) % len(_CATS)]
+    return torch.tensor([1.0, x, y, float(extent[2]) / 2, *extent.tolist(), float(u[6]), float(u[7]), float(u[8]),
+                         float(u[9] * 3.14159 - 1.5708), float(cat)])

@@ -1,0 +1,239 @@
+"""Behaviour cloning of the object-centric policy from LeRobot datasets.
+
+One epoch = `steps_per_epoch` batches drawn with replacement by weight: episode quality x skill
+balance (rare skills oversampled) x a boost for recovery frames, restricted by the curriculum
+(clean scenes first, clutter and synthetic distractors phased in). AdamW, linear warm-up then
+cosine decay, validation on held-out episodes after each epoch, early stopping, the best
+checkpoint kept, one CSV row per epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import Tensor
+
+from hvla.core.errors import ConfigError
+from hvla.skills.data.quality import QualityFilter
+from hvla.skills.policy import features as ft
+from hvla.skills.policy.checkpoint import LoadedPolicy, dataset_hash, load_policy, save_policy
+from hvla.skills.policy.model import ObjectCentricPolicy, PolicyConfig, count_parameters
+from hvla.skills.policy.samples import AugmentConfig, TrainingSet, augment, gather, load_training_set
+from hvla.skills.policy.text import TextTable, default_vocabulary
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 40
+    steps_per_epoch: int = 250
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_steps: int = 200
+    min_lr_fraction: float = 0.05
+    val_fraction: float = 0.1  # of episodes, chosen by a hash of their uid (stable across runs)
+    patience: int = 6  # epochs without validation improvement before stopping
+    max_minutes: float = 20.0
+    curriculum_epochs: int = 8  # clean scenes only at first, every scene from this epoch on
+    balance_power: float = 0.5  # skill weight ~ (frames of the skill)^-power: 0 none, 1 equal shares
+    recovery_boost: float = 2.0
+    switch_boost: float = 4.0  # frames where the label opens/closes the gripper
+    max_episodes_per_skill: int | None = None  # data-efficiency runs: the first N episodes of each skill
+    quality: QualityFilter = field(default_factory=QualityFilter)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    model: PolicyConfig = field(default_factory=PolicyConfig)
+    seed: int = 0
+    threads: int = 2
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1:
+            raise ConfigError("epochs, steps_per_epoch and batch_size must be >= 1")
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"val_fraction={self.val_fraction} must be in [0, 1)")
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path
+    best_val_loss: float
+    epochs_run: int
+    metrics: dict[str, float]
+    wall_s: float
+
+
+def split_episodes(ts: TrainingSet, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean (E,) masks: validation by a hash of each uid, so splits survive re-recording."""
+    val = np.array([(zlib.crc32(u.encode()) % 1000) / 1000 < val_fraction for u in ts.ep_uid])
+    if val.all() or (val_fraction > 0 and not val.any()):
+        val = np.zeros(len(val), bool)
+        val[:: max(2, int(round(1 / max(val_fraction, 1e-3))))] = True
+    train = ~val & (ts.ep_weight.numpy() > 0)
+    return train, val & (ts.ep_weight.numpy() > 0)
+
+
+def frame_weights(ts: TrainingSet, episodes: np.ndarray, cfg: TrainConfig, clutter_limit: int) -> Tensor:
+    """(F,) sampling weights: quality x skill balance x recovery boost, 0 outside `episodes` or the curriculum."""
+    ep_w = ts.ep_weight.numpy() * episodes * (ts.ep_clutter.numpy() <= clutter_limit)
+    skill_names = np.array(ts.ep_skill_name)
+    frames_per_ep = np.bincount(ts.episode.numpy(), minlength=len(ep_w))
+    for skill in set(ts.ep_skill_name):
+        sel = skill_names == skill
+        total = float((frames_per_ep[sel] * (ep_w[sel] > 0)).sum())
+        if total > 0:
+            ep_w[sel] *= total ** -cfg.balance_power
+    w = ep_w[ts.episode.numpy()]
+    w = w * np.where(ts.recovery.numpy(), cfg.recovery_boost, 1.0) * np.where(ts.switch.numpy(), cfg.switch_boost, 1.0)
+    return torch.from_numpy(w).float()
+
+
+def chunk_loss(out: Tensor, action: Tensor, state: Tensor) -> tuple[Tensor, dict[str, float]]:
+    """L1 on waypoint offsets (first 3 waypoints doubled: the loop executes those) and yaw; BCE on the gripper."""
+    dpos, dyaw, grip = ft.encode_targets(action, state)
+    k = out.shape[1]
+    w = torch.ones(k)
+    w[:3] = 2.0
+    w = w / w.mean()
+    pos_l = ((out[..., :3] - dpos).abs().sum(-1) * w).mean()
+    yaw_l = ((out[..., 3] - dyaw).abs() * w).mean()
+    grip_l = (torch.nn.functional.binary_cross_entropy_with_logits(out[..., 4], grip, reduction="none") * w).mean()
+    loss = pos_l + 0.3 * yaw_l + grip_l
+    with torch.no_grad():
+        err_mm = ((out[:, 0, :3] - dpos[:, 0]).norm(dim=-1) * ft.ACT_POS_SCALE_M * 1e3).mean().item()
+        acc = ((out[..., 4] > 0).float() == grip).float().mean().item()
+    return loss, {"pos": pos_l.item(), "yaw": yaw_l.item(), "grip": grip_l.item(), "wp1_err_mm": err_mm,
+                  "grip_acc": acc}
+
+
+def evaluate(model: ObjectCentricPolicy, ts: TrainingSet, rows: np.ndarray, batch: int = 1024) -> dict[str, float]:
+    model.eval()
+    sums: dict[str, float] = {}
+    n = 0
+    with torch.no_grad():
+        for i in range(0, len(rows), batch):
+            idx = torch.from_numpy(rows[i:i + batch])
+            raw, action = gather(ts, idx)
+            loss, parts = chunk_loss(model(raw), action, raw.state[:, 0])
+            for k, v in {"loss": loss.item(), **parts}.items():
+                sums[k] = sums.get(k, 0.0) + v * len(idx)
+            n += len(idx)
+    model.train()
+    return {k: v / max(n, 1) for k, v in sums.items()}
+
+
+def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
+    return cfg.lr * (cfg.min_lr_fraction + (1 - cfg.min_lr_fraction) * 0.5 * (1 + np.cos(np.pi * progress)))
+
+
+def train_policy(
+    data: list[Path], out: Path, cfg: TrainConfig | None = None, init: Path | None = None,
+    console: Console | None = None, progress: bool = True, command: str = "",
+) -> TrainResult:
+    """Train on `data`, write `out/policy.pt` (best validation) and `out/metrics.csv`.
+
+    `init` starts from an existing checkpoint (DAgger rounds fine-tune instead of starting over).
+    """
+    cfg = cfg or TrainConfig()
+    console = console or Console(stderr=True)
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    wall0 = time.time()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start: LoadedPolicy | None = load_policy(init) if init else None
+    text = start.text if start else TextTable.build(default_vocabulary())
+    ts = load_training_set(list(data), text, cfg.quality, cfg.max_episodes_per_skill)
+    model = start.model if start else ObjectCentricPolicy(cfg.model, text.tensor())
+    if len(text.texts) != model.text_table.shape[0]:
+        model.text_table = text.tensor()
+    model.keep_attention = False
+    model.train()
+    train_eps, val_eps = split_episodes(ts, cfg.val_fraction)
+    val_rows = ts.subset_episodes(val_eps)
+    console.print(f"training on {int(train_eps.sum())} episodes ({len(ts.subset_episodes(train_eps))} frames), "
+                  f"validating on {int(val_eps.sum())}; model {count_parameters(model) / 1e3:.0f} k parameters")
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    max_clutter = int(ts.ep_clutter.max())
+    total_steps = cfg.epochs * cfg.steps_per_epoch
+    meta_base = {"dataset_hash": dataset_hash(list(data)), "datasets": [str(p) for p in data],
+                 "train_config": _jsonable(asdict(cfg)), "command": command,
+                 "episodes": int(train_eps.sum() + val_eps.sum())}
+    best, best_epoch, step, history = float("inf"), -1, 0, []
+    csv_path = out / "metrics.csv"
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("{task.fields[info]}"), console=console, disable=not progress)
+    with bar, open(csv_path, "w", newline="") as csv_file:
+        writer: csv.DictWriter | None = None
+        task = bar.add_task("train", total=total_steps, info="")
+        for epoch in range(cfg.epochs):
+            ramp = min(1.0, epoch / max(1, cfg.curriculum_epochs))
+            clutter_limit = max_clutter if ramp >= 1 else int(np.floor(ramp * max_clutter))
+            weights = frame_weights(ts, train_eps, cfg, clutter_limit)
+            rows = torch.multinomial(weights, cfg.steps_per_epoch * cfg.batch_size, replacement=True, generator=gen)
+            train_sums: dict[str, float] = {}
+            for b in range(cfg.steps_per_epoch):
+                for group in opt.param_groups:
+                    group["lr"] = _lr_at(step, total_steps, cfg)
+                idx = rows[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                raw, action = gather(ts, idx)
+                raw = augment(raw, cfg.augment, ramp, ts.stand_in_ids, gen)
+                loss, parts = chunk_loss(model(raw), action, raw.state[:, 0])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                step += 1
+                for k, v in {"loss": loss.item(), **parts}.items():
+                    train_sums[k] = train_sums.get(k, 0.0) + v
+                bar.update(task, advance=1, info=f"epoch {epoch + 1} loss {loss.item():.3f}")
+            val = evaluate(model, ts, val_rows) if len(val_rows) else {"loss": train_sums["loss"] / cfg.steps_per_epoch}
+            row = {"epoch": epoch + 1, "step": step, "lr": _lr_at(step, total_steps, cfg),
+                   "clutter_limit": clutter_limit, "wall_s": round(time.time() - wall0, 1),
+                   **{f"train_{k}": v / cfg.steps_per_epoch for k, v in train_sums.items()},
+                   **{f"val_{k}": v for k, v in val.items()}}
+            if writer is None:
+                writer = csv.DictWriter(csv_file, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow(row)
+            csv_file.flush()
+            history.append(row)
+            # Only a full-curriculum epoch can be the best: earlier ones never saw the cluttered scenes.
+            if ramp >= 1 and val["loss"] < best:
+                best, best_epoch = val["loss"], epoch
+                save_policy(out / "policy.pt", model, text, {**meta_base, "epoch": epoch + 1, "val": val})
+            elif ramp >= 1 and epoch - best_epoch >= cfg.patience:
+                console.print(f"early stop at epoch {epoch + 1}: no validation gain for {cfg.patience} epochs")
+                break
+            if (time.time() - wall0) / 60 > cfg.max_minutes:
+                console.print(f"time budget of {cfg.max_minutes:g} min reached at epoch {epoch + 1}")
+                break
+    if best_epoch < 0:  # budget ran out inside the curriculum: keep what there is
+        val = history[-1]
+        best = float(val.get("val_loss", float("nan")))
+        save_policy(out / "policy.pt", model, text, {**meta_base, "epoch": len(history), "val": val})
+    final = history[best_epoch] if best_epoch >= 0 else history[-1]
+    metrics = {k: round(float(v), 4) for k, v in final.items() if k.startswith("val_")}
+    (out / "train.json").write_text(json.dumps({"metrics": metrics, "epochs_run": len(history),
+                                                **meta_base}, indent=2, default=str))
+    return TrainResult(out / "policy.pt", best, len(history), metrics, time.time() - wall0)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value

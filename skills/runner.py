@@ -1,0 +1,297 @@
+"""Roll-outs for the skill tools: recording, DAgger and the skills benchmark run the executor's loop.
+
+This module and `skills/cli.py` are the only parts of `hvla.skills` that import `hvla.orchestration`
+(both are tools on top of the stack, like the CLI that mounts them). The library modules
+(`skills/data`, `skills/policy`) take what they need as arguments and never import it, so the
+layer arrows stay pointing down everywhere else. Every episode runs exactly the loop `hvla run`
+runs (perception -> success check -> policy -> controller, monitors, time budgets), without retries.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+import hvla.controllers
+import hvla.perception  # noqa: F401  (registers the implementations)
+from hvla.controllers.registry import CONTROLLERS
+from hvla.core.errors import ConfigError, HvlaError
+from hvla.core.messages import Plan
+from hvla.orchestration.executor import Executor, ExecutorConfig
+from hvla.perception.base import PERCEPTION
+from hvla.sim.scene import SceneConfig
+from hvla.sim.world import KitchenWorld
+from hvla.skills.base import SKILL_POLICIES
+from hvla.skills.data.disturb import Disturbance, MovedObjectRobot, OccludedPerception
+from hvla.skills.data.lerobot import DatasetWriter
+from hvla.skills.data.record import (
+    DemoJob,
+    EpisodeRecorder,
+    NoisyExpert,
+    SubgoalSpec,
+    build_subgoals,
+    check_held_out,
+    demo_case,
+    scene_for,
+)
+from hvla.skills.policy.dagger import DaggerConfig
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """Which skill policy a worker builds: `scripted`, `learned` (checkpoint) or `dagger` (learner + expert)."""
+
+    kind: str = "scripted"
+    checkpoint: str | None = None  # learned/dagger: None = the committed artefact
+    beta: float = 0.0  # dagger: per-step probability of executing the expert's chunk instead
+
+    def build(self, seed: int):
+        if self.kind == "scripted":
+            return SKILL_POLICIES.get("scripted")()
+        learner = _learner(self.checkpoint)
+        if self.kind == "learned":
+            return learner
+        if self.kind == "dagger":
+            from hvla.skills.policy.dagger import DaggerPolicy
+
+            return DaggerPolicy(learner, self.beta, seed)
+        raise ConfigError(f"unknown policy kind '{self.kind}'; known: scripted, learned, dagger")
+
+
+def _learner(checkpoint: str | None):
+    from hvla.skills.policy.learned import LearnedSkills
+
+    return LearnedSkills(_cached_model(checkpoint))
+
+
+@lru_cache(maxsize=4)
+def _cached_model(checkpoint: str | None):
+    from hvla.skills.policy.checkpoint import load_policy
+
+    return load_policy(Path(checkpoint) if checkpoint else None)
+
+
+@dataclass(frozen=True)
+class RolloutJob:
+    """One attempt of a short plan in the kitchen of `seed` with a policy and a disturbance."""
+
+    name: str  # the case, e.g. "pick(banana)"
+    seed: int
+    subgoals: tuple[SubgoalSpec, ...]
+    scene: SceneConfig
+    policy: PolicySpec = field(default_factory=PolicySpec)
+    disturbance: Disturbance = field(default_factory=Disturbance)
+    record_to: str | None = None  # dagger: stage the expert-labelled roll-out into this dataset
+    record_ids: tuple[str, ...] = ()
+    source: str = "rollout"
+
+
+@dataclass(frozen=True)
+class RolloutResult:
+    name: str
+    seed: int
+    success: bool
+    sim_time_s: float
+    wall_time_s: float
+    reason: str | None = None
+    chunk_ms: float = 0.0  # mean time of one policy.act
+    disturbed: bool = False
+
+
+class _TimedPolicy:
+    """Measures the policy's `act` time (the benchmark's latency column)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.total_s = 0.0
+        self.calls = 0
+
+    def reset(self, scene, subgoal) -> None:
+        self.inner.reset(scene, subgoal)
+
+    def act(self, scene, proprio):
+        t0 = time.perf_counter()
+        chunk = self.inner.act(scene, proprio)
+        self.total_s += time.perf_counter() - t0
+        self.calls += 1
+        return chunk
+
+
+def _executor(world, robot, policy, cameras: Sequence[str], recorder, disturbance: Disturbance, seed: int):
+    perception = PERCEPTION.get("oracle")()
+    if disturbance.kind == "occlusion":
+        perception = OccludedPerception(perception, disturbance.drop_p, seed)
+    config = ExecutorConfig(retries=0, replans=0, log_cameras=tuple(cameras))
+    return Executor(robot=robot, perception=perception, policy=policy, controller=CONTROLLERS.get("cartesian")(),
+                    planner=None, config=config, recorder=recorder)
+
+
+def run_rollout(job: RolloutJob) -> RolloutResult:
+    """One roll-out; with `record_to`, the visited states and the expert's labels become data."""
+    wall0 = time.time()
+    scene = job.disturbance.scene(job.scene)
+    try:
+        world = KitchenWorld(seed=job.seed, scene=scene)
+    except HvlaError as exc:
+        return RolloutResult(job.name, job.seed, False, 0.0, 0.0, f"scene: {exc}")
+    robot = world
+    if job.disturbance.kind == "moved_object":
+        args = dict(job.subgoals[-1].args)
+        target = args.get("object") or args.get("tool", "")
+        robot = MovedObjectRobot(world, target, job.seed, job.disturbance.shift_m)
+    policy = _TimedPolicy(job.policy.build(job.seed))
+    subgoals = build_subgoals(job.subgoals)
+    recorder = EpisodeRecorder(policy.inner, subgoals, job.record_ids) if job.record_to else None
+    executor = _executor(world, robot, policy, (), recorder, job.disturbance, job.seed)
+    try:
+        result = executor.run_plan(Plan.sequence(subgoals, job.name))
+    except HvlaError as exc:
+        world.close()
+        return RolloutResult(job.name, job.seed, False, 0.0, time.time() - wall0, f"{type(exc).__name__}: {exc}")
+    world.close()
+    if recorder is not None and job.record_to:
+        outcomes = {r.id: (r.outcome == "succeeded", r.reason) for r in result.subgoals}
+        meta = {"seed": job.seed, "source": job.source, "noise_m": 0.0, "n_objects": len(world.layout.objects),
+                "n_distractors": sum(o.label == "block" for o in world.layout.objects),
+                "disturbance": job.disturbance.kind}
+        writer = DatasetWriter(Path(job.record_to), recover=False)
+        for episode in recorder.episodes(f"{job.source}-{job.name}-s{job.seed:06d}", outcomes, meta):
+            writer.stage(episode)
+    moved = isinstance(robot, MovedObjectRobot) and robot.moved_at_s is not None
+    ms = 1e3 * policy.total_s / max(policy.calls, 1)
+    return RolloutResult(job.name, job.seed, result.success, result.sim_time_s, time.time() - wall0,
+                         result.failure, ms, moved)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    uid: str
+    success: bool
+    frames: int
+    sim_time_s: float
+    reason: str | None = None
+
+
+def run_demo(job: DemoJob, root: str) -> DemoResult:
+    """Record one demonstration episode (scripted expert, injected noise) into the staging area of `root`."""
+    try:
+        world = KitchenWorld(seed=job.seed, scene=job.scene)
+    except HvlaError as exc:
+        return DemoResult(job.uid, False, 0, 0.0, f"scene: {exc}")
+    policy = NoisyExpert(job.noise, job.seed)
+    subgoals = build_subgoals(job.subgoals)
+    recorder = EpisodeRecorder(policy, subgoals, job.record_ids, job.cameras)
+    executor = _executor(world, world, policy, job.cameras, recorder, Disturbance(), job.seed)
+    try:
+        result = executor.run_plan(Plan.sequence(subgoals, job.uid))
+    except HvlaError as exc:
+        world.close()
+        return DemoResult(job.uid, False, 0, 0.0, f"{type(exc).__name__}: {exc}")
+    world.close()
+    outcomes = {r.id: (r.outcome == "succeeded", r.reason) for r in result.subgoals}
+    meta = {
+        "seed": job.seed, "source": job.source, "n_objects": len(world.layout.objects),
+        "n_distractors": sum(o.label == "block" for o in world.layout.objects),
+        "noise_m": job.noise.offset_m[1] if job.noise else 0.0, "disturbance": "none",
+        "sim_time_s": round(result.sim_time_s, 2),
+    }
+    writer = DatasetWriter(Path(root), cameras=job.cameras, recover=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        episodes = recorder.episodes(job.uid, outcomes, meta, Path(tmp))
+        for episode in episodes:
+            writer.stage(episode)
+    frames = sum(e.length for e in episodes)
+    ok = all(outcomes.get(i, (False, None))[0] for i in job.record_ids)
+    return DemoResult(job.uid, ok, frames, result.sim_time_s, result.failure)
+
+
+def record_dataset(root: Path, jobs: Sequence[DemoJob], workers: int | None = None, progress: bool = True,
+                   cameras: Sequence[str] = ()) -> tuple[list[DemoResult], dict[str, Any]]:
+    """Record `jobs` into `root` (skipping episodes already there: resumable), then commit them."""
+    check_held_out(jobs)
+    writer = DatasetWriter(root, cameras=cameras)
+    done = writer.done_uids()
+    todo = [j for j in jobs if j.uid not in done]
+    results = map_jobs(run_demo, [(j, str(root)) for j in todo], workers, f"record {len(todo)} episodes", progress)
+    info = writer.finalise()
+    return results, info
+
+
+def dagger_collect(round_index: int, checkpoint: Path, root: Path, cfg: DaggerConfig, workers: int | None = None,
+                   progress: bool = True) -> dict[str, float]:
+    """Roll out `checkpoint` on this round's training kitchens, expert-labelled, into the dataset `root`."""
+    rng = np.random.default_rng([cfg.first_seed, round_index])
+    jobs = []
+    for i, seed in enumerate(cfg.seeds(round_index)):
+        skill = cfg.skills[i % len(cfg.skills)]
+        subgoals, record, needed = demo_case(skill, seed)
+        moved = rng.random() < cfg.moved_object_share
+        jobs.append(RolloutJob(
+            name=f"{skill}-{'-'.join(v for _, v in subgoals[-1].args)}", seed=seed, subgoals=subgoals,
+            scene=scene_for(needed, int(rng.integers(0, 4))),
+            policy=PolicySpec("dagger", str(checkpoint), cfg.beta(round_index)),
+            disturbance=Disturbance("moved_object" if moved else "none"),
+            record_to=str(root), record_ids=record, source=f"dagger{round_index}",
+        ))
+    writer = DatasetWriter(root)
+    results = map_jobs(run_rollout, [(j,) for j in jobs], workers, f"DAgger round {round_index}", progress)
+    writer.finalise()
+    out = {"all": float(np.mean([r.success for r in results]))}
+    for skill in cfg.skills:
+        sel = [r.success for r, j in zip(results, jobs) if j.name.startswith(f"{skill}-")]
+        out[skill] = float(np.mean(sel)) if sel else float("nan")
+    moved = [r.success for r, j in zip(results, jobs) if j.disturbance.kind == "moved_object"]
+    out["moved_object"] = float(np.mean(moved)) if moved else float("nan")
+    return out
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one core per worker: the machine is shared
+
+
+def _call(args: tuple[Callable[..., R], tuple]) -> R:
+    fn, fn_args = args
+    return fn(*fn_args)
+
+
+def map_jobs(fn: Callable[..., R], jobs: Iterable[tuple], workers: int | None = None, label: str = "",
+             progress: bool = True) -> list[R]:
+    """`fn(*job)` for every job, in `workers` spawned processes, with a progress bar; results in order."""
+    jobs = list(jobs)
+    workers = max(1, min(workers or default_workers(), len(jobs) or 1))
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   disable=not progress, transient=False)
+    results: list[Any] = []
+    with bar:
+        task = bar.add_task(label or fn.__name__, total=len(jobs))
+        if workers == 1:
+            _init_worker()
+            for job in jobs:
+                results.append(fn(*job))
+                bar.advance(task)
+            return results
+        with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
+            for result in pool.imap(_call, [(fn, job) for job in jobs]):
+                results.append(result)
+                bar.advance(task)
+    return results
+
+
+def default_workers() -> int:
+    """Half the cores (at least one): the machine is usually shared."""
+    return max(1, (os.cpu_count() or 2) // 2)

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+import torch
+
+from hvla.core.errors import CheckpointError
+from hvla.core.messages import ActionChunk, Subgoal
+from hvla.perception.oracle import OraclePerception
+from hvla.sim.world import KitchenWorld
+from hvla.skills.base import SKILL_POLICIES
+from hvla.skills.data.lerobot import DatasetWriter
+from hvla.skills.policy.checkpoint import load_policy
+from hvla.skills.policy.learned import LearnedSkills
+from hvla.skills.policy.train import TrainConfig, train_policy
+
+
+def _dataset(root, factory):
+    writer = DatasetWriter(root)
+    for i in range(6):
+        writer.stage(factory(f"e{i}", 15, i, skill="pick" if i % 2 else "pick_place"))
+    writer.finalise()
+    return root
+
+
+def test_a_tiny_training_run_writes_a_loadable_checkpoint_with_metrics(tmp_path, episode_factory):
+    data = _dataset(tmp_path / "data", episode_factory)
+    cfg = TrainConfig(epochs=2, steps_per_epoch=3, batch_size=16, curriculum_epochs=1, warmup_steps=2,
+                      val_fraction=0.3, threads=1)
+    result = train_policy([data], tmp_path / "run", cfg, progress=False)
+    assert result.checkpoint.exists() and (tmp_path / "run" / "metrics.csv").exists()
+    assert np.isfinite(result.best_val_loss)
+    lines = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    assert lines[0].startswith("epoch,step,lr") and len(lines) == 3
+    loaded = load_policy(result.checkpoint)
+    assert len(loaded.meta["dataset_hash"]) == 16 and loaded.meta["train_config"]["epochs"] == 2
+
+    # The trained network drives the LearnedSkills interface on a real kitchen scene.
+    world = KitchenWorld(seed=1)
+    obs = world.observe(())
+    scene = OraclePerception().perceive(obs)
+    policy = LearnedSkills(loaded)
+    policy.reset(scene, Subgoal("s0", "pick_place", {"object": "banana", "target": "bowl"}))
+    chunk = policy.act(scene, obs.proprio)
+    assert isinstance(chunk, ActionChunk) and len(chunk) == 10 and (chunk.ee_targets[:, 2] >= 0.01).all()
+    attention = policy.attention()
+    assert len(attention["layers"]) == loaded.model.config.n_layers
+    assert attention["tokens"][3:5] == ["object:banana", "target:bowl"]
+    _, S, _ = attention["layers"][0].shape
+    assert len(attention["tokens"]) == S and np.allclose(attention["layers"][0].sum(-1), 1.0, atol=1e-5)
+
+    # A checkpoint from another configuration is refused with a clear error.
+    payload = torch.load(result.checkpoint, weights_only=False)
+    payload["layout"]["n_slots"] = 99
+    torch.save(payload, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match=r"another feature layout.*n_slots"):
+        load_policy(tmp_path / "other.pt")
+    payload = torch.load(result.checkpoint, weights_only=False)
+    payload["config"]["d_model"] = 32
+    torch.save(payload, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="do not fit config"):
+        load_policy(tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="missing"):
+        load_policy(tmp_path / "nothing.pt")
+
+
+def test_learned_is_a_registered_skill_policy_built_from_a_given_checkpoint(tmp_path, episode_factory):
+    assert "learned" in SKILL_POLICIES.names()
+    data = _dataset(tmp_path / "data", episode_factory)
+    cfg = TrainConfig(epochs=1, steps_per_epoch=1, batch_size=4, curriculum_epochs=0, val_fraction=0.0, threads=1)
+    result = train_policy([data], tmp_path / "run", cfg, progress=False)
+    assert isinstance(SKILL_POLICIES.get("learned")(policy=load_policy(result.checkpoint)), LearnedSkills)

@@ -1,0 +1,94 @@
+import numpy as np
+
+from hvla.core.messages import Subgoal
+from hvla.perception.oracle import OraclePerception
+from hvla.sim.world import KitchenWorld
+from hvla.skills.data.record import (
+    HELD_OUT_OBJECTS,
+    EpisodeRecorder,
+    NoiseConfig,
+    NoisyExpert,
+    check_held_out,
+    plan_demos,
+)
+from hvla.skills.policy.dagger import DaggerPolicy, resync_expert
+from hvla.skills.scripted.experts import PhaseExpert
+
+
+def test_noise_moves_the_executed_chunk_but_the_label_stays_the_experts():
+    world = KitchenWorld(seed=2)
+    obs = world.observe(())
+    scene = OraclePerception().perceive(obs)
+    policy = NoisyExpert(NoiseConfig(p_start=1.0, clean_fraction=0.0, offset_m=(0.02, 0.02)), seed=0)
+    policy.reset(scene, Subgoal("s0", "pick", {"object": "apple"}))
+    executed = policy.act(scene, obs.proprio)
+    assert policy.noise_active
+    gap = np.linalg.norm(executed.ee_targets[:, :3] - policy.label.ee_targets[:, :3], axis=1)
+    assert np.allclose(gap[executed.ee_targets[:, 2] > 0.013], 0.02, atol=1e-6)
+    np.testing.assert_array_equal(executed.gripper_m, policy.label.gripper_m)
+
+
+def test_the_recorder_keeps_labels_and_flags_per_frame():
+    world = KitchenWorld(seed=3)
+    obs = world.observe(())
+    scene = OraclePerception().perceive(obs)
+    subgoal = Subgoal("s0", "pick", {"object": "lemon"})
+    policy = NoisyExpert(NoiseConfig(p_start=0.5, clean_fraction=0.0), seed=1)
+    policy.reset(scene, subgoal)
+    recorder = EpisodeRecorder(policy, [subgoal], ["s0"])
+    for _ in range(4):
+        chunk = policy.act(scene, obs.proprio)
+        recorder.write_step(obs, scene, chunk, [], "s0")
+    (episode,) = recorder.episodes("pick-lemon-s3", {"s0": (False, "timeout")}, {"seed": 3})
+    assert episode.length == 4 and episode.meta["success"] is False and "lemon" in episode.meta["objects"]
+    assert episode.columns["next.done"].tolist() == [False, False, False, True]
+    assert not episode.columns["next.success"].any()
+    env = episode.columns["observation.environment_state"].reshape(4, 16, 12)
+    slot = episode.meta["objects"].index("lemon")
+    assert np.allclose(env[:, slot, 1:4], scene.find("lemon").position_m)
+
+
+def test_training_scenes_never_hold_the_mango():
+    jobs = plan_demos("pick", 5) + plan_demos("pick_place", 5) + plan_demos("wipe", 2)
+    check_held_out(jobs)
+    assert all(set(HELD_OUT_OBJECTS) <= set(j.scene.exclude) for j in jobs)
+    assert {j.uid for j in jobs} == {j.uid for j in plan_demos("pick", 5) + plan_demos("pick_place", 5)
+                                     + plan_demos("wipe", 2)}  # uids are stable: recording resumes
+
+
+def test_dagger_tracker_skips_grasp_phases_once_the_object_is_held():
+    from hvla.skills.scripted.experts import grasp_phases, place_phases
+
+    expert = PhaseExpert([*grasp_phases("apple"), *place_phases("apple", "bowl")])
+    expert.index = [p.name for p in expert.phases].index("descend")
+    resync_expert(expert, "apple", holding=True, lost_steps=0)
+    assert expert.phase.name == "lift"
+    expert.index = [p.name for p in expert.phases].index("carry")
+    resync_expert(expert, "apple", holding=False, lost_steps=5)
+    assert expert.phase.name == "above"
+    expert.index = [p.name for p in expert.phases].index("retreat")
+    resync_expert(expert, "apple", holding=False, lost_steps=5)
+    assert expert.phase.name == "retreat"  # letting go is the plan after the release
+
+
+def test_dagger_policy_executes_the_learner_and_labels_with_the_expert():
+    class Still:
+        def reset(self, scene, subgoal):
+            pass
+
+        def act(self, scene, proprio):
+            from hvla.core.messages import ActionChunk
+
+            T = proprio.T_world_ee
+            from hvla.controllers.transforms import matrix_to_pose
+
+            return ActionChunk(np.tile(matrix_to_pose(T), (10, 1)), np.full(10, 0.08))
+
+    world = KitchenWorld(seed=4)
+    obs = world.observe(())
+    scene = OraclePerception().perceive(obs)
+    policy = DaggerPolicy(Still(), beta=0.0, seed=0)
+    policy.reset(scene, Subgoal("s0", "pick", {"object": "banana"}))
+    chunk = policy.act(scene, obs.proprio)
+    assert np.allclose(chunk.ee_targets[:, :3], obs.proprio.ee_position_m)
+    assert policy.label is not None and policy.recovering  # the expert would move; the learner did not
