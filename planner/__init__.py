@@ -1,15 +1,21 @@
-"""Instruction -> Plan. `PLANNERS.get("rules")()` is the offline rule-based planner.
+"""Instruction -> Plan. `PLANNERS.get("offline")()` is the default planner (rules + MiniLM + planner head).
+
+Backends (registry names): "offline" (default, nothing downloaded), "rules" (the rules alone, no model),
+"hf" (a local Hugging Face causal LM scores the candidate steps), "http" (an OpenAI-compatible endpoint).
 
 Public API:
-    Planner (protocol), PLANNERS (registry), RuleBasedPlanner, RuleBasedConfig,
+    Planner (protocol), PLANNERS (registry), OfflinePlanner, OfflineConfig, RuleBasedPlanner, RuleBasedConfig,
+    PlannerHead, EmbeddingScorer, MiniLMEncoder, shared_encoder,
     Grounder, GroundingConfig, Grounding, ObjectQuery, PhraseScorer, LexicalScorer, parse_object_phrase,
     parse_instruction, SKILLS, validate_plan, check_step,
-    AmbiguityError, ObjectNotFoundError, InfeasibleError (all `hvla.core.errors.GroundingError`s).
+    AmbiguityError, ObjectNotFoundError, InfeasibleError (all `hvla.core.errors.GroundingError`s),
+    BackendError (a backend that cannot answer).
 """
 
 from hvla.planner.affordance import FeasibilityConfig, check_step, is_graspable, is_receptacle, is_wiping_tool
 from hvla.planner.base import Planner
-from hvla.planner.errors import AmbiguityError, InfeasibleError, ObjectNotFoundError
+from hvla.planner.encoder import MiniLMEncoder, shared_encoder
+from hvla.planner.errors import AmbiguityError, BackendError, InfeasibleError, ObjectNotFoundError
 from hvla.planner.grounding import (
     Grounder,
     Grounding,
@@ -19,9 +25,12 @@ from hvla.planner.grounding import (
     PhraseScorer,
     parse_object_phrase,
 )
+from hvla.planner.head import PlannerHead
+from hvla.planner.offline import OfflineConfig, OfflinePlanner
 from hvla.planner.parsing import parse_instruction
 from hvla.planner.registry import PLANNERS
 from hvla.planner.rule_based import RuleBasedConfig, RuleBasedPlanner
+from hvla.planner.semantic import EmbeddingScorer
 from hvla.planner.skills_vocab import SKILLS
 from hvla.planner.validation import validate_plan
 
@@ -29,16 +38,22 @@ __all__ = [
     "PLANNERS",
     "SKILLS",
     "AmbiguityError",
+    "BackendError",
+    "EmbeddingScorer",
     "FeasibilityConfig",
     "Grounder",
     "Grounding",
     "GroundingConfig",
     "InfeasibleError",
     "LexicalScorer",
+    "MiniLMEncoder",
     "ObjectNotFoundError",
     "ObjectQuery",
+    "OfflineConfig",
+    "OfflinePlanner",
     "PhraseScorer",
     "Planner",
+    "PlannerHead",
     "RuleBasedConfig",
     "RuleBasedPlanner",
     "check_step",
@@ -47,5 +62,6 @@ __all__ = [
     "is_wiping_tool",
     "parse_instruction",
     "parse_object_phrase",
+    "shared_encoder",
     "validate_plan",
 ]

@@ -49,6 +49,7 @@ WIPING_LABELS = frozenset({"sponge", "cloth", "rag", "towel", "dishcloth", "wipe
 FIXTURE_LABELS = frozenset({"sink", "counter", "table", "shelf", "stove", "faucet", "tap"})
 
 _WIPERS = frozenset({"sponge", "cloth", "rag", "towel", "dishcloth", "scrubber"})
+_FLAT_LABELS = frozenset({"plate", "dish", "tray", "saucer"})
 
 NOUNS: Mapping[str, NounSense] = MappingProxyType(
     {
@@ -73,7 +74,10 @@ NOUNS: Mapping[str, NounSense] = MappingProxyType(
         "jar": _label("jar"),
         "sink": _label("sink"),
         "basin": _label("sink", "basin"),
-        "container": NounSense("category", labels=RECEPTACLE_LABELS, categories=frozenset({"container", "surface"})),
+        # A container holds things inside it: a plate or tray is a receptacle ("put it on the plate") but not one.
+        "container": NounSense(
+            "category", labels=RECEPTACLE_LABELS - _FLAT_LABELS, categories=frozenset({"container"})
+        ),
         "receptacle": NounSense("category", labels=RECEPTACLE_LABELS, categories=frozenset({"container", "surface"})),
         "sponge": _label("sponge"),
         **{w: _label(w, *_WIPERS) for w in ("cloth", "rag", "towel", "dishcloth", "scrubber")},

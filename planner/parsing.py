@@ -105,6 +105,12 @@ def tokenize(text: str) -> Words:
     return tuple(_WORD.findall(normalize(text)))
 
 
+def word_pieces(text: str) -> Words:
+    """Like `tokenize` for a fragment of an instruction: punctuation at its ends is kept."""
+    s = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    return tuple(_WORD.findall(_STRAY_QUOTES.sub(" ", _ALLOWED_CHARS.sub(" ", s))))
+
+
 def _join(words: Sequence[str]) -> str:
     return " ".join(words).replace(" ,", ",")
 
@@ -135,7 +141,9 @@ def _strip_fillers(words: Words, allow_empty: bool = False) -> Words:
 
 
 def _starts_with_verb(words: Words) -> bool:
-    return _match(_strip_fillers(words), 0, VERB_PHRASES) is not None
+    """Whether a clause starts here: an action verb, or "use X to wipe ..." ."""
+    words = _strip_fillers(words)
+    return _match(words, 0, VERB_PHRASES) is not None or _USE_TO_WIPE.match(" ".join(words)) is not None
 
 
 # ---------------------------------------------------------------------------------------------- stages

@@ -19,7 +19,6 @@ from hvla.core.errors import ConfigError, GroundingError
 from hvla.core.messages import ObjectToken, Plan, Scene, Subgoal
 from hvla.planner.affordance import (
     FeasibilityConfig,
-    contents_of,
     feasibility,
     is_graspable,
     is_in,
@@ -33,6 +32,7 @@ from hvla.planner.lexicon import PLURAL_PRONOUNS, PRONOUNS
 from hvla.planner.parsing import Clause, Item, parse_instruction
 from hvla.planner.registry import PLANNERS
 from hvla.planner.skills_vocab import PICK, PICK_PLACE, PLACE, REGIONS, WIPE, Intent
+from hvla.planner.state import PlanState
 from hvla.planner.validation import validate_plan
 
 
@@ -51,31 +51,12 @@ class RuleBasedConfig:
 
 
 @dataclass(frozen=True)
-class _Step:
+class Step:
     skill: str
     args: tuple[tuple[str, str], ...]
     confidence: float  # language (how well the words fit the grounded objects), in [0, 1]
     moves: frozenset[str]  # instance names this step moves: steps sharing one keep their order
     feasibility: float = 1.0  # SayCan's value of the step from the simulated state, in (0, 1]
-
-
-@dataclass
-class _State:
-    """What the plan has done so far, as the planner simulates it clause by clause."""
-
-    scene: Scene
-    held: str | None = None  # the object in the gripper
-    last: tuple[ObjectToken, ...] = ()  # what "it"/"them" refer to
-    placed: dict[str, str] = field(default_factory=dict)  # object -> the target a step put it in
-
-    def contents(self, target: ObjectToken) -> list[ObjectToken]:
-        """What sits in/on `target` once the steps so far have run."""
-        moved = {n for n, where in self.placed.items() if where != target.name} | ({self.held} - {None})
-        inside = [t for t in contents_of(target, self.scene.tokens) if t.name not in moved]
-        names = {t.name for t in inside}
-        inside += [t for n, where in self.placed.items() if where == target.name and n not in names
-                   if (t := self.scene.find(n)) is not None]
-        return inside
 
 
 @PLANNERS.register("rules")
@@ -117,16 +98,16 @@ class RuleBasedPlanner:
 
     # --------------------------------------------------------------------------------- steps per clause
 
-    def _steps(self, instruction: str, scene: Scene) -> list[list[_Step]]:
+    def _steps(self, instruction: str, scene: Scene) -> list[list[Step]]:
         stages = parse_instruction(instruction, self.config.max_instruction_chars)
-        state = _State(scene)
+        state = PlanState(scene)
         return [[s for clause in stage for s in self._clause_steps(clause, scene, state)] for stage in stages]
 
     def _reachable(self, tok: ObjectToken) -> bool:
         reach = self.config.feasibility.max_reach_m
         return reach is None or reach_distance_m(tok, self.config.feasibility.base_xy_m) <= reach
 
-    def _checked(self, skill: str, bound: dict, state: _State) -> float:
+    def _checked(self, skill: str, bound: dict, state: PlanState) -> float:
         """SayCan's feasibility value of the step from `state`; raises `InfeasibleError` when it is 0."""
         target = bound.get("target")
         contents = state.contents(target) if isinstance(target, ObjectToken) else None
@@ -136,17 +117,17 @@ class RuleBasedPlanner:
             raise InfeasibleError(step, reason)
         return value
 
-    def _clause_steps(self, clause: Clause, scene: Scene, state: _State) -> list[_Step]:
+    def _clause_steps(self, clause: Clause, scene: Scene, state: PlanState) -> list[Step]:
         if clause.intent is Intent.WIPE:
             return [self._wipe_step(clause, scene, state)]
-        steps: list[_Step] = []
+        steps: list[Step] = []
         mentioned: list[ObjectToken] = []
         for item in clause.items:
             steps.extend(self._item_steps(item, scene, state, mentioned))
         state.last = tuple({t.name: t for t in mentioned}.values()) or state.last  # "it": what this clause moved
         return _dedupe(steps)
 
-    def _item_steps(self, item: Item, scene: Scene, state: _State, mentioned: list[ObjectToken]) -> list[_Step]:
+    def _item_steps(self, item: Item, scene: Scene, state: PlanState, mentioned: list[ObjectToken]) -> list[Step]:
         target, t_conf = None, 1.0
         if item.target is not None:
             if _is_pronoun(item.target):
@@ -164,16 +145,14 @@ class RuleBasedPlanner:
                 skill = PLACE if state.held == obj.name else PICK_PLACE
                 bound = {"object": obj, "target": target}
             value = self._checked(skill, bound, state)
-            state.held = obj.name if skill == PICK else None
-            if target is not None:
-                state.placed[obj.name] = target.name
             args = tuple((role, tok.name) for role, tok in bound.items())
-            steps.append(_Step(skill, args, o_conf * t_conf, frozenset({obj.name}), value))
+            state.apply(skill, dict(args))
+            steps.append(Step(skill, args, o_conf * t_conf, frozenset({obj.name}), value))
         mentioned.extend(objects)
         return steps
 
     def _objects(
-        self, phrase: str, scene: Scene, state: _State, target: ObjectToken | None
+        self, phrase: str, scene: Scene, state: PlanState, target: ObjectToken | None
     ) -> tuple[list[ObjectToken], float]:
         """(objects, confidence) for an object phrase; pronouns refer to the previous clause's objects."""
         if _is_pronoun(phrase):
@@ -186,7 +165,7 @@ class RuleBasedPlanner:
             objects = [o for o in objects if not is_in(o, target)]
         return objects, g.confidence
 
-    def _wipe_step(self, clause: Clause, scene: Scene, state: _State) -> _Step:
+    def _wipe_step(self, clause: Clause, scene: Scene, state: PlanState) -> Step:
         if clause.tool is not None and _is_pronoun(clause.tool):
             tools, conf = _resolve_pronoun(clause.tool, state), 1.0
         elif clause.tool is not None:
@@ -204,13 +183,13 @@ class RuleBasedPlanner:
             raise AmbiguityError(clause.tool or "the thing to wipe with", tools)
         region = clause.region or REGIONS[0]
         value = self._checked(WIPE, {"region": region, "tool": tools[0]}, state)
-        state.held = None
+        state.apply(WIPE, {"region": region, "tool": tools[0].name})
         state.last = (tools[0],)
-        return _Step(WIPE, (("region", region), ("tool", tools[0].name)), conf, frozenset({tools[0].name}), value)
+        return Step(WIPE, (("region", region), ("tool", tools[0].name)), conf, frozenset({tools[0].name}), value)
 
     # ------------------------------------------------------------------------------------------- graph
 
-    def _build(self, instruction: str, scene: Scene, stages: list[list[_Step]], keep: set[int] | None) -> Plan:
+    def _build(self, instruction: str, scene: Scene, stages: list[list[Step]], keep: set[int] | None) -> Plan:
         graph = nx.DiGraph()
         ids: list[list[str]] = []
         k = 0
@@ -249,7 +228,7 @@ def _is_pronoun(phrase: str) -> bool:
     return phrase in PRONOUNS or phrase in ("all of them", "both of them", "each of them")
 
 
-def _resolve_pronoun(phrase: str, state: _State) -> list[ObjectToken]:
+def _resolve_pronoun(phrase: str, state: PlanState) -> list[ObjectToken]:
     """ "it"/"them" -> the objects of the previous clause (a singular pronoun must mean exactly one)."""
     if not state.last:
         raise GroundingError(f"could not ground '{phrase}': it does not refer to anything said before")
@@ -258,7 +237,7 @@ def _resolve_pronoun(phrase: str, state: _State) -> list[ObjectToken]:
     return list(state.last)
 
 
-def _dedupe(steps: list[_Step]) -> list[_Step]:
+def _dedupe(steps: list[Step]) -> list[Step]:
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
     out = []
     for s in steps:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from hvla.core.messages import ObjectToken, Observation, Proprio, Scene
+from hvla.planner.encoder import MiniLMEncoder, shared_encoder
 
 
 def token(
@@ -78,3 +79,22 @@ def two_apples() -> Scene:
         token("bowl_1", "bowl", "container", "white", (0.65, 0.00, 0.04), (0.16, 0.16, 0.07)),
         token("sponge", "sponge", "tool", "yellow", (0.30, -0.35, 0.02), (0.09, 0.06, 0.03)),
     )
+
+
+@pytest.fixture
+def kitchen_unseen(kitchen) -> Scene:
+    """The kitchen as a detector that does not know mangoes sees it: the mango is an "object"."""
+    tokens = [
+        token("object_7", "object", "object", t.color_name, tuple(t.position_m), tuple(t.extent_m))
+        if t.name == "mango" else t
+        for t in kitchen.tokens
+    ]
+    return make_scene(*tokens)
+
+
+@pytest.fixture(scope="session")
+def encoder() -> MiniLMEncoder:
+    """The shipped MiniLM, loaded once for the whole session (a few seconds)."""
+    enc = shared_encoder()
+    enc.load()
+    return enc
