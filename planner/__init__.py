@@ -5,6 +5,7 @@ Backends (registry names): "offline" (default, nothing downloaded), "rules" (the
 
 Public API:
     Planner (protocol), PLANNERS (registry), OfflinePlanner, OfflineConfig, RuleBasedPlanner, RuleBasedConfig,
+    HFPlanner, HFConfig, HTTPPlanner, HTTPConfig,
     PlannerHead, EmbeddingScorer, MiniLMEncoder, shared_encoder,
     Grounder, GroundingConfig, Grounding, ObjectQuery, PhraseScorer, LexicalScorer, parse_object_phrase,
     parse_instruction, SKILLS, validate_plan, check_step,
@@ -26,6 +27,8 @@ from hvla.planner.grounding import (
     parse_object_phrase,
 )
 from hvla.planner.head import PlannerHead
+from hvla.planner.hf import HFConfig, HFPlanner
+from hvla.planner.http_api import HTTPConfig, HTTPPlanner
 from hvla.planner.offline import OfflineConfig, OfflinePlanner
 from hvla.planner.parsing import parse_instruction
 from hvla.planner.registry import PLANNERS
@@ -44,6 +47,10 @@ __all__ = [
     "Grounder",
     "Grounding",
     "GroundingConfig",
+    "HFConfig",
+    "HFPlanner",
+    "HTTPConfig",
+    "HTTPPlanner",
     "InfeasibleError",
     "LexicalScorer",
     "MiniLMEncoder",
