@@ -1,0 +1,76 @@
+"""Colour names from masked pixels, in the catalogue's own words (sim/objects.py PALETTES).
+
+Rendered colour = material colour x lighting, so brightness says little: names are matched on hue and
+saturation first, brightness last. For a known class the name is one of that class's palette names
+(a banana is "yellow" or "light yellow"); for an unknown object every palette name competes, so the
+mango comes out "orange" or "orange-yellow".
+
+`off_palette` tells whether a detection's colour is far from every colour its class comes in: the
+sign of a novel object the detector has mistaken for a known one.
+"""
+
+from __future__ import annotations
+
+import colorsys
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hvla.sim.objects import PALETTES
+
+Rgb = tuple[float, float, float]
+
+
+def _hsv(rgb: NDArray | Rgb) -> tuple[float, float, float]:
+    r, g, b = (float(np.clip(c, 0, 1)) for c in rgb)
+    return colorsys.rgb_to_hsv(r, g, b)
+
+
+def _hue_deg_diff(a: float, b: float) -> float:
+    d = abs(a - b) * 360.0 % 360.0
+    return min(d, 360.0 - d)
+
+
+def robust_rgb(rgb: NDArray[np.uint8], mask: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Median colour in [0, 1] of the mask's brighter half: shadowed sides and edges carry the least
+    hue, specular highlights are few enough for the median to ignore."""
+    px = rgb[mask].astype(np.float64) / 255.0
+    if len(px) == 0:
+        return np.zeros(3)
+    v = px.max(axis=1)
+    lit = px[v >= np.median(v)]
+    return np.median(lit, axis=0)
+
+
+@dataclass(frozen=True)
+class ColorNamer:
+    """Nearest palette entry under a hue-first distance."""
+
+    hue_scale_deg: float = 20.0
+    sat_scale: float = 0.25
+    val_scale: float = 0.8
+
+    def distance(self, observed: NDArray | Rgb, reference: Rgb) -> float:
+        h1, s1, v1 = _hsv(observed)
+        h2, s2, v2 = _hsv(reference)
+        chroma = min(s1, s2)  # hue is meaningless for greys
+        dh = _hue_deg_diff(h1, h2) / self.hue_scale_deg * chroma
+        return float(np.sqrt(dh**2 + ((s1 - s2) / self.sat_scale) ** 2 + ((v1 - v2) / self.val_scale) ** 2))
+
+    def name(self, observed: NDArray | Rgb, label: str | None = None) -> str:
+        """The palette name closest to `observed`: among `label`'s colours when the class is known."""
+        palette = PALETTES.get(label or "", None)
+        entries = list(palette.items()) if palette else [e for p in PALETTES.values() for e in p.items()]
+        return min(entries, key=lambda e: self.distance(observed, e[1]))[0]
+
+    def off_palette(self, observed: NDArray | Rgb, label: str, max_hue_deg: float = 8.0) -> bool:
+        """True when a saturated colour's hue is farther than `max_hue_deg` from all of `label`'s colours."""
+        palette = PALETTES.get(label)
+        h, s, _ = _hsv(observed)
+        if not palette or s < 0.35:
+            return False
+        saturated = [rgb for rgb in palette.values() if _hsv(rgb)[1] >= 0.35]
+        if not saturated:
+            return True  # a strongly coloured "white plate" is not a plate
+        return min(_hue_deg_diff(h, _hsv(rgb)[0]) for rgb in saturated) > max_hue_deg

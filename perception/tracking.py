@@ -1,0 +1,170 @@
+"""Multi-object tracking in 3D: Hungarian assignment on world distance and appearance.
+
+Each frame's fused object candidates are matched to live tracks by `linear_sum_assignment` on a cost
+of 3D distance (gated), label disagreement and colour difference. A track that misses frames keeps its
+last estimate and is still reported for `report_misses` frames (an arm passing in front of the
+banana must not make it vanish from the scene), and is dropped after `max_misses`.
+
+Names: the most established track of a label (most hits) is called by the label ("banana"), so the
+planner and the skills can address it; any other track of that label is `label_<track id>`. A newly
+appearing spurious duplicate therefore never steals the name. Region tracks (the dirt patch) are
+static: their box is the union of every sighting, since wiping makes the visible patch shrink.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hvla.core.errors import ConfigError
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass
+class Candidate:
+    """One object seen in the current frame (fused over cameras), before tracking."""
+
+    label: str
+    category: str
+    score: float
+    position_m: FloatArray
+    extent_m: FloatArray
+    yaw_rad: float
+    color_rgb: FloatArray
+    color_name: str
+    feature: NDArray[np.float32]
+    box_xyxy: FloatArray | None = None
+    mask: NDArray[np.bool_] | None = None
+    camera: str = ""
+    elongation: float = 1.0
+
+
+@dataclass
+class Track:
+    track_id: int
+    candidate: Candidate  # the latest estimate
+    label_votes: dict[str, float] = field(default_factory=dict)
+    hits: int = 0
+    misses: int = 0
+    region_lo: FloatArray | None = None  # regions: union box of all sightings
+    region_hi: FloatArray | None = None
+
+    @property
+    def label(self) -> str:
+        return max(self.label_votes, key=lambda k: self.label_votes[k]) if self.label_votes else self.candidate.label
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    gate_m: float = 0.12  # farther candidates never match a track
+    label_cost: float = 0.6  # added when the labels differ (in units of gate_m)
+    color_cost: float = 0.5  # times the rgb distance
+    smoothing: float = 0.5  # weight of the new measurement in the position/extent update
+    report_misses: int = 30  # frames a missed track is still reported (3 s at 10 Hz)
+    max_misses: int = 60  # then it is forgotten
+
+    def __post_init__(self) -> None:
+        if self.gate_m <= 0 or not 0 < self.smoothing <= 1:
+            raise ConfigError(f"gate_m={self.gate_m} must be > 0 and smoothing={self.smoothing} in (0, 1]")
+        if not 0 <= self.report_misses <= self.max_misses:
+            raise ConfigError("need 0 <= report_misses <= max_misses")
+
+
+class Tracker:
+    """Keeps tracks across `update` calls; `reset` forgets them (a new episode)."""
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self.tracks: list[Track] = []
+        self._next_id = 1
+
+    def reset(self) -> None:
+        self.tracks = []
+        self._next_id = 1
+
+    def cost_matrix(self, candidates: list[Candidate]) -> FloatArray:
+        cfg = self.config
+        cost = np.full((len(self.tracks), len(candidates)), np.inf)
+        for i, tr in enumerate(self.tracks):
+            for j, c in enumerate(candidates):
+                if (tr.candidate.category == "region") != (c.category == "region"):
+                    continue
+                d = float(np.linalg.norm(tr.candidate.position_m - c.position_m))
+                if tr.candidate.category == "region":
+                    d = 0.0 if self._inside_region(tr, c.position_m) else d
+                if d > cfg.gate_m:
+                    continue
+                col = float(np.linalg.norm(tr.candidate.color_rgb - c.color_rgb))
+                cost[i, j] = d / cfg.gate_m + cfg.label_cost * (tr.label != c.label) + cfg.color_cost * col
+        return cost
+
+    def update(self, candidates: list[Candidate]) -> list[Track]:
+        """Assign, update, age; returns the tracks to report this frame."""
+        from scipy.optimize import linear_sum_assignment
+
+        cost = self.cost_matrix(candidates)
+        matched_t, matched_c = set(), set()
+        if cost.size:
+            finite = np.where(np.isfinite(cost), cost, 1e6)
+            rows, cols = linear_sum_assignment(finite)
+            for r, c in zip(rows, cols):
+                if np.isfinite(cost[r, c]):
+                    self._absorb(self.tracks[r], candidates[c])
+                    matched_t.add(r)
+                    matched_c.add(c)
+        for i, tr in enumerate(self.tracks):
+            if i not in matched_t:
+                tr.misses += 1
+        for j, c in enumerate(candidates):
+            if j not in matched_c:
+                self._start(c)
+        self.tracks = [t for t in self.tracks if t.misses <= self.config.max_misses or t.candidate.category == "region"]
+        return [t for t in self.tracks if t.misses <= self.config.report_misses or t.candidate.category == "region"]
+
+    def names(self, tracks: list[Track]) -> dict[int, str]:
+        """Instance name per track id: the label for the most established track of each label."""
+        by_label: dict[str, list[Track]] = {}
+        for t in tracks:
+            by_label.setdefault(t.label, []).append(t)
+        names = {}
+        for label, group in by_label.items():
+            group.sort(key=lambda t: (-t.hits, t.track_id))
+            for k, t in enumerate(group):
+                names[t.track_id] = label if k == 0 else f"{label}_{t.track_id}"
+        return names
+
+    # --- internals --------------------------------------------------------------------------
+    def _start(self, c: Candidate) -> None:
+        tr = Track(self._next_id, c, {c.label: c.score}, hits=1)
+        if c.category == "region":
+            tr.region_lo, tr.region_hi = c.position_m - c.extent_m / 2, c.position_m + c.extent_m / 2
+        self.tracks.append(tr)
+        self._next_id += 1
+
+    def _absorb(self, tr: Track, c: Candidate) -> None:
+        a = self.config.smoothing
+        old = tr.candidate
+        tr.hits += 1
+        tr.misses = 0
+        tr.label_votes[c.label] = tr.label_votes.get(c.label, 0.0) + c.score
+        if c.category == "region":
+            assert tr.region_lo is not None and tr.region_hi is not None
+            tr.region_lo = np.minimum(tr.region_lo, c.position_m - c.extent_m / 2)
+            tr.region_hi = np.maximum(tr.region_hi, c.position_m + c.extent_m / 2)
+            c.position_m = (tr.region_lo + tr.region_hi) / 2
+            c.extent_m = tr.region_hi - tr.region_lo
+            tr.candidate = c
+            return
+        # Moving objects (held, pushed) jump: follow at once; a still one is smoothed against noise.
+        if np.linalg.norm(c.position_m - old.position_m) < 0.02:
+            c.position_m = a * c.position_m + (1 - a) * old.position_m
+            c.extent_m = a * c.extent_m + (1 - a) * old.extent_m
+        tr.candidate = c
+
+    @staticmethod
+    def _inside_region(tr: Track, xyz: FloatArray) -> bool:
+        assert tr.region_lo is not None and tr.region_hi is not None
+        return bool(np.all(xyz[:2] >= tr.region_lo[:2] - 0.02) and np.all(xyz[:2] <= tr.region_hi[:2] + 0.02))

@@ -1,0 +1,319 @@
+"""`YoloPerception` ("yolo"): camera frames -> YOLO11n-seg masks -> 3D object tokens, tracked.
+
+Per observation:
+1. check each camera frame (a black or blank image, or a depth map with too few returns, is flagged
+   in `Scene.flags` and not used: no detection from it, so no invented position);
+2. detect both cameras in one batch (ONNX Runtime by default, PyTorch with runtime="torch");
+   optionally refine the masks with segment-anything;
+3. back-project each mask's depth to world points; position, extent and yaw from them (see
+   geometry.py); colour name and rgb from its pixels; the feature is the mask's pooled prototypes and
+   its mask coefficients (64-d, L2-normalised), the head's own description of the object;
+4. fuse the cameras: detections of one object in both views pool their points;
+5. track (tracking.py): stable ids, names that the planner and skills address ("banana").
+
+Novel objects (the mango): the detector has no class for them and tends to call one a lemon. A
+detection whose colour is off its class's palette (a lemon is never orange) is reported as a generic
+"fruit" (or "object" for non-fruit classes) with its measured colour name, so "the orange fruit"
+grounds to it. See perception/README.md.
+
+The dirt patch comes out as the region token the skills wipe: name "counter", label "dirt".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hvla.core.artifacts import ARTIFACTS_DIR, resolve_artifact, sha256_of
+from hvla.core.errors import CheckpointError, ConfigError
+from hvla.core.messages import CameraFrame, ObjectToken, Observation, Scene
+from hvla.perception.base import PERCEPTION
+from hvla.perception.detector import Detection, DetectorConfig
+from hvla.perception.geometry import GeometryCalibration, ViewEstimate
+from hvla.perception.oracle import DIRT_LABEL, REGION_NAME
+from hvla.perception.tracking import Candidate, Tracker, TrackerConfig
+from hvla.sim.objects import CLASSES
+
+log = logging.getLogger(__name__)
+
+DETECTOR_REL = "perception/yolo11n_seg_kitchen.pt"
+CALIBRATION_REL = "perception/geometry_calibration.json"
+MAKE_COMMAND = "python -m hvla.perception.train all   (or: hvla train all)"
+GENERIC_FRUIT, GENERIC_OBJECT = "fruit", "object"
+_CATEGORY = {name: cls.category for name, cls in CLASSES.items()} | {DIRT_LABEL: "region"}
+_WORKSPACE_LO = np.array([-0.5, -1.0, -0.05])  # a back-projected object outside this box is an error
+_WORKSPACE_HI = np.array([1.5, 1.0, 1.2])
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value) if value else None
+
+
+@dataclass(frozen=True)
+class YoloConfig:
+    """Settings of the learned perception. Environment variables give the defaults that a perception
+    built by name (`--perception yolo`) uses: HVLA_YOLO_WEIGHTS, HVLA_YOLO_RUNTIME, HVLA_SAM_CHECKPOINT."""
+
+    weights: Path | None = field(default_factory=lambda: _env_path("HVLA_YOLO_WEIGHTS"))  # None: the artefact
+    calibration: Path | None = None  # None: the registered artefact (uncorrected geometry if absent)
+    runtime: str = field(default_factory=lambda: os.environ.get("HVLA_YOLO_RUNTIME", "onnx"))
+    cameras: tuple[str, ...] = ("scene", "wrist")
+    threads: int = 2
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    sam_checkpoint: Path | None = field(default_factory=lambda: _env_path("HVLA_SAM_CHECKPOINT"))
+    sam_model_type: str = field(default_factory=lambda: os.environ.get("HVLA_SAM_MODEL_TYPE", "vit_b"))
+    min_depth_fraction: float = 0.05  # a frame with fewer depth returns is unusable
+    min_points: int = 8  # a mask with fewer depth returns gives no 3D estimate
+    fuse_m: float = 0.06  # detections of one label closer than this in 3D (across cameras) are one object
+    off_palette_hue_deg: float = 8.0  # training renders stay within 6 deg of their palette's hues
+
+    def __post_init__(self) -> None:
+        if self.runtime not in ("onnx", "torch"):
+            raise ConfigError(f"runtime '{self.runtime}' unknown; use 'onnx' or 'torch'")
+        if not self.cameras:
+            raise ConfigError("the learned perception needs at least one camera")
+        if not 0 < self.min_depth_fraction < 1 or self.min_points < 3 or self.fuse_m <= 0:
+            raise ConfigError("min_depth_fraction in (0, 1), min_points >= 3 and fuse_m > 0 are required")
+
+
+def resolve_weights(weights: Path | None) -> Path:
+    """The checked detector file: the registered artefact by default.
+
+    Raises:
+        CheckpointError: missing, unlisted or corrupt (naming the path and the command that makes it).
+    """
+    if weights is None:
+        return resolve_artifact(DETECTOR_REL, MAKE_COMMAND)
+    path = Path(weights)
+    if not path.exists():
+        raise CheckpointError(f"detector weights {path} do not exist; make them with: {MAKE_COMMAND}")
+    return path
+
+
+def load_calibration(path: Path | None) -> GeometryCalibration:
+    """The geometry corrections: `path`, else the registered artefact, else none (logged)."""
+    if path is not None:
+        return GeometryCalibration.load(path)
+    try:
+        return GeometryCalibration.load(resolve_artifact(CALIBRATION_REL, MAKE_COMMAND))
+    except CheckpointError as exc:
+        log.warning("geometry calibration unavailable, positions uncorrected: %s", exc)
+        return GeometryCalibration()
+
+
+def onnx_cache_path(pt_path: Path, imgsz: int) -> Path:
+    """Where the ONNX export of `pt_path` lives: keyed by the weights' checksum, outside git."""
+    root = Path(os.environ.get("HVLA_CACHE", ARTIFACTS_DIR.parent / "data" / "cache"))
+    return root / "perception" / f"{Path(pt_path).stem}_{sha256_of(Path(pt_path))[:12]}_{imgsz}.onnx"
+
+
+def build_detector(config: YoloConfig):
+    """Load the network for `config.runtime`, turning any loading failure into a CheckpointError.
+
+    The ONNX path needs no torch once the export is cached (the class names live in its metadata).
+    """
+    import zipfile
+
+    from hvla.perception.detector import Detector, OnnxBackend, TorchBackend, export_onnx
+
+    pt = resolve_weights(config.weights)
+    if not zipfile.is_zipfile(pt):  # torch checkpoints are zip archives: reject garbage before importing torch
+        raise CheckpointError(f"detector weights {pt} are not a PyTorch checkpoint (corrupt?); "
+                              f"remake them with: {MAKE_COMMAND}")
+    try:
+        if config.runtime == "torch":
+            backend = TorchBackend(pt, config.threads)
+        else:
+            onnx_path = onnx_cache_path(pt, config.detector.imgsz)
+            if not onnx_path.exists():
+                log.info("exporting %s to ONNX (%s), once per weights file", pt, onnx_path)
+                onnx_path.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.TemporaryDirectory(dir=onnx_path.parent) as tmp:
+                    copy = Path(tmp) / pt.name
+                    copy.write_bytes(pt.read_bytes())
+                    exported = export_onnx(copy, Path(tmp) / "model.onnx", config.detector.imgsz)
+                    os.replace(exported, onnx_path)  # atomic: parallel workers never see half a file
+            backend = OnnxBackend(onnx_path, None, config.threads)
+    except Exception as exc:
+        raise CheckpointError(f"detector weights {pt} could not be loaded ({type(exc).__name__}: {exc}); "
+                              f"remake them with: {MAKE_COMMAND}") from exc
+    return Detector(backend, config.detector)
+
+
+@dataclass
+class _Seen:
+    """One detection lifted to 3D in one camera."""
+
+    det: Detection
+    camera: str
+    points: NDArray[np.float64]
+    rgb: NDArray[np.float64]
+    label: str
+    category: str
+    est: ViewEstimate
+    position_m: NDArray[np.float64]  # corrected for this view (see geometry.py)
+    extent_m: NDArray[np.float64]
+
+
+@PERCEPTION.register("yolo")
+class YoloPerception:
+    """The learned perception. Build it with a config, or with a ready `detector` (tests, benchmarks)."""
+
+    image_size: int = 224  # frames it wants rendered (the detector's input size; the stack reads this)
+
+    def __init__(self, config: YoloConfig | None = None, detector=None, refiner=None) -> None:
+        from hvla.perception.color import ColorNamer
+
+        self.config = config or YoloConfig()
+        self.cameras: tuple[str, ...] = tuple(self.config.cameras)
+        self.detector = detector if detector is not None else build_detector(self.config)
+        self.refiner = refiner if refiner is not None else self._load_refiner()
+        self.calibration = load_calibration(self.config.calibration)
+        self.tracker = Tracker(self.config.tracker)
+        self.colors = ColorNamer()
+        self.token_times_s: list[float] = []
+
+    def _load_refiner(self):
+        if self.config.sam_checkpoint is None:
+            log.info("segment-anything refinement off: no SAM checkpoint configured (set HVLA_SAM_CHECKPOINT)")
+            return None
+        from hvla.perception.sam import SamRefiner
+
+        return SamRefiner.from_checkpoint(self.config.sam_checkpoint, self.config.sam_model_type)
+
+    def reset(self) -> None:
+        self.tracker.reset()
+
+    # --- the pipeline -----------------------------------------------------------------------
+    def perceive(self, obs: Observation) -> Scene:
+        flags: list[str] = []
+        frames = self._usable_frames(obs, flags)
+        detections = self.detector([f.rgb for f in frames]) if frames else []
+        t0 = time.perf_counter()
+        if self.refiner is not None:
+            detections = [self.refiner.refine(f.rgb, d) for f, d in zip(frames, detections)]
+        seen = [s for f, dets in zip(frames, detections) for s in self._lift(f, dets, flags)]
+        candidates = self._fuse(seen)
+        tracks = self.tracker.update(candidates)
+        names = self.tracker.names(tracks)
+        tokens = tuple(self._token(t, names[t.track_id]) for t in tracks)
+        self.token_times_s.append((time.perf_counter() - t0) / max(len(frames), 1))
+        return Scene(tokens, obs, tuple(flags))
+
+    def _usable_frames(self, obs: Observation, flags: list[str]) -> list[CameraFrame]:
+        frames = []
+        for cam in self.cameras:
+            frame = obs.frames.get(cam)
+            if frame is None:
+                flags.append(f"missing_camera:{cam}")
+                continue
+            rgb = np.asarray(frame.rgb)
+            if int(rgb.max()) - int(rgb.min()) < 8:
+                flags.append(f"blank_rgb:{cam}")
+                continue
+            depth = np.asarray(frame.depth_m)
+            valid = np.isfinite(depth) & (depth > 0)
+            if valid.mean() < self.config.min_depth_fraction:
+                flags.append(f"invalid_depth:{cam}")
+                continue
+            frames.append(frame)
+        return frames
+
+    def _lift(self, frame: CameraFrame, dets: list[Detection], flags: list[str]) -> list[_Seen]:
+        from hvla.perception.color import robust_rgb
+        from hvla.perception.geometry import mask_points, touches_border, view_estimate
+
+        out = []
+        cam_pos = frame.info.T_world_cam[:3, 3]
+        for det in dets:
+            pts = mask_points(frame.depth_m, det.mask, frame.info.K, frame.info.T_world_cam)
+            est = view_estimate(pts, cam_pos, touches_border(det.mask)) if len(pts) >= self.config.min_points else None
+            if est is None:
+                flags.append(f"no_depth:{det.label}@{frame.info.name}")
+                continue
+            if np.any(est.middle_m < _WORKSPACE_LO) or np.any(est.middle_m > _WORKSPACE_HI):
+                flags.append(f"out_of_workspace:{det.label}@{frame.info.name}")
+                continue
+            rgb = robust_rgb(frame.rgb, det.mask)
+            label, category = det.label, _CATEGORY.get(det.label, GENERIC_OBJECT)
+            novel = self.colors.off_palette(rgb, label, self.config.off_palette_hue_deg) or not (
+                self.calibration.plausible_height(est, label, frame.info.name))
+            if category != "region" and novel:
+                label = GENERIC_FRUIT if category == "fruit" else GENERIC_OBJECT
+                category = label
+            position, extent = self.calibration.apply(est, label, frame.info.name)
+            out.append(_Seen(det, frame.info.name, pts, rgb, label, category, est, position, extent))
+        return out
+
+    def _fuse(self, seen: list[_Seen]) -> list[Candidate]:
+        """Group detections of one object across cameras (same label, close in 3D) and fuse them."""
+        groups: list[list[_Seen]] = []
+        for s in sorted(seen, key=lambda s: -s.det.score):
+            for g in groups:
+                if s.category == "region" and g[0].category == "region":
+                    g.append(s)  # one patch: every view of dirt pools into it
+                    break
+                if (g[0].label == s.label and all(x.camera != s.camera for x in g)
+                        and np.linalg.norm(g[0].position_m - s.position_m) < self.config.fuse_m):
+                    g.append(s)
+                    break
+            else:
+                groups.append([s])
+        return [self._candidate(g) for g in groups]
+
+    def _candidate(self, g: list[_Seen]) -> Candidate:
+        from hvla.perception.geometry import fuse_views, principal_yaw
+
+        points = np.concatenate([s.points for s in g])
+        if g[0].category == "region":  # flat and static: the box of all its points, on the table
+            lo, hi = np.percentile(points, 2, axis=0), np.percentile(points, 98, axis=0)
+            position = np.array([*(lo[:2] + hi[:2]) / 2, 0.0])
+            extent = np.array([*(hi[:2] - lo[:2]), 0.001])
+        else:
+            position, extent = fuse_views(
+                [(s.position_m, s.extent_m, self.calibration.weight(s.est, s.label, s.camera)) for s in g])
+            if position[2] < extent[2] / 2:  # nothing sinks into the table
+                position[2] = extent[2] / 2
+        yaw, elongation = principal_yaw(points[:, :2])
+        best = max(g, key=lambda s: s.det.mask.sum())
+        weights = np.array([s.det.mask.sum() for s in g], float)
+        rgb = np.average([s.rgb for s in g], axis=0, weights=weights)
+        feat = np.average([np.concatenate([s.det.proto_feature, s.det.coeffs]) for s in g], axis=0,
+                          weights=weights).astype(np.float32)
+        feat /= max(float(np.linalg.norm(feat)), 1e-9)
+        label = g[0].label
+        known = label if label in _CATEGORY else None
+        return Candidate(
+            label=label, category=g[0].category, score=max(s.det.score for s in g), position_m=position,
+            extent_m=extent, yaw_rad=yaw, color_rgb=np.clip(rgb, 0, 1), color_name=self.colors.name(rgb, known),
+            feature=feat, box_xyxy=best.det.box_xyxy, mask=best.det.mask, camera=best.camera, elongation=elongation,
+        )
+
+    def _token(self, track, name: str) -> ObjectToken:
+        c: Candidate = track.candidate
+        label = track.label
+        is_region = c.category == "region"
+        return ObjectToken(
+            track_id=track.track_id, label=label, score=float(np.clip(c.score * 0.95 ** track.misses, 0, 1)),
+            position_m=c.position_m, extent_m=c.extent_m, color_name=c.color_name, color_rgb=c.color_rgb,
+            feature=c.feature, yaw_rad=float(c.yaw_rad), category=c.category,
+            box_xyxy=c.box_xyxy, mask=c.mask, name=REGION_NAME if is_region and name == label else name,
+        )
+
+    # --- for benchmarks ---------------------------------------------------------------------
+    def timings_ms(self) -> dict[str, float]:
+        """Median milliseconds per camera frame of each stage so far."""
+        t = self.detector.timings
+        med = lambda xs: 1e3 * float(np.median(xs)) if xs else float("nan")  # noqa: E731
+        return {"preprocess": med(t.preprocess_s), "inference": med(t.inference_s),
+                "postprocess": med(t.postprocess_s), "tokens": med(self.token_times_s)}
+
