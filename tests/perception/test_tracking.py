@@ -1,0 +1,83 @@
+"""Tracking: stable ids through occlusions, names the skills can address, static regions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hvla.perception.tracking import Candidate, Tracker, TrackerConfig
+from hvla.perception.yolo import YoloConfig, YoloPerception
+
+
+def cand(label: str, xyz, rgb=(0.9, 0.8, 0.2), category: str = "fruit", extent=(0.05, 0.05, 0.05)) -> Candidate:
+    return Candidate(label, category, 0.9, np.array(xyz, float), np.array(extent, float), 0.0,
+                     np.array(rgb, float), "yellow", np.zeros(4, np.float32))
+
+
+def test_ids_survive_a_short_occlusion_and_objects_do_not_swap():
+    tracker = Tracker(TrackerConfig(report_misses=10, max_misses=20))
+    a, b = [0.5, 0.0, 0.02], [0.5, 0.1, 0.02]
+    first = {t.label: t.track_id for t in tracker.update([cand("banana", a), cand("apple", b, (0.8, 0.1, 0.1))])}
+    for _ in range(8):  # the arm hides the banana for 0.8 s
+        reported = tracker.update([cand("apple", b, (0.8, 0.1, 0.1))])
+        assert {t.label for t in reported} == {"banana", "apple"}  # still reported, at its last place
+    back = tracker.update([cand("banana", [0.505, 0.0, 0.02]), cand("apple", b, (0.8, 0.1, 0.1))])
+    assert {t.label: t.track_id for t in back} == first
+
+
+def test_a_long_occlusion_forgets_the_track():
+    tracker = Tracker(TrackerConfig(report_misses=3, max_misses=5))
+    tracker.update([cand("banana", [0.5, 0.0, 0.02])])
+    for _ in range(4):
+        reported = tracker.update([])
+    assert reported == []
+    for _ in range(2):
+        tracker.update([])
+    assert tracker.tracks == []
+
+
+def test_a_moving_object_keeps_its_id():
+    tracker = Tracker()
+    ids = set()
+    for k in range(20):  # carried at 0.3 m/s, seen at 10 Hz
+        (t,) = tracker.update([cand("banana", [0.4 + 0.03 * k, 0.0, 0.1])])
+        ids.add(t.track_id)
+    assert len(ids) == 1
+
+
+def test_the_established_track_keeps_the_plain_name():
+    tracker = Tracker()
+    for _ in range(5):
+        tracker.update([cand("banana", [0.5, 0.0, 0.02])])
+    reported = tracker.update([cand("banana", [0.5, 0.0, 0.02]), cand("banana", [0.5, 0.3, 0.02])])
+    names = tracker.names(reported)
+    oldest = min(reported, key=lambda t: t.track_id)
+    newer = max(reported, key=lambda t: t.track_id)
+    assert names[oldest.track_id] == "banana"
+    assert names[newer.track_id] == f"banana_{newer.track_id}"
+
+
+def test_a_region_keeps_the_union_of_its_sightings():
+    tracker = Tracker()
+    tracker.update([cand("dirt", [0.5, 0.0, 0.0], category="region", extent=(0.16, 0.2, 0.001))])
+    (t,) = tracker.update([cand("dirt", [0.45, 0.0, 0.0], category="region", extent=(0.06, 0.2, 0.001))])
+    assert np.allclose(t.candidate.extent_m[:2], [0.16, 0.2])  # half wiped: the patch is still the patch
+    for _ in range(100):
+        reported = tracker.update([])
+    assert len(reported) == 1
+
+
+@pytest.mark.render
+def test_pipeline_track_ids_survive_an_occlusion(kitchen, gt_detector):
+    _, obs = kitchen
+    perception = YoloPerception(YoloConfig(), detector=gt_detector)
+    gt_detector.show(obs)
+    ids = {t.name: t.track_id for t in perception.perceive(obs).tokens}
+    gt_detector.hide = {"banana"}
+    for _ in range(5):
+        scene = perception.perceive(obs)
+        assert scene.find("banana") is not None
+    gt_detector.hide = set()
+    assert {t.name: t.track_id for t in perception.perceive(obs).tokens} == ids
+    perception.reset()
+    assert perception.tracker.tracks == []
