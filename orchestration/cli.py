@@ -52,7 +52,7 @@ def run(
     seed: Seed = 0,
     as_json: Json = False,
     perception: PerceptionOpt = "oracle",
-    planner: PlannerOpt = "rules",
+    planner: PlannerOpt = "offline",
     skills: SkillsOpt = "scripted",
     video: Annotated[Path | None, typer.Option(help="Write an mp4 of the scene camera here.")] = None,
     log_dir: Annotated[Path, typer.Option(help="Root folder of episode logs.")] = Path("runs"),
@@ -80,7 +80,7 @@ def plan(
     seed: Seed = 0,
     as_json: Json = False,
     perception: PerceptionOpt = "oracle",
-    planner: PlannerOpt = "rules",
+    planner: PlannerOpt = "offline",
 ) -> None:
     """Print the plan graph for the kitchen of SEED without moving anything."""
     stack = StackConfig(perception=perception, planner=planner)

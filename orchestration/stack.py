@@ -22,7 +22,7 @@ class StackConfig:
     """Which implementation runs each layer (registry names), and the simulator's image size."""
 
     perception: str = "oracle"
-    planner: str = "rules"
+    planner: str = "offline"
     skills: str = "scripted"
     controller: str = "cartesian"
     image_size: int = 128
