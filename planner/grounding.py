@@ -4,7 +4,8 @@ Three steps, each replaceable:
 1. `parse_object_phrase` reads the words into an `ObjectQuery`: a head noun (label, synonym, category,
    function such as "the thing you wipe with"), colours, size, position and a landmark relation.
 2. A `PhraseScorer` says how well each token matches what the phrase says the object *is* (head and
-   colour), in [0, 1]. `LexicalScorer` is the default; a sentence-embedding scorer plugs in here later.
+   colour), in [0, 1]. `LexicalScorer` is the default here; the offline planner uses
+   `hvla.planner.semantic.EmbeddingScorer` (lexicon first, then object priors and MiniLM similarity).
 3. `Grounder` keeps the best-scoring tokens, lets the caller's affordance preference break ties, applies
    the relational words (left/right, near/far, big/small, next to X) and refuses what stays ambiguous.
 

@@ -152,3 +152,9 @@ def test_both_a_and_b_are_two_items():
 
 def test_away_before_a_destination_is_a_particle():
     assert shape("tidy all the fruit away into the bowl") == [[("put", (Item("all the fruit", "the bowl"),))]]
+
+
+def test_use_x_to_wipe_after_and_starts_a_clause():
+    [[pick, wipe]] = parse_instruction("pick up the sponge and use it to wipe the counter")
+    assert pick.items == (Item("the sponge"),)
+    assert (wipe.intent, wipe.tool) == (Intent.WIPE, "it")
