@@ -76,6 +76,28 @@ def principal_yaw(xy: FloatArray) -> tuple[float, float]:
     return yaw, ratio
 
 
+def object_yaw(points: FloatArray, boxy: bool = False) -> tuple[float, float]:
+    """Heading of an object's long horizontal axis from its world points, and its elongation.
+
+    Boxes (the sponge): the minimum-area rectangle of the top face, whose edges the side faces seen
+    at an angle would tilt in a principal-axis fit. Round and elongated shapes: the principal axis
+    of all points.
+    """
+    yaw, ratio = principal_yaw(points[:, :2])
+    if not boxy or len(points) < 10:
+        return yaw, ratio
+    import cv2
+
+    top = np.percentile(points[:, 2], 97)
+    height = top - min(float(np.percentile(points[:, 2], 3)), 0.0)
+    face = points[points[:, 2] >= top - max(0.005, 0.25 * height), :2]
+    if len(face) < 5:
+        return yaw, ratio
+    (_, _), (w, h), angle = cv2.minAreaRect((face * 1000).astype(np.float32))  # mm: cv2 rounds
+    a = np.deg2rad(angle if w >= h else angle + 90.0)
+    return float((a + np.pi / 2) % np.pi - np.pi / 2), ratio
+
+
 @dataclass(frozen=True)
 class ViewEstimate:
     """What one camera's points say, before correction. Frame: forward f, lateral l (= z x f), up z."""

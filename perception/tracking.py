@@ -49,6 +49,7 @@ class Track:
     label_votes: dict[str, float] = field(default_factory=dict)
     hits: int = 0
     misses: int = 0
+    pending: int = 0  # frames in a row whose measurement was neither "still" nor a clear move
     region_lo: FloatArray | None = None  # regions: union box of all sightings
     region_hi: FloatArray | None = None
 
@@ -62,15 +63,26 @@ class TrackerConfig:
     gate_m: float = 0.12  # farther candidates never match a track
     label_cost: float = 0.6  # added when the labels differ (in units of gate_m)
     color_cost: float = 0.5  # times the rgb distance
-    smoothing: float = 0.5  # weight of the new measurement in the position/extent update
+    smoothing: float = 0.3  # weight of a new measurement of an object that has not moved
+    still_m: float = 0.015  # a measurement this close to the estimate refines it (the object is still)
+    jump_m: float = 0.025  # this far away, the object moved: take the measurement at once
+    confirm: int = 2  # in between, the estimate holds for this many frames before it follows
     report_misses: int = 30  # frames a missed track is still reported (3 s at 10 Hz)
     max_misses: int = 60  # then it is forgotten
 
     def __post_init__(self) -> None:
         if self.gate_m <= 0 or not 0 < self.smoothing <= 1:
             raise ConfigError(f"gate_m={self.gate_m} must be > 0 and smoothing={self.smoothing} in (0, 1]")
+        if not 0 < self.still_m <= self.jump_m or self.confirm < 0:
+            raise ConfigError("need 0 < still_m <= jump_m and confirm >= 0")
         if not 0 <= self.report_misses <= self.max_misses:
             raise ConfigError("need 0 <= report_misses <= max_misses")
+
+
+def _blend_yaw(old: float, new: float, a: float) -> float:
+    """Blend two headings of a symmetric object (period pi) in the doubled-angle space."""
+    v = (1 - a) * np.exp(2j * old) + a * np.exp(2j * new)
+    return float(np.angle(v) / 2) if abs(v) > 1e-9 else float(new)
 
 
 class Tracker:
@@ -93,8 +105,10 @@ class Tracker:
                 if (tr.candidate.category == "region") != (c.category == "region"):
                     continue
                 d = float(np.linalg.norm(tr.candidate.position_m - c.position_m))
-                if tr.candidate.category == "region":
-                    d = 0.0 if self._inside_region(tr, c.position_m) else d
+                if tr.candidate.category == "region":  # a sighting of a region lies inside it
+                    if not self._inside_region(tr, c.position_m - c.extent_m / 2, c.position_m + c.extent_m / 2):
+                        continue
+                    d = 0.0
                 if d > cfg.gate_m:
                     continue
                 col = float(np.linalg.norm(tr.candidate.color_rgb - c.color_rgb))
@@ -158,13 +172,29 @@ class Tracker:
             c.extent_m = tr.region_hi - tr.region_lo
             tr.candidate = c
             return
-        # Moving objects (held, pushed) jump: follow at once; a still one is smoothed against noise.
-        if np.linalg.norm(c.position_m - old.position_m) < 0.02:
-            c.position_m = a * c.position_m + (1 - a) * old.position_m
-            c.extent_m = a * c.extent_m + (1 - a) * old.extent_m
+        # Hysteresis. A still object's estimate is refined slowly, so per-frame noise and the bias of a
+        # partly occluded view (fingers closing round it) do not make the hand chase its own target; a
+        # clear move (carried, pushed, dropped) is followed at once; an ambiguous one after `confirm` frames.
+        cfg = self.config
+        delta = float(np.linalg.norm(c.position_m - old.position_m))
+        if delta < cfg.still_m:
+            tr.pending = 0
+            c.position_m = old.position_m + a * (c.position_m - old.position_m)
+            c.extent_m = old.extent_m + a * (c.extent_m - old.extent_m)
+            c.yaw_rad = _blend_yaw(old.yaw_rad, c.yaw_rad, a)
+        elif delta < cfg.jump_m and tr.pending < cfg.confirm:
+            tr.pending += 1
+            c.position_m, c.extent_m, c.yaw_rad = old.position_m, old.extent_m, old.yaw_rad
+        else:
+            tr.pending = 0
         tr.candidate = c
 
     @staticmethod
-    def _inside_region(tr: Track, xyz: FloatArray) -> bool:
+    def _inside_region(tr: Track, lo: FloatArray, hi: FloatArray, min_overlap: float = 0.5) -> bool:
+        """Whether the xy box lo..hi overlaps the region's box by at least `min_overlap` of the smaller
+        box: a partial first sighting still grows to the whole patch, while a false detection beside it
+        starts a region of its own instead of stretching this one."""
         assert tr.region_lo is not None and tr.region_hi is not None
-        return bool(np.all(xyz[:2] >= tr.region_lo[:2] - 0.02) and np.all(xyz[:2] <= tr.region_hi[:2] + 0.02))
+        inter = np.clip(np.minimum(hi[:2], tr.region_hi[:2]) - np.maximum(lo[:2], tr.region_lo[:2]), 0, None).prod()
+        smaller = min(np.prod(hi[:2] - lo[:2]), np.prod(tr.region_hi[:2] - tr.region_lo[:2]))
+        return bool(inter >= min_overlap * max(smaller, 1e-9))

@@ -50,6 +50,15 @@ GENERIC_FRUIT, GENERIC_OBJECT = "fruit", "object"
 _CATEGORY = {name: cls.category for name, cls in CLASSES.items()} | {DIRT_LABEL: "region"}
 _WORKSPACE_LO = np.array([-0.5, -1.0, -0.05])  # a back-projected object outside this box is an error
 _WORKSPACE_HI = np.array([1.5, 1.0, 1.2])
+_BOXY = ("sponge", "block")  # yaw from the top face's rectangle (geometry.object_yaw)
+_REGION_MAX_Z_M = 0.01  # dirt points lie on the table top
+
+
+def _boxes_touch(a: NDArray, b: NDArray, margin_m: float) -> bool:
+    """Whether the robust xy boxes of two point sets overlap (grown by `margin_m`)."""
+    alo, ahi = np.percentile(a[:, :2], 2, axis=0), np.percentile(a[:, :2], 98, axis=0)
+    blo, bhi = np.percentile(b[:, :2], 2, axis=0), np.percentile(b[:, :2], 98, axis=0)
+    return bool(np.all(alo - margin_m <= bhi) and np.all(blo - margin_m <= ahi))
 
 
 def _env_path(name: str) -> Path | None:
@@ -245,6 +254,12 @@ class YoloPerception:
                 continue
             rgb = robust_rgb(frame.rgb, det.mask)
             label, category = det.label, _CATEGORY.get(det.label, GENERIC_OBJECT)
+            if category == "region":
+                # Dirt lies on the table: keep its table-height points (not a sponge on top of it).
+                pts = pts[np.abs(pts[:, 2]) < _REGION_MAX_Z_M]
+                if len(pts) < self.config.min_points:
+                    flags.append(f"off_table:{det.label}@{frame.info.name}")
+                    continue
             novel = self.colors.off_palette(rgb, label, self.config.off_palette_hue_deg) or not (
                 self.calibration.plausible_height(est, label, frame.info.name))
             if category != "region" and novel:
@@ -260,8 +275,10 @@ class YoloPerception:
         for s in sorted(seen, key=lambda s: -s.det.score):
             for g in groups:
                 if s.category == "region" and g[0].category == "region":
-                    g.append(s)  # one patch: every view of dirt pools into it
-                    break
+                    if _boxes_touch(s.points, np.concatenate([x.points for x in g]), margin_m=0.03):
+                        g.append(s)  # views of one patch pool into it
+                        break
+                    continue
                 if (g[0].label == s.label and all(x.camera != s.camera for x in g)
                         and np.linalg.norm(g[0].position_m - s.position_m) < self.config.fuse_m):
                     g.append(s)
@@ -271,7 +288,7 @@ class YoloPerception:
         return [self._candidate(g) for g in groups]
 
     def _candidate(self, g: list[_Seen]) -> Candidate:
-        from hvla.perception.geometry import fuse_views, principal_yaw
+        from hvla.perception.geometry import fuse_views, object_yaw
 
         points = np.concatenate([s.points for s in g])
         if g[0].category == "region":  # flat and static: the box of all its points, on the table
@@ -283,7 +300,7 @@ class YoloPerception:
                 [(s.position_m, s.extent_m, self.calibration.weight(s.est, s.label, s.camera)) for s in g])
             if position[2] < extent[2] / 2:  # nothing sinks into the table
                 position[2] = extent[2] / 2
-        yaw, elongation = principal_yaw(points[:, :2])
+        yaw, elongation = object_yaw(points, boxy=g[0].label in _BOXY)
         best = max(g, key=lambda s: s.det.mask.sum())
         weights = np.array([s.det.mask.sum() for s in g], float)
         rgb = np.average([s.rgb for s in g], axis=0, weights=weights)
