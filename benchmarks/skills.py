@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/skills.py --seeds 20                       # everything, committed policy
     .venv/bin/python benchmarks/skills.py --sections main,mango --seeds 10
-    .venv/bin/python benchmarks/skills.py --bc runs/skills/bc/policy.pt \
-        --efficiency 10=runs/skills/eff10/policy.pt,50=runs/skills/eff50/policy.pt
+    .venv/bin/python benchmarks/skills.py --bc data/runs/bc/policy.pt \
+        --efficiency 10=data/runs/eff10/policy.pt,50=data/runs/eff50/policy.pt
 
 Seeds start at 10000: demonstrations use 0.., DAgger roll-outs 50000.., so no benchmark kitchen was
 ever seen in training. The mango never appears in any training scene; it has its own table. Each
@@ -12,8 +12,8 @@ Results are cached per (policy, case, seed, disturbance) in --cache, so a re-run
 
 How the committed policy was made (each step resumable; see the closing notes of issue 7):
     hvla data record --skill pick --episodes 200 --out data/demos/pick       (and pick_place, wipe, place)
-    hvla train policy --data data/demos/pick --data ... --out runs/skills/bc
-    hvla train dagger --rounds 3 --init runs/skills/bc/policy.pt --data ... --register
+    hvla train policy --data data/demos/pick --data ... --out data/runs/bc
+    hvla train dagger --rounds 3 --init data/runs/bc/policy.pt --data ... --register
 """
 
 from __future__ import annotations

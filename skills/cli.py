@@ -122,11 +122,12 @@ def repair(path: Annotated[Path, typer.Argument(help="Dataset folder.")]) -> Non
 def train(
     data: DataPaths,
     out: Annotated[Path, typer.Option(help="Run folder: policy.pt, metrics.csv, train.json.")] = Path(
-        "runs/skills/bc"),
+        "data/runs/bc"),
     epochs: int = 40,
     steps_per_epoch: int = 250,
     batch_size: int = 256,
     max_minutes: Annotated[float, typer.Option(help="Wall-time budget.")] = 20.0,
+    curriculum_epochs: Annotated[int, typer.Option(help="Epochs to phase in cluttered scenes.")] = 4,
     episodes_per_skill: Annotated[int, typer.Option(help="Use only the first N episodes of each skill "
                                                          "(data-efficiency runs); 0 = all.")] = 0,
     min_quality: float = 0.0,
@@ -140,7 +141,8 @@ def train(
     from hvla.skills.policy.train import TrainConfig, train_policy
 
     cfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
-                      max_episodes_per_skill=episodes_per_skill or None, threads=threads,
+                      curriculum_epochs=curriculum_epochs, max_episodes_per_skill=episodes_per_skill or None,
+                      threads=threads,
                       quality=QualityFilter(min_quality=min_quality, success_only=success_only))
     try:
         result = train_policy(list(data), out, cfg, init=init, console=console, command=_command())
@@ -157,10 +159,10 @@ def train(
 def dagger(
     rounds: Annotated[int, typer.Option(help="DAgger rounds after behaviour cloning.")] = 3,
     init: Annotated[Path, typer.Option(help="The behaviour-cloned checkpoint (round 0).")] = Path(
-        "runs/skills/bc/policy.pt"),
+        "data/runs/bc/policy.pt"),
     data: DataPaths = [],  # noqa: B006  (typer reads the default; it is never mutated)
     out: Annotated[Path, typer.Option(help="Folder for each round's roll-outs and checkpoints.")] = Path(
-        "runs/skills/dagger"),
+        "data/runs/dagger"),
     episodes: Annotated[int, typer.Option(help="Roll-outs per round.")] = 80,
     beta: Annotated[float, typer.Option(help="Expert share of executed chunks in round 1 (halves each round).")] = 0.0,
     epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per round.")] = 8,

@@ -31,6 +31,7 @@ from hvla.skills.scripted.policy import expert_for
 GRASP_PHASES = ("rise", "above", "pregrasp", "descend", "close")
 AFTER_RELEASE = ("release", "retreat")
 LOST_STEPS = 3  # consecutive steps without the object in hand before the tracker calls it lost
+HOLDING_MAX_M = 0.075  # fingers closed at least this far onto the object
 
 
 def resync_expert(expert: PhaseExpert, held: str, holding: bool, lost_steps: int) -> None:
@@ -79,7 +80,8 @@ class DaggerPolicy:
         assert self.expert is not None and self.subgoal is not None
         truth = scene.observation.truth
         if truth is not None:
-            holding = truth.grasped == held_object(self.subgoal)
+            # Both fingers touching is not holding: open fingers can brush a wide object on the way down.
+            holding = truth.grasped == held_object(self.subgoal) and proprio.gripper_m < HOLDING_MAX_M
             self._lost = 0 if holding else self._lost + 1
             resync_expert(self.expert, held_object(self.subgoal), holding, self._lost)
         try:

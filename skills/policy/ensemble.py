@@ -23,6 +23,7 @@ class EnsembleConfig:
     decay: float = 0.7  # per step of age; large = newest chunk only
     horizon: int = 4  # chunks kept (1 = no ensembling)
     spread_for_zero_confidence_m: float = 0.05
+    gripper_hold_s: float = 0.5  # after the gripper command flips, keep it this long (the expert's dwell)
 
     def __post_init__(self) -> None:
         if self.decay < 0 or self.horizon < 1:
@@ -33,9 +34,30 @@ class TemporalEnsembler:
     def __init__(self, config: EnsembleConfig | None = None) -> None:
         self.config = config or EnsembleConfig()
         self.chunks: deque[tuple[NDArray, NDArray, NDArray]] = deque(maxlen=self.config.horizon)
+        self._grip_open: bool | None = None
+        self._grip_held_s = 0.0
 
     def reset(self) -> None:
         self.chunks.clear()
+        self._grip_open, self._grip_held_s = None, 0.0
+
+    def gripper(self, p_open: NDArray, dt_s: float) -> NDArray:
+        """Open/closed per waypoint from blended probabilities, with a minimum hold after each flip.
+
+        A closing gripper needs a few tenths of a second to close on the object; a policy that
+        changes its mind after one step (the fingers have barely moved, so the scene looks like
+        before the decision) would never finish a grasp. The expert dwells 0.4-0.5 s; so do we.
+        """
+        wanted = p_open > 0.5
+        self._grip_held_s += dt_s
+        flip = self._grip_open is not None and wanted[0] != self._grip_open
+        if self._grip_open is None or (flip and self._grip_held_s >= self.config.gripper_hold_s):
+            if flip:
+                self._grip_held_s = 0.0
+            self._grip_open = bool(wanted[0])
+        if self._grip_held_s < self.config.gripper_hold_s:
+            wanted = np.full_like(wanted, self._grip_open)
+        return wanted
 
     def __call__(self, pos: NDArray, yaw: NDArray, p_open: NDArray) -> tuple[NDArray, NDArray, NDArray, float]:
         """Add the newest chunk ((K, 3), (K,), (K,)); return the blended chunk and a confidence in [0, 1]."""

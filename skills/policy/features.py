@@ -40,6 +40,7 @@ STAND_IN_WORDS = ("fruit", "object", "item", "thing", "peach", "pear", "plum", "
 POS_SCALE = 5.0  # 0.2 m -> 1
 EXTENT_SCALE = 10.0
 GRIP_SCALE = 12.5  # 0.08 m -> 1
+GRIPPER_MAX_M = 0.08
 TIME_SCALE_S = 30.0
 ACT_POS_SCALE_M = 0.1  # predicted waypoint offsets are in units of 10 cm
 OPEN_THRESHOLD_M = 0.04
@@ -121,9 +122,11 @@ def proprio_features(raw: RawBatch) -> Tensor:
     state = raw.state
     ee = state[:, 0, :3]
     yaw = hand_yaw(state[:, 0, 3:7])
-    parts = [ee * POS_SCALE, torch.sin(yaw)[:, None], torch.cos(yaw)[:, None], state[:, 0, 7:8] * GRIP_SCALE]
+    # An object pressing the open fingers apart reads wider than the gripper opens: clip to the real range.
+    grip = state[..., 7:8].clamp(0.0, GRIPPER_MAX_M) * GRIP_SCALE
+    parts = [ee * POS_SCALE, torch.sin(yaw)[:, None], torch.cos(yaw)[:, None], grip[:, 0]]
     for h in range(1, state.shape[1]):
-        parts += [(state[:, h, :3] - ee) * POS_SCALE * 10.0, state[:, h, 7:8] * GRIP_SCALE]
+        parts += [(state[:, h, :3] - ee) * POS_SCALE * 10.0, grip[:, h]]
     parts.append((raw.t_s / TIME_SCALE_S).clamp(max=2.0)[:, None])
     return torch.cat(parts, dim=-1)
 

@@ -94,7 +94,7 @@ class LearnedSkills:
         pos, yaw, p_open, confidence = self.ensembler(pos[0].numpy(), yaw[0].numpy(), p_open[0].numpy())
         pos[:, 2] = np.maximum(pos[:, 2], MIN_Z_M)
         quats = np.array([down_quat_wxyz(float(y)) for y in yaw])
-        gripper = np.where(p_open > 0.5, panda.GRIPPER_MAX_M, 0.0)
+        gripper = np.where(self.ensembler.gripper(p_open, 1.0 / schema.FPS), panda.GRIPPER_MAX_M, 0.0)
         return ActionChunk(np.hstack([pos, quats]), gripper, confidence, 1.0 / schema.FPS)
 
     def attention(self) -> dict:

@@ -43,3 +43,15 @@ def test_horizon_one_disables_ensembling_and_yaw_blends_on_the_circle():
     ens2(np.zeros((K, 3)), np.full(K, np.pi - 0.1), np.ones(K))
     _, yaw, _, _ = ens2(np.zeros((K, 3)), np.full(K, -np.pi + 0.1), np.ones(K))
     assert abs(abs(yaw[0]) - np.pi) < 1e-9  # the mean of +-(pi - 0.1) is pi, not 0
+
+
+def test_a_gripper_flip_is_held_for_the_dwell_time():
+    ens = TemporalEnsembler(EnsembleConfig(gripper_hold_s=0.3))
+    closed, opened = np.zeros(K), np.ones(K)
+    assert ens.gripper(opened, 0.1).all()  # first decision: open
+    assert ens.gripper(opened, 0.1).all()
+    assert ens.gripper(opened, 0.1).all()
+    assert not ens.gripper(closed, 0.1).any()  # held long enough: the flip to closed happens
+    assert not ens.gripper(opened, 0.1).any()  # ... and sticks for 0.3 s
+    assert not ens.gripper(opened, 0.1).any()
+    assert ens.gripper(opened, 0.1).all()
