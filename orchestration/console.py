@@ -29,7 +29,7 @@ class RunRequest(BaseModel):
     instruction: str
     seed: int = 0
     perception: str = "oracle"
-    planner: str = "rules"
+    planner: str = "offline"
     skills: str = "scripted"
 
 
