@@ -38,7 +38,7 @@ DataPaths = Annotated[list[Path], typer.Option("--data", help="Dataset folder; r
 
 
 def _fail(exc: HvlaError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}")
+    console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
     return typer.Exit(code=2)
 
 

@@ -645,23 +645,31 @@ def _check_data_file(path: Path, eps: list[dict], features: dict, fps: float) ->
         return [Damage(indices, path, f"missing columns {missing}")]
     episode_col = table.column("episode_index").to_numpy()
     index_col = table.column("index").to_numpy()
+    frame_col = table.column("frame_index").to_numpy()
+    # Whole-file checks first (one pass per column), then blame the episodes that own bad rows.
+    bad_rows: dict[int, str] = {}
+    off_grid = np.abs(table.column("timestamp").to_numpy() - frame_col / fps) > 1e-4
+    for row in np.flatnonzero(off_grid):
+        bad_rows.setdefault(int(episode_col[row]), f"timestamps off the 1/{fps:g} s grid")
+    for name, spec in features.items():
+        if spec["dtype"] == "float32":
+            values = _numpy_column(table.column(name), spec).reshape(table.num_rows, -1)
+            for row in np.flatnonzero(~np.isfinite(values).all(axis=1)):
+                bad_rows.setdefault(int(episode_col[row]), f"NaN or inf in {name}")
+    order = np.argsort(episode_col, kind="stable")
+    starts = np.searchsorted(episode_col[order], [int(r["episode_index"]) for r in eps], side="left")
+    ends = np.searchsorted(episode_col[order], [int(r["episode_index"]) for r in eps], side="right")
     damage = []
-    for r in eps:
+    for r, a, b in zip(eps, starts, ends):
         e = int(r["episode_index"])
-        rows = np.flatnonzero(episode_col == e)
+        rows = order[a:b]
         expected = np.arange(int(r["dataset_from_index"]), int(r["dataset_to_index"]))
         if len(rows) != int(r["length"]) or not np.array_equal(index_col[rows], expected):
             damage.append(Damage((e,), path, f"episode {e}: {len(rows)} frames, expected {r['length']}"))
-            continue
-        sub = table.take(pa.array(rows))
-        ts = sub.column("timestamp").to_numpy()
-        if not np.allclose(ts, np.arange(len(rows)) / fps, atol=1e-4):
-            damage.append(Damage((e,), path, f"episode {e}: timestamps off the 1/{fps:g} s grid"))
-            continue
-        for name, spec in features.items():
-            if spec["dtype"] == "float32" and not np.isfinite(_numpy_column(sub.column(name), spec)).all():
-                damage.append(Damage((e,), path, f"episode {e}: NaN or inf in {name}"))
-                break
+        elif not np.array_equal(frame_col[rows], np.arange(len(rows))):
+            damage.append(Damage((e,), path, f"episode {e}: frame_index is not 0..{len(rows) - 1}"))
+        elif e in bad_rows:
+            damage.append(Damage((e,), path, f"episode {e}: {bad_rows[e]}"))
     return damage
 
 

@@ -2,7 +2,9 @@
 
 Score in [0, 1]: 1 for a successful episode of typical length, lower for slow ones (more than 1.5x
 the median length of its skill scales it down), 0.2 for a failure. Failures are kept in the data
-(their labels are still the expert's) but weigh little; `QualityFilter` can drop them.
+(their labels are still the expert's) but weigh little; `QualityFilter` can drop them. DAgger
+roll-outs are the exception: a failed roll-out of the learner, labelled by the expert, is exactly
+the data DAgger is for, so its score does not depend on the learner's outcome.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ def episode_quality(dataset: Dataset) -> np.ndarray:
     median = {s: float(np.median(lengths[[i for i, k in enumerate(skills) if k == s]])) for s in set(skills)}
     scores = np.empty(len(lengths))
     for i, ep in enumerate(dataset.episodes):
+        if str(ep.get("hvla/source", "")).startswith("dagger"):
+            scores[i] = 1.0  # expert labels on the learner's states: the outcome says nothing about them
+            continue
         base = 1.0 if ep.get("hvla/success") else FAILURE_SCORE
         scores[i] = base * min(1.0, 1.5 * median[skills[i]] / max(lengths[i], 1.0))
     return scores

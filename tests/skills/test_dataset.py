@@ -119,3 +119,12 @@ def test_quality_report_counts_tasks_and_the_filter_drops_failures(tmp_path, epi
     assert rep["per_task"]["pick(object=banana)"] == {"episodes": 2, "succeeded": 1}
     assert QualityFilter(success_only=True).weights(ds).tolist() == [1.0, 0.0]
     assert QualityFilter().weights(ds)[1] == pytest.approx(0.2)
+
+
+def test_dagger_rollouts_keep_full_quality_whatever_the_learners_outcome(tmp_path, episode_factory):
+    ep = episode_factory("d", 10, 0, success=False)
+    ep.meta["source"] = "dagger1"
+    _write(tmp_path, [ep, episode_factory("a", 10, 1, success=False)])
+    ds = load_dataset(tmp_path)
+    weights = dict(zip([e["hvla/uid"] for e in ds.episodes], QualityFilter().weights(ds).tolist()))
+    assert weights == {"d": 1.0, "a": 0.2}
