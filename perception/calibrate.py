@@ -20,6 +20,7 @@ from hvla.perception.geometry import (
     ViewEstimate,
     fit_corrections,
     mask_points,
+    occluded,
     touches_border,
     view_estimate,
 )
@@ -64,7 +65,8 @@ def samples(
             for name, mask in pairs:
                 obj = objects[name]
                 pts = mask_points(lf.frame.depth_m, mask, info.K, info.T_world_cam)
-                est = view_estimate(pts, info.T_world_cam[:3, 3], touches_border(mask))
+                est = view_estimate(pts, info.T_world_cam[:3, 3], touches_border(mask),
+                                    occluded(lf.frame.depth_m, mask))
                 if est is not None:
                     yield obj.label, info.name, est, obj.position_m, obj.extent_m
 

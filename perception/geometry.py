@@ -107,9 +107,14 @@ class ViewEstimate:
     extent_m: FloatArray  # (3,) world-aligned robust box size of the visible points
     n_points: int
     truncated: bool  # the mask touches the image border
+    occluded: bool = False  # something nearer the camera borders the mask (the arm, a bowl's rim)
+
+    @property
+    def partial(self) -> bool:
+        return self.truncated or self.occluded
 
 
-def view_estimate(points: FloatArray, cam_pos_m: FloatArray, truncated: bool = False,
+def view_estimate(points: FloatArray, cam_pos_m: FloatArray, truncated: bool = False, occluded: bool = False,
                   lo_q: float = 3.0, hi_q: float = 97.0) -> ViewEstimate | None:
     """Robust box of one view's points (percentiles drop stray boundary pixels); None under 5 points."""
     pts = np.asarray(points, dtype=np.float64)
@@ -124,7 +129,7 @@ def view_estimate(points: FloatArray, cam_pos_m: FloatArray, truncated: bool = F
     mid_l = 0.5 * (np.percentile(pl, lo_q) + np.percentile(pl, hi_q))
     middle = np.array([*(mid_f * f + mid_l * lat), np.percentile(pts[:, 2], hi_q)])
     lo, hi = np.percentile(pts, lo_q, axis=0), np.percentile(pts, hi_q, axis=0)
-    return ViewEstimate(f, middle, np.maximum(hi - lo, 1e-3), len(pts), truncated)
+    return ViewEstimate(f, middle, np.maximum(hi - lo, 1e-3), len(pts), truncated, occluded)
 
 
 @dataclass(frozen=True)
@@ -150,9 +155,14 @@ class GeometryCalibration:
     def get(self, label: str, camera: str) -> Correction:
         return self.table.get(f"{label}/{camera}", self.default)
 
+    def max_height(self, label: str, camera: str, default_m: float = 0.15) -> float:
+        """The tallest the class stands in training views (its corrected height), else `default_m`."""
+        c = self.table.get(f"{label}/{camera}")
+        return c.height_range_m[1] if c is not None and c.height_range_m[1] < 1.0 else default_m
+
     def weight(self, est: ViewEstimate, label: str, camera: str) -> float:
-        """Inverse-variance weight of a view when fusing; a truncated view counts for 1/10."""
-        return (0.1 if est.truncated else 1.0) / self.get(label, camera).spread_m ** 2
+        """Inverse-variance weight of a view when fusing; a cut-off or occluded view counts for 1/10."""
+        return (0.1 if est.partial else 1.0) / self.get(label, camera).spread_m ** 2
 
     def apply(self, est: ViewEstimate, label: str, camera: str) -> tuple[FloatArray, FloatArray]:
         """Corrected (position (3,), extent (3,)) of one view."""
@@ -167,7 +177,7 @@ class GeometryCalibration:
         """Whether an object standing on the table is as tall as `label`s are (always True otherwise)."""
         c = self.table.get(f"{label}/{camera}")
         position, extent = self.apply(est, label, camera)
-        if c is None or est.truncated or position[2] - extent[2] / 2 > 0.01:
+        if c is None or est.partial or position[2] - extent[2] / 2 > 0.01:
             return True
         return c.height_range_m[0] - tol_m <= extent[2] <= c.height_range_m[1] + tol_m
 
@@ -186,10 +196,10 @@ class GeometryCalibration:
 def fit_corrections(samples: Iterable[tuple[str, str, ViewEstimate, FloatArray, FloatArray]],
                     min_views: int = 20) -> GeometryCalibration:
     """Median residuals per (label, camera) from (label, camera, estimate, true centre, true extent);
-    truncated views are left out (their error is occlusion, not viewpoint)."""
+    cut-off and occluded views are left out (their error is occlusion, not viewpoint)."""
     groups: dict[str, list[tuple[float, float, float, FloatArray]]] = {}
     for label, camera, est, centre, extent in samples:
-        if est.truncated:
+        if est.partial:
             continue
         lat = np.array([-est.forward[1], est.forward[0]])
         d = centre[:2] - est.middle_m[:2]
@@ -220,6 +230,36 @@ def fuse_views(views: list[tuple[FloatArray, FloatArray, float]]) -> tuple[Float
     position = np.sum([wi * p for wi, (p, _, _) in zip(w, views)], axis=0)
     extent = np.sum([wi * e for wi, (_, e, _) in zip(w, views)], axis=0)
     return position, extent
+
+
+def occluded(depth_m: NDArray, mask: NDArray[np.bool_], ring_px: int = 2, step_m: float = 0.015,
+             min_fraction: float = 0.15) -> bool:
+    """Whether a nearer surface borders the mask: of the pixels just outside it, more than `min_fraction`
+    are `step_m` nearer the camera than the object's nearest part (its 10th depth percentile)."""
+    import cv2
+
+    m = np.asarray(mask, bool)
+    d = np.asarray(depth_m, dtype=np.float64)
+    inside = d[m]
+    inside = inside[np.isfinite(inside)]
+    if len(inside) < 5:
+        return False
+    k = np.ones((2 * ring_px + 1, 2 * ring_px + 1), np.uint8)
+    ring = cv2.dilate(m.astype(np.uint8), k).astype(bool) & ~m
+    around = d[ring]
+    around = around[np.isfinite(around)]
+    if len(around) == 0:
+        return False
+    return bool(np.mean(around < np.percentile(inside, 10) - step_m) > min_fraction)
+
+
+def z_band(points: FloatArray, height_m: float) -> FloatArray:
+    """Points within `height_m` of the median height: drops pixels of an occluder (the hand above the
+    banana) or of the table that a soft mask edge took in."""
+    if len(points) < 5:
+        return points
+    z0 = np.median(points[:, 2])
+    return points[np.abs(points[:, 2] - z0) <= height_m]
 
 
 def touches_border(mask: NDArray[np.bool_], margin: int = 1) -> bool:

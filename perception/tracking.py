@@ -3,7 +3,8 @@
 Each frame's fused object candidates are matched to live tracks by `linear_sum_assignment` on a cost
 of 3D distance (gated), label disagreement and colour difference. A track that misses frames keeps its
 last estimate and is still reported for `report_misses` frames (an arm passing in front of the
-banana must not make it vanish from the scene), and is dropped after `max_misses`.
+banana must not make it vanish from the scene), and is dropped after `max_misses`; a track seen only
+a few times (maybe a false detection) goes much sooner.
 
 Names: the most established track of a label (most hits) is called by the label ("banana"), so the
 planner and the skills can address it; any other track of that label is `label_<track id>`. A newly
@@ -40,6 +41,7 @@ class Candidate:
     mask: NDArray[np.bool_] | None = None
     camera: str = ""
     elongation: float = 1.0
+    partial: bool = False  # every view of it was cut off or occluded: its position may be biased
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Track:
     hits: int = 0
     misses: int = 0
     pending: int = 0  # frames in a row whose measurement was neither "still" nor a clear move
+    last_measured: FloatArray | None = None  # the previous raw measurement (motion between frames)
     region_lo: FloatArray | None = None  # regions: union box of all sightings
     region_hi: FloatArray | None = None
 
@@ -67,16 +70,19 @@ class TrackerConfig:
     still_m: float = 0.015  # a measurement this close to the estimate refines it (the object is still)
     jump_m: float = 0.025  # this far away, the object moved: take the measurement at once
     confirm: int = 2  # in between, the estimate holds for this many frames before it follows
-    report_misses: int = 30  # frames a missed track is still reported (3 s at 10 Hz)
-    max_misses: int = 60  # then it is forgotten
+    report_misses: int = 150  # frames an established track is still reported unseen (15 s at 10 Hz: the arm
+    max_misses: int = 300  # can hide an object for a whole place motion); then it is forgotten
+    established_hits: int = 5  # a track seen fewer times is a possible false detection:
+    new_report_misses: int = 5  # reported only this long unseen,
+    new_max_misses: int = 10  # and forgotten after this
 
     def __post_init__(self) -> None:
         if self.gate_m <= 0 or not 0 < self.smoothing <= 1:
             raise ConfigError(f"gate_m={self.gate_m} must be > 0 and smoothing={self.smoothing} in (0, 1]")
         if not 0 < self.still_m <= self.jump_m or self.confirm < 0:
             raise ConfigError("need 0 < still_m <= jump_m and confirm >= 0")
-        if not 0 <= self.report_misses <= self.max_misses:
-            raise ConfigError("need 0 <= report_misses <= max_misses")
+        if not (0 <= self.report_misses <= self.max_misses and 0 <= self.new_report_misses <= self.new_max_misses):
+            raise ConfigError("need 0 <= report_misses <= max_misses (and the same for new tracks)")
 
 
 def _blend_yaw(old: float, new: float, a: float) -> float:
@@ -135,8 +141,16 @@ class Tracker:
         for j, c in enumerate(candidates):
             if j not in matched_c:
                 self._start(c)
-        self.tracks = [t for t in self.tracks if t.misses <= self.config.max_misses or t.candidate.category == "region"]
-        return [t for t in self.tracks if t.misses <= self.config.report_misses or t.candidate.category == "region"]
+        self.tracks = [t for t in self.tracks if self._alive(t, report=False)]
+        return [t for t in self.tracks if self._alive(t, report=True)]
+
+    def _alive(self, t: Track, report: bool) -> bool:
+        cfg = self.config
+        if t.candidate.category == "region":
+            return True
+        if t.hits >= cfg.established_hits:
+            return t.misses <= (cfg.report_misses if report else cfg.max_misses)
+        return t.misses <= (cfg.new_report_misses if report else cfg.new_max_misses)
 
     def names(self, tracks: list[Track]) -> dict[int, str]:
         """Instance name per track id: the label for the most established track of each label."""
@@ -174,14 +188,24 @@ class Tracker:
             return
         # Hysteresis. A still object's estimate is refined slowly, so per-frame noise and the bias of a
         # partly occluded view (fingers closing round it) do not make the hand chase its own target; a
-        # clear move (carried, pushed, dropped) is followed at once; an ambiguous one after `confirm` frames.
+        # clear move (carried, pushed, dropped) is followed. A measurement from occluded views only (the
+        # arm over the bowl) moves the estimate only while the measurements themselves keep moving
+        # (the object is being carried), never to a steady but biased place.
         cfg = self.config
-        delta = float(np.linalg.norm(c.position_m - old.position_m))
+        raw = c.position_m.copy()
+        delta = float(np.linalg.norm(raw - old.position_m))
+        moving = tr.last_measured is not None and float(np.linalg.norm(raw - tr.last_measured)) > cfg.still_m / 2
+        tr.last_measured = raw
         if delta < cfg.still_m:
             tr.pending = 0
-            c.position_m = old.position_m + a * (c.position_m - old.position_m)
-            c.extent_m = old.extent_m + a * (c.extent_m - old.extent_m)
-            c.yaw_rad = _blend_yaw(old.yaw_rad, c.yaw_rad, a)
+            w = a * (0.3 if c.partial else 1.0)
+            c.position_m = old.position_m + w * (raw - old.position_m)
+            c.extent_m = old.extent_m + w * (c.extent_m - old.extent_m)
+            c.yaw_rad = _blend_yaw(old.yaw_rad, c.yaw_rad, w)
+        elif c.partial:
+            tr.pending = tr.pending + 1 if moving else 0
+            if not (moving and tr.pending > cfg.confirm):
+                c.position_m, c.extent_m, c.yaw_rad = old.position_m, old.extent_m, old.yaw_rad
         elif delta < cfg.jump_m and tr.pending < cfg.confirm:
             tr.pending += 1
             c.position_m, c.extent_m, c.yaw_rad = old.position_m, old.extent_m, old.yaw_rad

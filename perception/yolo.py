@@ -239,13 +239,18 @@ class YoloPerception:
 
     def _lift(self, frame: CameraFrame, dets: list[Detection], flags: list[str]) -> list[_Seen]:
         from hvla.perception.color import robust_rgb
-        from hvla.perception.geometry import mask_points, touches_border, view_estimate
+        from hvla.perception.geometry import mask_points, occluded, touches_border, view_estimate, z_band
 
         out = []
         cam_pos = frame.info.T_world_cam[:3, 3]
         for det in dets:
             pts = mask_points(frame.depth_m, det.mask, frame.info.K, frame.info.T_world_cam)
-            est = view_estimate(pts, cam_pos, touches_border(det.mask)) if len(pts) >= self.config.min_points else None
+            if _CATEGORY.get(det.label) != "region":
+                pts = z_band(pts, self.calibration.max_height(det.label, frame.info.name) + 0.01)
+            est = None
+            if len(pts) >= self.config.min_points:
+                hidden = occluded(frame.depth_m, det.mask)
+                est = view_estimate(pts, cam_pos, touches_border(det.mask), hidden)
             if est is None:
                 flags.append(f"no_depth:{det.label}@{frame.info.name}")
                 continue
@@ -313,6 +318,7 @@ class YoloPerception:
             label=label, category=g[0].category, score=max(s.det.score for s in g), position_m=position,
             extent_m=extent, yaw_rad=yaw, color_rgb=np.clip(rgb, 0, 1), color_name=self.colors.name(rgb, known),
             feature=feat, box_xyxy=best.det.box_xyxy, mask=best.det.mask, camera=best.camera, elongation=elongation,
+            partial=all(s.est.partial for s in g),
         )
 
     def _token(self, track, name: str) -> ObjectToken:

@@ -17,7 +17,8 @@ def cand(label: str, xyz, rgb=(0.9, 0.8, 0.2), category: str = "fruit", extent=(
 def test_ids_survive_a_short_occlusion_and_objects_do_not_swap():
     tracker = Tracker(TrackerConfig(report_misses=10, max_misses=20))
     a, b = [0.5, 0.0, 0.02], [0.5, 0.1, 0.02]
-    first = {t.label: t.track_id for t in tracker.update([cand("banana", a), cand("apple", b, (0.8, 0.1, 0.1))])}
+    for _ in range(5):  # seen for half a second: an established track
+        first = {t.label: t.track_id for t in tracker.update([cand("banana", a), cand("apple", b, (0.8, 0.1, 0.1))])}
     for _ in range(8):  # the arm hides the banana for 0.8 s
         reported = tracker.update([cand("apple", b, (0.8, 0.1, 0.1))])
         assert {t.label for t in reported} == {"banana", "apple"}  # still reported, at its last place
@@ -26,7 +27,7 @@ def test_ids_survive_a_short_occlusion_and_objects_do_not_swap():
 
 
 def test_a_long_occlusion_forgets_the_track():
-    tracker = Tracker(TrackerConfig(report_misses=3, max_misses=5))
+    tracker = Tracker(TrackerConfig(report_misses=3, max_misses=5, established_hits=1))
     tracker.update([cand("banana", [0.5, 0.0, 0.02])])
     for _ in range(4):
         reported = tracker.update([])
@@ -34,6 +35,16 @@ def test_a_long_occlusion_forgets_the_track():
     for _ in range(2):
         tracker.update([])
     assert tracker.tracks == []
+
+
+def test_a_one_frame_detection_is_forgotten_soon():
+    tracker = Tracker()
+    tracker.update([cand("banana", [0.5, 0.0, 0.02]), cand("lemon", [0.6, 0.2, 0.02])])
+    for _ in range(4):
+        tracker.update([cand("banana", [0.5, 0.0, 0.02])])
+    for _ in range(30):
+        reported = tracker.update([cand("banana", [0.5, 0.0, 0.02])])
+    assert [t.label for t in reported] == ["banana"]
 
 
 def test_a_moving_object_keeps_its_id():
@@ -72,9 +83,10 @@ def test_pipeline_track_ids_survive_an_occlusion(kitchen, gt_detector):
     _, obs = kitchen
     perception = YoloPerception(YoloConfig(), detector=gt_detector)
     gt_detector.show(obs)
-    ids = {t.name: t.track_id for t in perception.perceive(obs).tokens}
-    gt_detector.hide = {"banana"}
     for _ in range(5):
+        ids = {t.name: t.track_id for t in perception.perceive(obs).tokens}
+    gt_detector.hide = {"banana"}
+    for _ in range(20):  # two seconds behind the arm
         scene = perception.perceive(obs)
         assert scene.find("banana") is not None
     gt_detector.hide = set()
