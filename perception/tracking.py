@@ -75,6 +75,7 @@ class TrackerConfig:
     established_hits: int = 5  # a track seen fewer times is a possible false detection:
     new_report_misses: int = 5  # reported only this long unseen,
     new_max_misses: int = 10  # and forgotten after this
+    new_track_score: float = 0.6  # a weaker detection only confirms an existing track (as in ByteTrack)
 
     def __post_init__(self) -> None:
         if self.gate_m <= 0 or not 0 < self.smoothing <= 1:
@@ -139,7 +140,7 @@ class Tracker:
             if i not in matched_t:
                 tr.misses += 1
         for j, c in enumerate(candidates):
-            if j not in matched_c:
+            if j not in matched_c and c.score >= self.config.new_track_score:
                 self._start(c)
         self.tracks = [t for t in self.tracks if self._alive(t, report=False)]
         return [t for t in self.tracks if self._alive(t, report=True)]

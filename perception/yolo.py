@@ -82,7 +82,7 @@ class YoloConfig:
     sam_model_type: str = field(default_factory=lambda: os.environ.get("HVLA_SAM_MODEL_TYPE", "vit_b"))
     min_depth_fraction: float = 0.05  # a frame with fewer depth returns is unusable
     min_points: int = 8  # a mask with fewer depth returns gives no 3D estimate
-    fuse_m: float = 0.06  # detections of one label closer than this in 3D (across cameras) are one object
+    fuse_m: float = 0.06  # detections of one class closer than this in 3D are one object (see _same_object)
     off_palette_hue_deg: float = 8.0  # training renders stay within 6 deg of their palette's hues
 
     def __post_init__(self) -> None:
@@ -158,6 +158,24 @@ def build_detector(config: YoloConfig):
     return Detector(backend, config.detector)
 
 
+_HOLDS_OTHERS = ("container", "surface", "region")  # things another object may lie in or on
+
+
+def _suppress_overlaps(cands: list[Candidate], grow_m: float = 0.02) -> list[Candidate]:
+    """Drop a weaker candidate of another class whose centre lies in a stronger one's footprint: one object
+    seen as two classes (the end of a banana called a sponge). A fruit in a bowl is not such a pair."""
+    keep: list[Candidate] = []
+    for c in sorted(cands, key=lambda c: -c.score):
+        if c.category not in _HOLDS_OTHERS and any(
+            k.category not in _HOLDS_OTHERS
+            and np.all(np.abs(c.position_m[:2] - k.position_m[:2]) <= k.extent_m[:2] / 2 + grow_m)
+            for k in keep
+        ):
+            continue
+        keep.append(c)
+    return keep
+
+
 @dataclass
 class _Seen:
     """One detection lifted to 3D in one camera."""
@@ -171,6 +189,7 @@ class _Seen:
     est: ViewEstimate
     position_m: NDArray[np.float64]  # corrected for this view (see geometry.py)
     extent_m: NDArray[np.float64]
+    tall_enough: bool  # its height fits the class (geometry.GeometryCalibration.plausible_height)
 
 
 @PERCEPTION.register("yolo")
@@ -265,17 +284,14 @@ class YoloPerception:
                 if len(pts) < self.config.min_points:
                     flags.append(f"off_table:{det.label}@{frame.info.name}")
                     continue
-            novel = self.colors.off_palette(rgb, label, self.config.off_palette_hue_deg) or not (
-                self.calibration.plausible_height(est, label, frame.info.name))
-            if category != "region" and novel:
-                label = GENERIC_FRUIT if category == "fruit" else GENERIC_OBJECT
-                category = label
+            tall_enough = self.calibration.plausible_height(est, label, frame.info.name)
             position, extent = self.calibration.apply(est, label, frame.info.name)
-            out.append(_Seen(det, frame.info.name, pts, rgb, label, category, est, position, extent))
+            out.append(_Seen(det, frame.info.name, pts, rgb, label, category, est, position, extent, tall_enough))
         return out
 
     def _fuse(self, seen: list[_Seen]) -> list[Candidate]:
-        """Group detections of one object across cameras (same label, close in 3D) and fuse them."""
+        """Group detections of one object (same class, overlapping in 3D; across cameras, or one object split
+        in two masks) and fuse each group into a candidate."""
         groups: list[list[_Seen]] = []
         for s in sorted(seen, key=lambda s: -s.det.score):
             for g in groups:
@@ -284,13 +300,18 @@ class YoloPerception:
                         g.append(s)  # views of one patch pool into it
                         break
                     continue
-                if (g[0].label == s.label and all(x.camera != s.camera for x in g)
-                        and np.linalg.norm(g[0].position_m - s.position_m) < self.config.fuse_m):
+                if g[0].label == s.label and self._same_object(g[0], s):
                     g.append(s)
                     break
             else:
                 groups.append([s])
-        return [self._candidate(g) for g in groups]
+        return _suppress_overlaps([self._candidate(g) for g in groups])
+
+    def _same_object(self, a: _Seen, b: _Seen) -> bool:
+        """Centres closer than `fuse_m`, or than 40 % of the larger footprint (a plate's views differ more)."""
+        reach = max(self.config.fuse_m, 0.4 * float(max(a.extent_m[:2].max(), b.extent_m[:2].max())))
+        d = a.position_m - b.position_m
+        return bool(np.linalg.norm(d[:2]) < reach and abs(d[2]) < 0.05)
 
     def _candidate(self, g: list[_Seen]) -> Candidate:
         from hvla.perception.geometry import fuse_views, object_yaw
@@ -312,10 +333,16 @@ class YoloPerception:
         feat = np.average([np.concatenate([s.det.proto_feature, s.det.coeffs]) for s in g], axis=0,
                           weights=weights).astype(np.float32)
         feat /= max(float(np.linalg.norm(feat)), 1e-9)
-        label = g[0].label
+        label, category = g[0].label, g[0].category
+        # A novel object mistaken for a known class: colour off the class's palette, or every full view
+        # finds it taller or shorter than the class ever stands.
+        full = [s for s in g if not s.est.partial]
+        odd_size = bool(full) and not any(s.tall_enough for s in full)
+        if category != "region" and (self.colors.off_palette(rgb, label, self.config.off_palette_hue_deg) or odd_size):
+            label = category = GENERIC_FRUIT if category == "fruit" else GENERIC_OBJECT
         known = label if label in _CATEGORY else None
         return Candidate(
-            label=label, category=g[0].category, score=max(s.det.score for s in g), position_m=position,
+            label=label, category=category, score=max(s.det.score for s in g), position_m=position,
             extent_m=extent, yaw_rad=yaw, color_rgb=np.clip(rgb, 0, 1), color_name=self.colors.name(rgb, known),
             feature=feat, box_xyxy=best.det.box_xyxy, mask=best.det.mask, camera=best.camera, elongation=elongation,
             partial=all(s.est.partial for s in g),
