@@ -54,6 +54,7 @@ def register_artifact(path: Path, command: str, metrics: dict[str, Any], manifes
     fd, tmp = tempfile.mkstemp(dir=manifest.parent, prefix=".MANIFEST.")
     with os.fdopen(fd, "w") as f:
         f.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; the manifest is meant to be read by everyone
     os.replace(tmp, manifest)
     return entries[rel]
 
