@@ -93,3 +93,51 @@ def test_pipeline_track_ids_survive_an_occlusion(kitchen, gt_detector):
     assert {t.name: t.track_id for t in perception.perceive(obs).tokens} == ids
     perception.reset()
     assert perception.tracker.tracks == []
+
+
+def test_one_object_seen_as_two_classes_keeps_the_stronger_but_a_fruit_in_a_bowl_stays():
+    from hvla.perception.yolo import _suppress_overlaps
+
+    banana = cand("banana", [0.64, 0.25, 0.02], extent=(0.08, 0.16, 0.04))
+    banana.score = 0.8
+    ghost = cand("sponge", [0.62, 0.30, 0.02], category="tool")
+    ghost.score = 0.5
+    bowl = cand("bowl", [0.64, 0.26, 0.025], category="container", extent=(0.2, 0.2, 0.05))
+    bowl.score = 0.9
+    kept = _suppress_overlaps([ghost, banana, bowl])
+    assert sorted(c.label for c in kept) == ["banana", "bowl"]
+
+
+def test_a_weak_detection_confirms_a_track_but_never_starts_one():
+    tracker = Tracker()
+    weak = cand("lemon", [0.5, 0.0, 0.03])
+    weak.score = 0.4
+    assert tracker.update([weak]) == []
+    strong = cand("lemon", [0.5, 0.0, 0.03])
+    tracker.update([strong])
+    weak2 = cand("lemon", [0.5, 0.0, 0.03])
+    weak2.score = 0.4
+    (t,) = tracker.update([weak2])
+    assert t.hits == 2 and t.misses == 0
+
+
+def test_a_partly_hidden_still_object_is_not_dragged_to_a_biased_place():
+    tracker = Tracker()
+    for _ in range(5):
+        tracker.update([cand("bowl", [0.5, 0.2, 0.025], category="container")])
+    for _ in range(20):  # the arm hides half the bowl: the visible half's centre is 4 cm off, steadily
+        hidden = cand("bowl", [0.5, 0.16, 0.025], category="container")
+        hidden.partial = True
+        (t,) = tracker.update([hidden])
+    assert np.linalg.norm(t.candidate.position_m - [0.5, 0.2, 0.025]) < 0.005
+
+
+def test_a_carried_object_is_followed_even_when_the_fingers_hide_it():
+    tracker = Tracker()
+    for _ in range(5):
+        tracker.update([cand("banana", [0.5, 0.0, 0.02])])
+    for k in range(1, 15):
+        held = cand("banana", [0.5 + 0.03 * k, 0.0, 0.02 + 0.01 * k])
+        held.partial = True
+        (t,) = tracker.update([held])
+    assert np.linalg.norm(t.candidate.position_m - [0.5 + 0.03 * 14, 0.0, 0.02 + 0.14]) < 0.01
