@@ -163,11 +163,13 @@ def dagger(
     data: DataPaths = [],  # noqa: B006  (typer reads the default; it is never mutated)
     out: Annotated[Path, typer.Option(help="Folder for each round's roll-outs and checkpoints.")] = Path(
         "data/runs/dagger"),
-    episodes: Annotated[int, typer.Option(help="Roll-outs per round.")] = 80,
+    episodes: Annotated[int, typer.Option(help="Roll-outs per round.")] = 60,
     beta: Annotated[float, typer.Option(help="Expert share of executed chunks in round 1 (halves each round).")] = 0.0,
-    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per round.")] = 8,
-    steps_per_epoch: int = 150,
-    max_minutes: Annotated[float, typer.Option(help="Fine-tuning budget per round.")] = 5.0,
+    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per round.")] = 6,
+    steps_per_epoch: int = 120,
+    batch_size: int = 128,
+    lr: Annotated[float, typer.Option(help="Peak fine-tuning learning rate.")] = 5e-4,
+    max_minutes: Annotated[float, typer.Option(help="Fine-tuning budget per round.")] = 7.0,
     workers: Workers = 0,
     threads: int = 2,
     register: Annotated[bool, typer.Option(help="Register the last round's policy as the artefact.")] = False,
@@ -178,8 +180,8 @@ def dagger(
     from hvla.skills.runner import dagger_collect
 
     cfg = DaggerConfig(rounds=rounds, episodes_per_round=episodes, beta0=beta)
-    tcfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, max_minutes=max_minutes, curriculum_epochs=0,
-                       warmup_steps=50, lr=3e-4, patience=3, threads=threads)
+    tcfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
+                       curriculum_epochs=0, warmup_steps=50, lr=lr, patience=3, threads=threads)
 
     def collect(r: int, checkpoint: Path, root: Path) -> dict[str, float]:
         return dagger_collect(r, checkpoint, root, cfg, workers or None)

@@ -57,11 +57,12 @@ class PolicySpec:
     kind: str = "scripted"
     checkpoint: str | None = None  # learned/dagger: None = the committed artefact
     beta: float = 0.0  # dagger: per-step probability of executing the expert's chunk instead
+    ensemble_horizon: int | None = None  # learned: chunks blended (None: the policy's default, 1: none)
 
     def build(self, seed: int):
         if self.kind == "scripted":
             return SKILL_POLICIES.get("scripted")()
-        learner = _learner(self.checkpoint)
+        learner = _learner(self.checkpoint, self.ensemble_horizon)
         if self.kind == "learned":
             return learner
         if self.kind == "dagger":
@@ -71,10 +72,12 @@ class PolicySpec:
         raise ConfigError(f"unknown policy kind '{self.kind}'; known: scripted, learned, dagger")
 
 
-def _learner(checkpoint: str | None):
+def _learner(checkpoint: str | None, ensemble_horizon: int | None = None):
+    from hvla.skills.policy.ensemble import EnsembleConfig
     from hvla.skills.policy.learned import LearnedSkills
 
-    return LearnedSkills(_cached_model(checkpoint))
+    ensemble = EnsembleConfig(horizon=ensemble_horizon) if ensemble_horizon else None
+    return LearnedSkills(_cached_model(checkpoint), ensemble)
 
 
 @lru_cache(maxsize=4)

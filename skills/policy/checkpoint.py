@@ -26,7 +26,8 @@ from hvla.skills.policy.text import TextTable
 
 FORMAT = "hvla-skill-policy/1"
 ARTIFACT = "skills/policy.pt"
-MAKE_COMMAND = "hvla skills train dagger --rounds 3 (see benchmarks/skills.py docstring)"
+MAKE_COMMAND = ("hvla data record (x4 skills), hvla train policy, then hvla train dagger --rounds 3 --register; "
+                "the exact commands are in the docstring of benchmarks/skills.py")
 
 
 def feature_layout() -> dict[str, Any]:

@@ -34,10 +34,25 @@ LOST_STEPS = 3  # consecutive steps without the object in hand before the tracke
 HOLDING_MAX_M = 0.075  # fingers closed at least this far onto the object
 
 
-def resync_expert(expert: PhaseExpert, held: str, holding: bool, lost_steps: int) -> None:
-    """Move the tracking expert to the phase the grasp state implies (see the module docstring)."""
+def resync_expert(expert: PhaseExpert, held: str, holding: bool, lost_steps: int, scene: Scene | None = None,
+                  proprio: Proprio | None = None) -> None:
+    """Move the tracking expert to the phase the grasp state implies (see the module docstring).
+
+    Also: a dwell phase (closing the fingers, releasing) only makes sense at its target. When the
+    learner leaves that target before the dwell is over, the tracker steps back one phase; else it
+    would keep labelling "fingers closed" while the hand wanders, teaching the policy to close early.
+    """
     names = [p.name for p in expert.phases]
     phase = expert.phase.name
+    if scene is not None and proprio is not None and expert.phase.dwell_s > 0 and expert.index > 0:
+        try:
+            goal, _ = expert.phase.target(scene, proprio)
+        except MessageError:
+            goal = None
+        if goal is not None and np.linalg.norm(goal - proprio.ee_position_m) > 2 * expert.phase.tol_m and not (
+                holding and phase == "close"):
+            expert.index, expert._dwell_s = expert.index - 1, 0.0
+            return
     if holding and phase in GRASP_PHASES and "close" in names:
         after = names.index("close") + 1
         if after < len(names):
@@ -83,7 +98,7 @@ class DaggerPolicy:
             # Both fingers touching is not holding: open fingers can brush a wide object on the way down.
             holding = truth.grasped == held_object(self.subgoal) and proprio.gripper_m < HOLDING_MAX_M
             self._lost = 0 if holding else self._lost + 1
-            resync_expert(self.expert, held_object(self.subgoal), holding, self._lost)
+            resync_expert(self.expert, held_object(self.subgoal), holding, self._lost, scene, proprio)
         try:
             self.label = self.expert.act(scene, proprio)
         except MessageError:

@@ -41,12 +41,11 @@ POS_SCALE = 5.0  # 0.2 m -> 1
 EXTENT_SCALE = 10.0
 GRIP_SCALE = 12.5  # 0.08 m -> 1
 GRIPPER_MAX_M = 0.08
-TIME_SCALE_S = 30.0
 ACT_POS_SCALE_M = 0.1  # predicted waypoint offsets are in units of 10 cm
 OPEN_THRESHOLD_M = 0.04
 FINE_SCALE_M = 0.02  # tanh(offset / 2 cm): millimetre resolution where the grasp decision is made
 OBJ_FEATURES = 4 * len(HISTORY) + 3 + 3 + 3 + 2 + 3 + 1 + 4
-PROPRIO_FEATURES = 3 + 2 + 1 + 4 * (len(HISTORY) - 1) + 1
+PROPRIO_FEATURES = 3 + 2 + 1 + 4 * (len(HISTORY) - 1)
 
 _ROLE_RE = re.compile(r"_\d+$")
 
@@ -118,7 +117,11 @@ def object_features(raw: RawBatch) -> tuple[Tensor, Tensor, Tensor]:
 
 
 def proprio_features(raw: RawBatch) -> Tensor:
-    """(B, PROPRIO_FEATURES): hand position, yaw, gripper, their recent history, time in the subgoal."""
+    """(B, PROPRIO_FEATURES): hand position, yaw, gripper and their recent history.
+
+    No clock: time since the subgoal started is a shortcut (demonstrations lift at about 4 s) that
+    makes a slower learner lift empty-handed. What to do next must follow from the scene.
+    """
     state = raw.state
     ee = state[:, 0, :3]
     yaw = hand_yaw(state[:, 0, 3:7])
@@ -127,7 +130,6 @@ def proprio_features(raw: RawBatch) -> Tensor:
     parts = [ee * POS_SCALE, torch.sin(yaw)[:, None], torch.cos(yaw)[:, None], grip[:, 0]]
     for h in range(1, state.shape[1]):
         parts += [(state[:, h, :3] - ee) * POS_SCALE * 10.0, grip[:, h]]
-    parts.append((raw.t_s / TIME_SCALE_S).clamp(max=2.0)[:, None])
     return torch.cat(parts, dim=-1)
 
 

@@ -1,9 +1,12 @@
 """The object-centric transformer: tokens for the subgoal, the robot and every object -> K waypoints.
 
-Token sequence (S = 4 + MAX_ARGS - 1 + N): [readout, proprio, skill text, argument texts..., objects...].
-A small pre-norm encoder lets the readout token attend to everything; its output is decoded into
-K waypoint offsets (relative to the hand), yaw offsets and gripper logits. Attention weights of the
-last forward pass are kept per layer for the debugging tools (`last_attention`).
+Token sequence (S = 3 + MAX_ARGS + N): [readout, proprio, skill text, argument texts..., objects...].
+A small pre-norm encoder lets the readout token attend to everything. The head reads the readout
+and proprio outputs *and* the outputs and input features of the tokens the subgoal names (by role:
+object, target, tool, region): a grasp needs the target's offset to the millimetre, and a value
+averaged through attention blurs it. It decodes K waypoint offsets (relative to the hand), yaw
+offsets and gripper logits. Attention weights of the last forward pass are kept per layer for the
+debugging tools (`last_attention`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ TEXT_DIM = 384  # MiniLM sentence embedding
 @dataclass(frozen=True)
 class PolicyConfig:
     d_model: int = 64
-    n_layers: int = 3
+    n_layers: int = 2
     n_heads: int = 4
     ff_mult: int = 2
     dropout: float = 0.05
@@ -94,16 +97,19 @@ class ObjectCentricPolicy(nn.Module):
             Block(d, config.n_heads, config.ff_mult, config.dropout) for _ in range(config.n_layers)
         )
         self.norm = nn.LayerNorm(d)
-        self.head = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, config.chunk_k * 5))
+        n_roles = len(ft.ROLES) - 1
+        head_in = 2 * d + n_roles * (d + config.obj_features) + config.proprio_features
+        self.head = nn.Sequential(nn.Linear(head_in, 2 * d), nn.GELU(), nn.Linear(2 * d, 2 * d), nn.GELU(),
+                                  nn.Linear(2 * d, config.chunk_k * 5))
         self.keep_attention = False
 
-    def tokens(self, raw: ft.RawBatch) -> tuple[Tensor, Tensor]:
+    def tokens(self, raw: ft.RawBatch, obj: Tensor, category: Tensor, valid: Tensor, prop: Tensor
+               ) -> tuple[Tensor, Tensor]:
         """(B, S, d) token embeddings and (B, S) padding mask."""
-        obj, category, valid = ft.object_features(raw)
         B = obj.shape[0]
         kinds = self.kind.weight
         objects = self.obj_in(obj) + self.category(category) + self.role(raw.roles) + kinds[4]
-        proprio = self.proprio_in(ft.proprio_features(raw))[:, None] + kinds[1]
+        proprio = self.proprio_in(prop)[:, None] + kinds[1]
         skill = self.text_in(self.text_table[raw.skill])[:, None] + kinds[2]
         args = self.text_in(self.text_table[raw.args]) + self.role(raw.arg_roles) + kinds[3]
         readout = self.readout.expand(B, 1, -1) + kinds[0]
@@ -114,10 +120,18 @@ class ObjectCentricPolicy(nn.Module):
 
     def forward(self, raw: ft.RawBatch) -> Tensor:
         """(B, K, 5): waypoint offsets (3, in 10 cm), yaw offset [rad], gripper-open logit."""
-        x, pad = self.tokens(raw)
+        obj, category, valid = ft.object_features(raw)
+        prop = ft.proprio_features(raw)
+        x, pad = self.tokens(raw, obj, category, valid, prop)
         for block in self.blocks:
             x = block(x, pad, self.keep_attention)
-        out = self.head(self.norm(x[:, 0]))
+        x = self.norm(x)
+        first_obj = 3 + ft.MAX_ARGS
+        parts = [x[:, 0], x[:, 1]]
+        for role in range(1, len(ft.ROLES)):
+            mask = (raw.roles == role).float()  # (B, N); at most one slot per role
+            parts += [torch.einsum("bn,bnd->bd", mask, x[:, first_obj:]), torch.einsum("bn,bnf->bf", mask, obj)]
+        out = self.head(torch.cat([*parts, prop], dim=-1))
         return out.view(-1, self.config.chunk_k, 5)
 
     def last_attention(self) -> list[Tensor]:

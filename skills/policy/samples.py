@@ -234,23 +234,26 @@ def augment(raw: ft.RawBatch, cfg: AugmentConfig, distractor_scale: float, stand
 
 def _add_distractors(tokens: Tensor, init: Tensor, valid: Tensor, roles: Tensor, p: float,
                      gen: torch.Generator) -> None:
-    B = tokens.shape[0]
-    role_xy = [tokens[b, 0, roles[b] > 0, 1:3] for b in range(B)]
-    for b in torch.nonzero(torch.rand(B, generator=gen) < p).flatten().tolist():
-        free = torch.nonzero(~valid[b]).flatten().tolist()
-        for slot in free[: int(torch.randint(1, 4, (1,), generator=gen))]:
-            fake = _fake_token(gen)
-            if len(role_xy[b]) and torch.cdist(fake[None, 1:3], role_xy[b]).min() < 0.08:
-                continue  # never on top of the object the subgoal is about
-            tokens[b, :, slot] = fake
-            init[b, slot] = fake
-            valid[b, slot] = True
+    """Up to 3 fake objects per chosen sample, in its first free slots, never near a subgoal object."""
+    B, H, N, D = tokens.shape
+    chosen = torch.rand(B, generator=gen) < p
+    count = torch.randint(1, 4, (B,), generator=gen) * chosen
+    free_rank = torch.cumsum((~valid).long(), dim=1) * (~valid)  # 1, 2, 3 ... for free slots, 0 for taken
+    put = (free_rank > 0) & (free_rank <= count[:, None])  # (B, N)
+    fake = _fake_tokens(B * N, gen).view(B, N, D)
+    role_xy = tokens[:, 0, :, 1:3]
+    dist = torch.cdist(fake[..., 1:3], role_xy)  # (B, N fake, N real)
+    dist = dist.masked_fill((roles == 0)[:, None, :], float("inf"))
+    put &= dist.amin(dim=-1) >= 0.08
+    tokens[put[:, None, :].expand(B, H, N)] = fake[:, None].expand(B, H, N, D)[put[:, None, :].expand(B, H, N)]
+    init[put] = fake[put]
+    valid |= put
 
 
-def _fake_token(gen: torch.Generator) -> Tensor:
-    u = torch.rand(10, generator=gen)
-    extent = torch.stack([0.03 + 0.09 * u[0], 0.03 + 0.09 * u[1], 0.02 + 0.06 * u[2]])
-    x, y = 0.34 + 0.38 * u[3], -0.42 + 0.84 * u[4]
-    cat = _CATS[int(u[5] * len(_CATS)) % len(_CATS)]
-    return torch.tensor([1.0, x, y, float(extent[2]) / 2, *extent.tolist(), float(u[6]), float(u[7]), float(u[8]),
-                         float(u[9] * 3.14159 - 1.5708), float(cat)])
+def _fake_tokens(n: int, gen: torch.Generator) -> Tensor:
+    """(n, D) random objects on the table: size, place, colour, yaw and category."""
+    u = torch.rand(n, 10, generator=gen)
+    ex, ey, ez = 0.03 + 0.09 * u[:, 0], 0.03 + 0.09 * u[:, 1], 0.02 + 0.06 * u[:, 2]
+    cats = torch.tensor(_CATS, dtype=torch.float32)[(u[:, 5] * len(_CATS)).long().clamp(max=len(_CATS) - 1)]
+    return torch.stack([torch.ones(n), 0.34 + 0.38 * u[:, 3], -0.42 + 0.84 * u[:, 4], ez / 2, ex, ey, ez,
+                        u[:, 6], u[:, 7], u[:, 8], u[:, 9] * 3.14159 - 1.5708, cats], dim=1)

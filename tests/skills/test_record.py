@@ -92,3 +92,15 @@ def test_dagger_policy_executes_the_learner_and_labels_with_the_expert():
     chunk = policy.act(scene, obs.proprio)
     assert np.allclose(chunk.ee_targets[:, :3], obs.proprio.ee_position_m)
     assert policy.label is not None and policy.recovering  # the expert would move; the learner did not
+
+
+def test_dagger_tracker_steps_back_when_the_hand_leaves_a_dwell_phase():
+    from hvla.skills.scripted.experts import pick_phases
+
+    world = KitchenWorld(seed=5)
+    obs = world.observe(())
+    scene = OraclePerception().perceive(obs)
+    expert = PhaseExpert(pick_phases("apple"))
+    expert.index = [p.name for p in expert.phases].index("close")  # the hand is still at the ready pose
+    resync_expert(expert, "apple", holding=False, lost_steps=0, scene=scene, proprio=obs.proprio)
+    assert expert.phase.name == "descend"
