@@ -37,7 +37,9 @@ class StackConfig:
 
 
 def build_world(seed: int, config: StackConfig, scene: SceneConfig | None = None) -> KitchenWorld:
-    sim = SimConfig(image_height=config.image_size, image_width=config.image_size)
+    # A learned perception declares the resolution it was trained for (yolo: 224 px); never render less.
+    size = max(config.image_size, getattr(PERCEPTION.get(config.perception), "image_size", 0))
+    sim = SimConfig(image_height=size, image_width=size)
     return KitchenWorld(seed=seed, scene=scene, config=sim)
 
 
