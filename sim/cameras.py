@@ -7,6 +7,7 @@ shadows and multisampling are off in the model, and only the views a consumer as
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
@@ -45,6 +46,9 @@ class CameraRig:
 
     def __init__(self, model, data, height: int, width: int) -> None:
         _ensure_gl_backend()
+        # Mesa's llvmpipe maps libLLVM; triton (GPU-only, pulled in by torch) bundles another LLVM and
+        # segfaults when it loads second. Once this process renders, hide triton from later torch imports.
+        sys.modules.setdefault("triton", None)  # type: ignore[arg-type]
         import mujoco
 
         self._mujoco = mujoco

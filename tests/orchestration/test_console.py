@@ -7,18 +7,23 @@ from fastapi.testclient import TestClient
 from hvla.orchestration.console import create_app
 
 
+def _wait_until_finished(client: TestClient, run_id: int, timeout_s: float = 120) -> dict:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        status = client.get(f"/api/runs/{run_id}").json()
+        if status["state"] not in ("planning", "running"):
+            return status
+        time.sleep(0.2)
+    return status
+
+
 def test_console_plans_runs_and_reports_events():
     client = TestClient(create_app())
     assert "hvla operator console" in client.get("/").text
     plan = client.post("/api/plan", json={"instruction": "put the apple on the plate", "seed": 1}).json()
     assert [s["skill"] for s in plan["subgoals"]] == ["pick_place"]
     run = client.post("/api/runs", json={"instruction": "put the apple on the plate", "seed": 1}).json()
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        status = client.get(f"/api/runs/{run['id']}").json()
-        if status["state"] not in ("planning", "running"):
-            break
-        time.sleep(0.2)
+    status = _wait_until_finished(client, run["id"])
     assert status["state"] == "succeeded", status["result"]
     kinds = [e["kind"] for e in status["events"]]
     assert kinds[0] == "plan_created" and "subgoal_succeeded" in kinds and kinds[-1] == "episode_finished"
@@ -38,11 +43,6 @@ def test_console_estop_halts_the_episode():
     run = client.post("/api/runs", json={"instruction": "put the banana in the bowl", "seed": 2}).json()
     time.sleep(0.5)
     assert client.post(f"/api/runs/{run['id']}/estop").json()["estopped"]
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        status = client.get(f"/api/runs/{run['id']}").json()
-        if status["state"] not in ("planning", "running"):
-            break
-        time.sleep(0.2)
+    status = _wait_until_finished(client, run["id"])
     assert status["state"] == "failed"
     assert "e-stop" in status["result"]["failure"]
