@@ -20,6 +20,23 @@ from hvla.skills.data import schema
 from hvla.skills.data.lerobot import Dataset
 
 FAILURE_SCORE = 0.2
+# Tokens outside this box mean an object left the table (knocked off, or launched by a contact glitch
+# that raised no MuJoCo warning): the frames after it are not a kitchen any policy will see.
+WORKSPACE_MIN_M = np.array([-0.5, -1.0, -0.1])
+WORKSPACE_MAX_M = np.array([1.5, 1.0, 1.0])
+
+
+def implausible_episodes(dataset: Dataset) -> np.ndarray:
+    """(E,) True where some present token lies outside the workspace box."""
+    env = dataset.columns["observation.environment_state"].reshape(-1, schema.N_SLOTS, schema.TOKEN_DIM)
+    present = env[..., 0] > 0
+    xyz = env[..., 1:4]
+    outside = present & ((xyz < WORKSPACE_MIN_M).any(-1) | (xyz > WORKSPACE_MAX_M).any(-1))
+    frame_bad = outside.any(-1)
+    out = np.zeros(len(dataset.episodes), dtype=bool)
+    for i in range(len(dataset.episodes)):
+        out[i] = frame_bad[dataset.frames(i)].any()
+    return out
 
 
 def episode_quality(dataset: Dataset) -> np.ndarray:
@@ -28,7 +45,11 @@ def episode_quality(dataset: Dataset) -> np.ndarray:
     lengths = np.array([e["length"] for e in dataset.episodes], dtype=float)
     median = {s: float(np.median(lengths[[i for i, k in enumerate(skills) if k == s]])) for s in set(skills)}
     scores = np.empty(len(lengths))
+    broken = implausible_episodes(dataset) if "observation.environment_state" in dataset.columns else None
     for i, ep in enumerate(dataset.episodes):
+        if broken is not None and broken[i]:
+            scores[i] = 0.0  # never train on it, whatever the outcome
+            continue
         if str(ep.get("hvla/source", "")).startswith("dagger"):
             scores[i] = 1.0  # expert labels on the learner's states: the outcome says nothing about them
             continue
@@ -52,7 +73,7 @@ class QualityFilter:
     def weights(self, dataset: Dataset) -> np.ndarray:
         """(E,) episode weights; 0 drops an episode."""
         q = episode_quality(dataset)
-        keep = q >= self.min_quality
+        keep = (q >= self.min_quality) & (q > 0)
         if self.success_only:
             keep &= np.array([bool(e.get("hvla/success")) for e in dataset.episodes])
         return np.where(keep, q if self.weight_by_quality else 1.0, 0.0)
@@ -90,6 +111,7 @@ def quality_report(dataset: Dataset) -> dict[str, Any]:
         "quality": {"mean": float(q.mean()) if eps else 0.0,
                     "histogram": np.histogram(q, bins=[0, 0.25, 0.5, 0.75, 0.9, 1.0001])[0].tolist()},
         "failures": dict(failures.most_common(5)),
+        "implausible_episodes": int(implausible_episodes(dataset).sum()) if eps else 0,
         "distractors": dict(Counter(int(e.get("hvla/n_distractors", 0)) for e in eps)),
     }
 

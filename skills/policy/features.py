@@ -87,11 +87,22 @@ def wrap_grasp(angle: Tensor) -> Tensor:
     return torch.remainder(angle + math.pi / 2, math.pi) - math.pi / 2
 
 
+WORKSPACE_LO_M = (-0.5, -1.0, -0.1)  # token positions are clipped to this box: an object off the table
+WORKSPACE_HI_M = (1.5, 1.0, 1.0)  # (on the floor, or flung by a physics glitch) must not blow up a feature
+
+
+def _clip_xyz(tokens: Tensor) -> Tensor:
+    lo = torch.tensor(WORKSPACE_LO_M, dtype=tokens.dtype)
+    hi = torch.tensor(WORKSPACE_HI_M, dtype=tokens.dtype)
+    return torch.cat([tokens[..., :1], torch.maximum(torch.minimum(tokens[..., 1:4], hi), lo), tokens[..., 4:]],
+                     dim=-1)
+
+
 def object_features(raw: RawBatch) -> tuple[Tensor, Tensor, Tensor]:
     """(B, N, OBJ_FEATURES) features, (B, N) category ids, (B, N) valid-slot mask."""
     ee = raw.state[:, 0, :3]
     yaw = hand_yaw(raw.state[:, 0, 3:7])
-    tok = raw.tokens
+    tok = _clip_xyz(raw.tokens)
     present = tok[..., 0]  # (B, H, N)
     rel = (tok[..., 1:4] - ee[:, None, None, :]) * POS_SCALE  # (B, H, N, 3)
     hist = torch.cat([present[..., None], rel], dim=-1).permute(0, 2, 1, 3).flatten(2)  # (B, N, 4H)
@@ -100,7 +111,7 @@ def object_features(raw: RawBatch) -> tuple[Tensor, Tensor, Tensor]:
     extent = cur[..., 4:7] * EXTENT_SCALE
     rgb = cur[..., 7:10]
     dyaw = wrap_grasp(cur[..., 10]) - yaw[:, None]
-    init = raw.init_tokens
+    init = _clip_xyz(raw.init_tokens)
     init_rel = (init[..., 1:4] - ee[:, None, :]) * POS_SCALE
     # Coarse offsets saturate nothing but resolve millimetres poorly; these resolve them near the hand.
     near = cur[..., 1:4] - ee[:, None, :]

@@ -128,3 +128,14 @@ def test_dagger_rollouts_keep_full_quality_whatever_the_learners_outcome(tmp_pat
     ds = load_dataset(tmp_path)
     weights = dict(zip([e["hvla/uid"] for e in ds.episodes], QualityFilter().weights(ds).tolist()))
     assert weights == {"d": 1.0, "a": 0.2}
+
+
+def test_an_object_flung_off_the_table_zeroes_the_episodes_quality(tmp_path, episode_factory):
+    ep = episode_factory("x", 10, 0)
+    env = ep.columns["observation.environment_state"].reshape(10, 16, 12)
+    env[5:, 0, 3] = -40.0  # fell forever: no floor in an old kitchen
+    ep.columns["observation.environment_state"] = env.reshape(10, -1)
+    _write(tmp_path, [ep, episode_factory("y", 10, 1)])
+    ds = load_dataset(tmp_path)
+    assert QualityFilter().weights(ds).tolist() == [0.0, 1.0]
+    assert quality_report(ds)["implausible_episodes"] == 1
