@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from hvla.perception.color import robust_rgb
 from hvla.perception.dataset import SPLIT_FIRST_SEED, DatasetConfig, LabelledFrame, labelled_frames
 from hvla.perception.detector import Detection
 from hvla.perception.geometry import (
@@ -24,6 +25,7 @@ from hvla.perception.geometry import (
     touches_border,
     view_estimate,
 )
+from hvla.perception.novelty import fit_novelty
 
 
 def match(instances: tuple, dets: list[Detection], min_iou: float = 0.5) -> list[tuple[str, Detection]]:
@@ -49,8 +51,9 @@ def match(instances: tuple, dets: list[Detection], min_iou: float = 0.5) -> list
 
 def samples(
     n_scenes: int, detector=None, first_seed: int = SPLIT_FIRST_SEED["train"]
-) -> Iterator[tuple[str, str, ViewEstimate, np.ndarray, np.ndarray]]:
-    """(label, camera, view estimate, true centre, true extent) for every matched object view."""
+) -> Iterator[tuple[str, str, ViewEstimate, np.ndarray, np.ndarray, np.ndarray, str]]:
+    """(label, camera, view estimate, true centre, true extent, observed rgb, true colour name) for every
+    matched object view."""
     config = DatasetConfig(views_per_scene=3)
     for seed in range(first_seed, first_seed + n_scenes):
         frames: list[LabelledFrame] = list(labelled_frames(seed, "train", config))
@@ -68,8 +71,14 @@ def samples(
                 est = view_estimate(pts, info.T_world_cam[:3, 3], touches_border(mask),
                                     occluded(lf.frame.depth_m, mask))
                 if est is not None:
-                    yield obj.label, info.name, est, obj.position_m, obj.extent_m
+                    rgb = robust_rgb(lf.frame.rgb, mask)
+                    yield obj.label, info.name, est, obj.position_m, obj.extent_m, rgb, obj.color_name
 
 
 def calibrate(n_scenes: int = 150, detector=None) -> GeometryCalibration:
-    return fit_corrections(samples(n_scenes, detector))
+    """3D corrections and the novelty model, fitted on the same training views."""
+    rows = list(samples(n_scenes, detector))
+    cal = fit_corrections(rows)
+    full = [(label, cam, color, rgb, est) for label, cam, est, _, _, rgb, color in rows if not est.partial]
+    cal.novelty = fit_novelty(full).to_json()
+    return cal

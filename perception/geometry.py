@@ -108,6 +108,7 @@ class ViewEstimate:
     n_points: int
     truncated: bool  # the mask touches the image border
     occluded: bool = False  # something nearer the camera borders the mask (the arm, a bowl's rim)
+    top_fraction: float = 0.0  # share of the points within 4 mm of the top: high for a flat top (a box)
 
     @property
     def partial(self) -> bool:
@@ -129,7 +130,8 @@ def view_estimate(points: FloatArray, cam_pos_m: FloatArray, truncated: bool = F
     mid_l = 0.5 * (np.percentile(pl, lo_q) + np.percentile(pl, hi_q))
     middle = np.array([*(mid_f * f + mid_l * lat), np.percentile(pts[:, 2], hi_q)])
     lo, hi = np.percentile(pts, lo_q, axis=0), np.percentile(pts, hi_q, axis=0)
-    return ViewEstimate(f, middle, np.maximum(hi - lo, 1e-3), len(pts), truncated, occluded)
+    top_fraction = float(np.mean(pts[:, 2] >= middle[2] - 0.004))
+    return ViewEstimate(f, middle, np.maximum(hi - lo, 1e-3), len(pts), truncated, occluded, top_fraction)
 
 
 @dataclass(frozen=True)
@@ -147,10 +149,12 @@ class Correction:
 
 @dataclass
 class GeometryCalibration:
-    """Corrections by "label/camera"; `default` for pairs never seen in training (a novel object)."""
+    """Corrections by "label/camera"; `default` for pairs never seen in training (a novel object).
+    `novelty` (novelty.py) is fitted on the same views and travels in the same file."""
 
     table: dict[str, Correction] = field(default_factory=dict)
     default: Correction = field(default_factory=lambda: Correction(0.01, 0.0, 0.025, (0.02, 0.02, 0.0)))
+    novelty: dict = field(default_factory=dict)  # NoveltyModel.to_json()
 
     def get(self, label: str, camera: str) -> Correction:
         return self.table.get(f"{label}/{camera}", self.default)
@@ -173,16 +177,9 @@ class GeometryCalibration:
         extent = np.maximum(est.extent_m + np.array(c.extent_add_m), 1e-3)
         return np.array([*xy, z]), extent
 
-    def plausible_height(self, est: ViewEstimate, label: str, camera: str, tol_m: float = 0.01) -> bool:
-        """Whether an object standing on the table is as tall as `label`s are (always True otherwise)."""
-        c = self.table.get(f"{label}/{camera}")
-        position, extent = self.apply(est, label, camera)
-        if c is None or est.partial or position[2] - extent[2] / 2 > 0.01:
-            return True
-        return c.height_range_m[0] - tol_m <= extent[2] <= c.height_range_m[1] + tol_m
-
     def save(self, path: Path) -> None:
-        data = {"default": asdict(self.default), "table": {k: asdict(v) for k, v in sorted(self.table.items())}}
+        data = {"default": asdict(self.default), "table": {k: asdict(v) for k, v in sorted(self.table.items())},
+                "novelty": self.novelty}
         Path(path).write_text(json.dumps(data, indent=1) + "\n")
 
     @classmethod
@@ -190,15 +187,15 @@ class GeometryCalibration:
         data = json.loads(Path(path).read_text())
         conv = lambda d: Correction(  # noqa: E731
             **{**d, "extent_add_m": tuple(d["extent_add_m"]), "height_range_m": tuple(d["height_range_m"])})
-        return cls({k: conv(v) for k, v in data["table"].items()}, conv(data["default"]))
+        return cls({k: conv(v) for k, v in data["table"].items()}, conv(data["default"]), data.get("novelty", {}))
 
 
-def fit_corrections(samples: Iterable[tuple[str, str, ViewEstimate, FloatArray, FloatArray]],
+def fit_corrections(samples: Iterable[tuple],
                     min_views: int = 20) -> GeometryCalibration:
-    """Median residuals per (label, camera) from (label, camera, estimate, true centre, true extent);
+    """Median residuals per (label, camera) from (label, camera, estimate, true centre, true extent, ...);
     cut-off and occluded views are left out (their error is occlusion, not viewpoint)."""
     groups: dict[str, list[tuple[float, float, float, FloatArray]]] = {}
-    for label, camera, est, centre, extent in samples:
+    for label, camera, est, centre, extent, *_ in samples:
         if est.partial:
             continue
         lat = np.array([-est.forward[1], est.forward[0]])

@@ -42,6 +42,8 @@ class Candidate:
     camera: str = ""
     elongation: float = 1.0
     partial: bool = False  # every view of it was cut off or occluded: its position may be biased
+    novelty_z: float = 0.0  # how unlike its class it looks (perception/novelty.py), mean over judged views
+    novelty_by_camera: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
