@@ -23,8 +23,12 @@ Rgb = tuple[float, float, float]
 
 
 def _hsv(rgb: NDArray | Rgb) -> tuple[float, float, float]:
-    r, g, b = (float(np.clip(c, 0, 1)) for c in rgb)
+    r, g, b = (min(max(float(c), 0.0), 1.0) for c in rgb)
     return colorsys.rgb_to_hsv(r, g, b)
+
+
+_PALETTE_HSV = {label: {name: _hsv(rgb) for name, rgb in p.items()} for label, p in PALETTES.items()}
+_ALL_HSV = [e for p in _PALETTE_HSV.values() for e in p.items()]
 
 
 def _hue_deg_diff(a: float, b: float) -> float:
@@ -35,9 +39,12 @@ def _hue_deg_diff(a: float, b: float) -> float:
 def robust_rgb(rgb: NDArray[np.uint8], mask: NDArray[np.bool_]) -> NDArray[np.float64]:
     """Median colour in [0, 1] of the mask's brighter half: shadowed sides and edges carry the least
     hue, specular highlights are few enough for the median to ignore."""
-    px = rgb[mask].astype(np.float64) / 255.0
+    px = rgb[mask]
     if len(px) == 0:
         return np.zeros(3)
+    if len(px) > 800:  # evenly subsampled: a median needs no more
+        px = px[:: int(np.ceil(len(px) / 800))]
+    px = px.astype(np.float64) / 255.0
     v = px.max(axis=1)
     lit = px[v >= np.median(v)]
     return np.median(lit, axis=0)
@@ -52,17 +59,20 @@ class ColorNamer:
     val_scale: float = 0.8
 
     def distance(self, observed: NDArray | Rgb, reference: Rgb) -> float:
-        h1, s1, v1 = _hsv(observed)
-        h2, s2, v2 = _hsv(reference)
+        return self._distance_hsv(_hsv(observed), _hsv(reference))
+
+    def _distance_hsv(self, a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+        (h1, s1, v1), (h2, s2, v2) = a, b
         chroma = min(s1, s2)  # hue is meaningless for greys
         dh = _hue_deg_diff(h1, h2) / self.hue_scale_deg * chroma
-        return float(np.sqrt(dh**2 + ((s1 - s2) / self.sat_scale) ** 2 + ((v1 - v2) / self.val_scale) ** 2))
+        return (dh**2 + ((s1 - s2) / self.sat_scale) ** 2 + ((v1 - v2) / self.val_scale) ** 2) ** 0.5
 
     def name(self, observed: NDArray | Rgb, label: str | None = None) -> str:
         """The palette name closest to `observed`: among `label`'s colours when the class is known."""
-        palette = PALETTES.get(label or "", None)
-        entries = list(palette.items()) if palette else [e for p in PALETTES.values() for e in p.items()]
-        return min(entries, key=lambda e: self.distance(observed, e[1]))[0]
+        palette = _PALETTE_HSV.get(label or "")
+        entries = list(palette.items()) if palette else _ALL_HSV
+        obs = _hsv(observed)
+        return min(entries, key=lambda e: self._distance_hsv(obs, e[1]))[0]
 
     def off_palette(self, observed: NDArray | Rgb, label: str, max_hue_deg: float = 8.0) -> bool:
         """True when a saturated colour's hue is farther than `max_hue_deg` from all of `label`'s colours."""

@@ -238,8 +238,8 @@ class Detector:
         for k in range(len(cls)):
             up = cv2.resize(logits[k], (W, H), interpolation=cv2.INTER_LINEAR)
             box = boxes[k] * [sx, sy, sx, sy]
-            x1, y1 = int(np.clip(np.floor(box[0]), 0, W)), int(np.clip(np.floor(box[1]), 0, H))
-            x2, y2 = int(np.clip(np.ceil(box[2]), 0, W)), int(np.clip(np.ceil(box[3]), 0, H))
+            x1, y1 = min(max(int(box[0]), 0), W), min(max(int(box[1]), 0), H)
+            x2, y2 = min(max(int(np.ceil(box[2])), 0), W), min(max(int(np.ceil(box[3])), 0), H)
             mask = np.zeros((H, W), bool)
             mask[y1:y2, x1:x2] = up[y1:y2, x1:x2] > 0.0  # sigmoid(x) > 0.5
             if not mask.any():
