@@ -253,7 +253,7 @@ def dagger_collect(round_index: int, checkpoint: Path, root: Path, cfg: DaggerCo
     results = map_jobs(run_rollout, [(j,) for j in jobs], workers, f"DAgger round {round_index}", progress)
     writer.finalise()
     out = {"all": float(np.mean([r.success for r in results]))}
-    for skill in cfg.skills:
+    for skill in dict.fromkeys(cfg.skills):
         sel = [r.success for r, j in zip(results, jobs) if j.name.startswith(f"{skill}-")]
         out[skill] = float(np.mean(sel)) if sel else float("nan")
     moved = [r.success for r, j in zip(results, jobs) if j.disturbance.kind == "moved_object"]
