@@ -71,11 +71,12 @@ def main() -> None:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; instruction: {args.instruction!r}; "
           f"seeds {seeds.start}..{seeds.stop - 1}\n")
-    rows, failures = [], {}
+    rows, failures, failed_seeds = [], {}, {}
     for name, stack in stacks.items():
         reports = run_many(args.instruction, seeds, stack, args.workers)
         rows.append(summarise(name, reports))
         failures[name] = Counter((r["failure"] or "")[:90] for r in reports if not r["success"])
+        failed_seeds[name] = [r["seed"] for r in reports if not r["success"]]
     header = ("stack", "success", "rate [%]", "median sim [s]", "median wall [s]", "subgoals retried", "replans")
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for row in rows:
@@ -83,6 +84,8 @@ def main() -> None:
     for name, counts in failures.items():
         for reason, n in counts.most_common(5):
             print(f"- {name}: {n} x {reason}")
+    for name, seeds_failed in failed_seeds.items():
+        print(f"- {name}: failed seeds {seeds_failed}")
 
 
 if __name__ == "__main__":

@@ -58,8 +58,7 @@ def resync_expert(expert: PhaseExpert, held: str, holding: bool, lost_steps: int
         if after < len(names):
             expert.index, expert._dwell_s = after, 0.0
     elif (not holding and lost_steps >= LOST_STEPS and "above" in names and phase not in GRASP_PHASES
-          and phase not in AFTER_RELEASE and names.index(phase) > names.index("close")
-          and "put_down" not in names[: names.index(phase)]):
+          and phase not in AFTER_RELEASE and names.index(phase) > names.index("close")):
         expert.index, expert._dwell_s = names.index("above"), 0.0
 
 

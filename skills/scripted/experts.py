@@ -170,12 +170,13 @@ def place_phases(obj: str, target: str) -> list[Phase]:
 
 
 def wipe_phases(tool: str, region: str, press_z_m: float = 0.012) -> list[Phase]:
-    """Grasp the sponge, sweep it over the dirt patch in overlapping strokes, put it back."""
-    start: dict[str, NDArray[np.float64]] = {}
+    """Grasp the sponge, sweep it over the dirt patch in overlapping strokes, let go where the last ends.
 
-    def remember(scene: Scene) -> None:
-        if "tool" not in start:
-            start["tool"] = _token(scene, tool).position_m.copy()
+    Putting the sponge back is not part of wiping: it is a `place` the planner adds when asked
+    ("... and put the sponge back"). Kept out on purpose: an arm back above the sponge's home,
+    holding it, looks the same before the wipe as after it, so a policy that sees only the present
+    scene cannot tell whether to start wiping or to put the sponge down.
+    """
 
     def stroke_point(i: int, end: int) -> TargetFn:
         def target(scene: Scene, proprio: Proprio) -> Target:
@@ -189,33 +190,14 @@ def wipe_phases(tool: str, region: str, press_z_m: float = 0.012) -> list[Phase]
 
         return target
 
-    def above_home(scene: Scene, proprio: Proprio) -> Target:
-        remember(scene)
-        return np.array([*start["tool"][:2], SAFE_Z_M]), hand_yaw(proprio.T_world_ee)
-
-    def put_down(scene: Scene, proprio: Proprio) -> Target:
-        return np.array([*start["tool"][:2], start["tool"][2] + 0.01]), hand_yaw(proprio.T_world_ee)
-
-    def remembering(fn: TargetFn) -> TargetFn:
-        def target(scene: Scene, proprio: Proprio) -> Target:
-            remember(scene)
-            return fn(scene, proprio)
-
-        return target
-
-    grasp = grasp_phases(tool)
-    grasp[1] = Phase("above", remembering(grasp[1].target), OPEN_M, tol_m=0.015)
     strokes = [Phase("approach_patch", stroke_point(0, -1), CLOSED_M, FAST_MPS, tol_m=0.015)]
     for i in range(3):
         strokes.append(Phase(f"stroke{i}_start", stroke_point(i, 0), CLOSED_M, SLOW_MPS, tol_m=0.012))
         strokes.append(Phase(f"stroke{i}_end", stroke_point(i, 1), CLOSED_M, WIPE_MPS, tol_m=0.012))
     return [
-        *grasp,
+        *grasp_phases(tool),
         Phase("lift", _hold(0.08), CLOSED_M, SLOW_MPS, tol_m=0.015),
         *strokes,
-        Phase("raise", _hold(SAFE_Z_M), CLOSED_M, SLOW_MPS, tol_m=0.02),
-        Phase("return", above_home, CLOSED_M, FAST_MPS, tol_m=0.02),
-        Phase("put_down", put_down, CLOSED_M, SLOW_MPS, tol_m=0.01),
-        Phase("release", put_down, OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4),
+        Phase("release", stroke_point(2, 1), OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4),
         Phase("retreat", _hold(SAFE_Z_M), OPEN_M, FAST_MPS, tol_m=0.02),
     ]
