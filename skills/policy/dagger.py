@@ -46,20 +46,20 @@ def resync_expert(expert: PhaseExpert, held: str, holding: bool, lost_steps: int
     phase = expert.phase.name
     if scene is not None and proprio is not None and expert.phase.dwell_s > 0 and expert.index > 0:
         try:
-            goal, _ = expert.phase.target(scene, proprio)
+            goal, _ = expert.target(scene, proprio)
         except MessageError:
             goal = None
         if goal is not None and np.linalg.norm(goal - proprio.ee_position_m) > 2 * expert.phase.tol_m and not (
                 holding and phase == "close"):
-            expert.index, expert._dwell_s = expert.index - 1, 0.0
+            expert.goto(expert.index - 1)
             return
     if holding and phase in GRASP_PHASES and "close" in names:
         after = names.index("close") + 1
         if after < len(names):
-            expert.index, expert._dwell_s = after, 0.0
+            expert.goto(after)
     elif (not holding and lost_steps >= LOST_STEPS and "above" in names and phase not in GRASP_PHASES
           and phase not in AFTER_RELEASE and names.index(phase) > names.index("close")):
-        expert.index, expert._dwell_s = names.index("above"), 0.0
+        expert.goto(names.index("above"))
 
 
 def held_object(subgoal: Subgoal) -> str:

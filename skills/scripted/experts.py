@@ -37,6 +37,10 @@ class Phase:
     speed_mps: float = FAST_MPS
     tol_m: float = 0.01
     dwell_s: float = 0.0  # time to stay at the target (fingers closing, opening)
+    # Target fixed at the phase's first step. The fingers close (or open) where the hand is: a target
+    # that followed the perceived object would chase it, since a held object's visible part, and so
+    # its perceived centre, shifts as the fingers cover it, and the hand would drag it along.
+    freeze: bool = False
 
 
 class PhaseExpert:
@@ -47,6 +51,7 @@ class PhaseExpert:
         self.k, self.dt_s = k, dt_s
         self.index = 0
         self._dwell_s = 0.0
+        self._frozen: Target | None = None
         self.done = False
         self.regrasps = 0
 
@@ -58,22 +63,36 @@ class PhaseExpert:
         xyz = proprio.ee_position_m
         yaw = hand_yaw(proprio.T_world_ee)
         self._maybe_regrasp(proprio)
-        goal, goal_yaw = self.phase.target(scene, proprio)
+        goal, goal_yaw = self.target(scene, proprio)
         at_goal = np.linalg.norm(goal - xyz) < self.phase.tol_m
         if at_goal:
             self._dwell_s += self.dt_s
             if self._dwell_s >= self.phase.dwell_s:
                 self._advance()
-                goal, goal_yaw = self.phase.target(scene, proprio)
+                goal, goal_yaw = self.target(scene, proprio)
         phase = self.phase
         return straight_chunk(xyz, yaw, goal, goal_yaw, phase.gripper_m, phase.speed_mps, self.k, self.dt_s)
 
-    def _advance(self) -> None:
+    def target(self, scene: Scene, proprio: Proprio) -> Target:
+        """The current phase's target (for a frozen phase, the one taken at its first step)."""
+        if not self.phase.freeze:
+            return self.phase.target(scene, proprio)
+        if self._frozen is None:
+            self._frozen = self.phase.target(scene, proprio)
+        return self._frozen
+
+    def goto(self, index: int) -> None:
+        """Jump to phase `index` afresh (re-grasps, DAgger's tracker)."""
+        self.index = index
         self._dwell_s = 0.0
+        self._frozen = None
+
+    def _advance(self) -> None:
         if self.index >= len(self.phases) - 1:
+            self._dwell_s = 0.0
             self.done = True
         else:
-            self.index += 1
+            self.goto(self.index + 1)
 
     def _maybe_regrasp(self, proprio: Proprio) -> None:
         """After closing, empty fingers mean the grasp missed: go back to the approach phase."""
@@ -84,8 +103,7 @@ class PhaseExpert:
             and proprio.gripper_m < EMPTY_GRASP_M
             and self.regrasps < 3
         ):
-            self.index = names.index("above")
-            self._dwell_s = 0.0
+            self.goto(names.index("above"))
             self.regrasps += 1
 
 
@@ -105,15 +123,13 @@ def _grasp_yaw(tok: ObjectToken) -> float:
 
 
 def _hold(z: float | None = None) -> TargetFn:
-    """Stay above where the hand is (optionally at height z)."""
-    memo: dict[str, NDArray[np.float64]] = {}
+    """Where the hand is (raised to at least height z); use in a frozen phase."""
 
     def target(scene: Scene, proprio: Proprio) -> Target:
-        if "xyz" not in memo:
-            memo["xyz"] = proprio.ee_position_m.copy()
-            if z is not None:
-                memo["xyz"][2] = max(z, memo["xyz"][2])
-        return memo["xyz"], hand_yaw(proprio.T_world_ee)
+        xyz = proprio.ee_position_m.copy()
+        if z is not None:
+            xyz[2] = max(z, xyz[2])
+        return xyz, hand_yaw(proprio.T_world_ee)
 
     return target
 
@@ -134,16 +150,16 @@ def grasp_phases(obj: str) -> list[Phase]:
         return np.array([*tok.position_m[:2], z]), _grasp_yaw(tok)
 
     return [
-        Phase("rise", _hold(SAFE_Z_M), OPEN_M),
+        Phase("rise", _hold(SAFE_Z_M), OPEN_M, freeze=True),
         Phase("above", above, OPEN_M, tol_m=0.015),
         Phase("pregrasp", pregrasp, OPEN_M, SLOW_MPS, tol_m=0.008),
         Phase("descend", grasp, OPEN_M, SLOW_MPS, tol_m=0.005),
-        Phase("close", grasp, CLOSED_M, SLOW_MPS, tol_m=0.01, dwell_s=0.5),
+        Phase("close", grasp, CLOSED_M, SLOW_MPS, tol_m=0.01, dwell_s=0.5, freeze=True),
     ]
 
 
 def pick_phases(obj: str) -> list[Phase]:
-    return [*grasp_phases(obj), Phase("lift", _hold(SAFE_Z_M), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.015)]
+    return [*grasp_phases(obj), Phase("lift", _hold(SAFE_Z_M), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.015, freeze=True)]
 
 
 def place_phases(obj: str, target: str) -> list[Phase]:
@@ -161,11 +177,11 @@ def place_phases(obj: str, target: str) -> list[Phase]:
         return np.array([*dest.position_m[:2], z]), hand_yaw(proprio.T_world_ee)
 
     return [
-        Phase("lift", _hold(SAFE_Z_M), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.02),
+        Phase("lift", _hold(SAFE_Z_M), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.02, freeze=True),
         Phase("carry", carry, CLOSED_M, FAST_MPS, tol_m=0.015),
         Phase("lower", lower, CLOSED_M, SLOW_MPS, tol_m=0.008),
-        Phase("release", lower, OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4),
-        Phase("retreat", _hold(SAFE_Z_M), OPEN_M, FAST_MPS, tol_m=0.02),
+        Phase("release", lower, OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4, freeze=True),
+        Phase("retreat", _hold(SAFE_Z_M), OPEN_M, FAST_MPS, tol_m=0.02, freeze=True),
     ]
 
 
@@ -196,8 +212,8 @@ def wipe_phases(tool: str, region: str, press_z_m: float = 0.012) -> list[Phase]
         strokes.append(Phase(f"stroke{i}_end", stroke_point(i, 1), CLOSED_M, WIPE_MPS, tol_m=0.012))
     return [
         *grasp_phases(tool),
-        Phase("lift", _hold(0.08), CLOSED_M, SLOW_MPS, tol_m=0.015),
+        Phase("lift", _hold(0.08), CLOSED_M, SLOW_MPS, tol_m=0.015, freeze=True),
         *strokes,
-        Phase("release", stroke_point(2, 1), OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4),
-        Phase("retreat", _hold(SAFE_Z_M), OPEN_M, FAST_MPS, tol_m=0.02),
+        Phase("release", stroke_point(2, 1), OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4, freeze=True),
+        Phase("retreat", _hold(SAFE_Z_M), OPEN_M, FAST_MPS, tol_m=0.02, freeze=True),
     ]
