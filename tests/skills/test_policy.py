@@ -68,3 +68,40 @@ def test_learned_is_a_registered_skill_policy_built_from_a_given_checkpoint(tmp_
     cfg = TrainConfig(epochs=1, steps_per_epoch=1, batch_size=4, curriculum_epochs=0, val_fraction=0.0, threads=1)
     result = train_policy([data], tmp_path / "run", cfg, progress=False)
     assert isinstance(SKILL_POLICIES.get("learned")(policy=load_policy(result.checkpoint)), LearnedSkills)
+
+
+def _committed_policy_on(seed: int, subgoal: Subgoal):
+    obs = KitchenWorld(seed=seed).observe(())
+    scene = OraclePerception().perceive(obs)
+    policy = LearnedSkills(load_policy(None))
+    policy.reset(scene, subgoal)
+    return scene, policy, obs
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_the_committed_policy_heads_for_the_object_it_is_told_to_pick(seed):
+    """The artefact, not a fresh net: its first chunk closes most of the distance to the named object."""
+    for name in ("banana", "apple"):
+        scene, policy, obs = _committed_policy_on(seed, Subgoal("s0", "pick", {"object": name}))
+        if scene.find(name) is None:
+            continue
+        target = scene.find(name).position_m[:2]
+        start = np.linalg.norm(obs.proprio.ee_position_m[:2] - target)
+        chunk = policy.act(scene, obs.proprio)
+        end = np.linalg.norm(chunk.ee_targets[-1, :2] - target)
+        assert end < 0.8 * start, f"{name}: {start:.3f} m -> {end:.3f} m"
+        assert (chunk.gripper_m > 0.04).all()  # still open on the way
+
+
+@pytest.mark.slow
+def test_the_committed_policy_picks_a_fruit_in_a_held_out_kitchen():
+    from hvla.orchestration.evaluation import SkillCase
+    from hvla.skills.data.disturb import Disturbance
+    from hvla.skills.data.record import SubgoalSpec
+    from hvla.skills.runner import PolicySpec, RolloutJob, run_rollout
+
+    case = SkillCase("pick", (("object", "apple"),))
+    job = RolloutJob("pick(apple)", 10_007, (SubgoalSpec.of("s0", "pick", object="apple"),), case.scene(),
+                     PolicySpec("learned"), Disturbance())
+    result = run_rollout(job)
+    assert result.success, result.reason
