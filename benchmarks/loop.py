@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/loop.py --seeds 50
     .venv/bin/python benchmarks/loop.py --seeds 50 --compare perception=oracle,yolo
+    .venv/bin/python benchmarks/loop.py --seeds 50 --stack skills=scripted --stack skills=learned \
+        --stack skills=learned+perception=yolo        # any layer mix per row
 
 Each seed runs exactly what `hvla run "<instruction>" --seed N --json` runs (planning, retries,
 re-planning), without episode logs. Prints the success rate, per-subgoal outcomes and timings.
@@ -61,6 +63,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=50, help="seeds 0..N-1")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--compare", default="", help="layer=name1,name2 (e.g. perception=oracle,yolo)")
+    parser.add_argument("--stack", action="append", default=[],
+                        help="one row: layer=name pairs joined by '+' (e.g. skills=learned+perception=yolo)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     base = StackConfig()
@@ -68,6 +72,8 @@ def main() -> None:
     if args.compare:
         layer, names = args.compare.split("=")
         stacks = {f"{layer}={n}": replace(base, **{layer: n}) for n in names.split(",")}
+    if args.stack:
+        stacks = {row: replace(base, **dict(pair.split("=") for pair in row.split("+"))) for row in args.stack}
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; instruction: {args.instruction!r}; "
           f"seeds {seeds.start}..{seeds.stop - 1}\n")
