@@ -78,6 +78,11 @@ class TrackerConfig:
     new_report_misses: int = 5  # reported only this long unseen,
     new_max_misses: int = 10  # and forgotten after this
     new_track_score: float = 0.6  # a weaker detection only confirms an existing track (as in ByteTrack)
+    relabel_m: float = 0.04  # an established track takes another label's detection only this close (a
+    # flickering class on the same object), never a neighbour's: the bowl's track must not jump to the
+    # sponge while the arm hides the bowl
+    fragment_m: float = 0.06  # an unmatched detection this close to a live track of its label is a
+    # fragment of that object (a mask split by the arm in front of it), not a new object
 
     def __post_init__(self) -> None:
         if self.gate_m <= 0 or not 0 < self.smoothing <= 1:
@@ -120,6 +125,8 @@ class Tracker:
                     d = 0.0
                 if d > cfg.gate_m:
                     continue
+                if tr.label != c.label and tr.hits >= cfg.established_hits and d > cfg.relabel_m:
+                    continue
                 col = float(np.linalg.norm(tr.candidate.color_rgb - c.color_rgb))
                 cost[i, j] = d / cfg.gate_m + cfg.label_cost * (tr.label != c.label) + cfg.color_cost * col
         return cost
@@ -141,8 +148,9 @@ class Tracker:
         for i, tr in enumerate(self.tracks):
             if i not in matched_t:
                 tr.misses += 1
+        existing = list(self.tracks)
         for j, c in enumerate(candidates):
-            if j not in matched_c and c.score >= self.config.new_track_score:
+            if j not in matched_c and c.score >= self.config.new_track_score and not self._fragment(c, existing):
                 self._start(c)
         self.tracks = [t for t in self.tracks if self._alive(t, report=False)]
         return [t for t in self.tracks if self._alive(t, report=True)]
@@ -168,6 +176,13 @@ class Tracker:
         return names
 
     # --- internals --------------------------------------------------------------------------
+    def _fragment(self, c: Candidate, tracks: list[Track]) -> bool:
+        if c.category == "region":
+            return False
+        return any(t.label == c.label and t.candidate.category != "region"
+                   and float(np.linalg.norm(t.candidate.position_m - c.position_m)) < self.config.fragment_m
+                   for t in tracks)
+
     def _start(self, c: Candidate) -> None:
         tr = Track(self._next_id, c, {c.label: c.score}, hits=1)
         if c.category == "region":

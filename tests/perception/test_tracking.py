@@ -141,3 +141,25 @@ def test_a_carried_object_is_followed_even_when_the_fingers_hide_it():
         held.partial = True
         (t,) = tracker.update([held])
     assert np.linalg.norm(t.candidate.position_m - [0.5 + 0.03 * 14, 0.0, 0.02 + 0.14]) < 0.01
+
+
+def test_an_established_track_never_jumps_to_a_neighbour_of_another_class_while_its_object_is_hidden():
+    tracker = Tracker()
+    for _ in range(6):
+        tracker.update([cand("bowl", (0.42, 0.10, 0.03), (0.9, 0.9, 0.9), "container")])
+    bowl_id = next(t.track_id for t in tracker.tracks if t.label == "bowl")
+    # The arm hides the bowl and uncovers a sponge 10 cm away (within the distance gate).
+    for _ in range(3):
+        tracker.update([cand("sponge", (0.37, 0.20, 0.01), (0.9, 0.9, 0.9), "tool")])
+    bowl = next(t for t in tracker.tracks if t.track_id == bowl_id)
+    assert np.allclose(bowl.candidate.position_m, (0.42, 0.10, 0.03)) and bowl.label == "bowl"
+
+
+def test_a_second_mask_of_a_tracked_object_does_not_start_a_new_object():
+    tracker = Tracker()
+    for _ in range(6):
+        tracker.update([cand("bowl", (0.42, 0.10, 0.03), category="container")])
+    # The arm splits the bowl's mask in two: both halves are detected as bowls a few centimetres apart.
+    tracker.update([cand("bowl", (0.41, 0.09, 0.03), category="container"),
+                    cand("bowl", (0.44, 0.12, 0.03), category="container")])
+    assert [t.label for t in tracker.tracks] == ["bowl"]
