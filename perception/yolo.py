@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from hvla.core.artifacts import ARTIFACTS_DIR, resolve_artifact, sha256_of
 from hvla.core.errors import CheckpointError, ConfigError
-from hvla.core.messages import CameraFrame, ObjectToken, Observation, Scene
+from hvla.core.messages import CameraFrame, ObjectToken, Observation, Proprio, Scene
 from hvla.perception.base import PERCEPTION
 from hvla.perception.detector import Detection, DetectorConfig
 from hvla.perception.geometry import GeometryCalibration, ViewEstimate
@@ -266,7 +266,7 @@ class YoloPerception:
         t0 = time.perf_counter()
         if self.refiner is not None:
             detections = [self.refiner.refine(f.rgb, d) for f, d in zip(frames, detections)]
-        seen = [s for f, dets in zip(frames, detections) for s in self._lift(f, dets, flags)]
+        seen = [s for f, dets in zip(frames, detections) for s in self._lift(f, dets, flags, obs.proprio)]
         candidates = self._fuse(seen)
         tracks = self.tracker.update(candidates)
         names = self.tracker.names(tracks)
@@ -293,14 +293,18 @@ class YoloPerception:
             frames.append(frame)
         return frames
 
-    def _lift(self, frame: CameraFrame, dets: list[Detection], flags: list[str]) -> list[_Seen]:
+    def _lift(self, frame: CameraFrame, dets: list[Detection], flags: list[str], proprio: Proprio | None = None
+              ) -> list[_Seen]:
         from hvla.perception.color import robust_rgb
         from hvla.perception.geometry import mask_points, occluded, touches_border, view_estimate, z_band
+        from hvla.perception.self_filter import on_gripper
 
         out = []
         cam_pos = frame.info.T_world_cam[:3, 3]
         for det in dets:
             pts = mask_points(frame.depth_m, det.mask, frame.info.K, frame.info.T_world_cam)
+            if proprio is not None and len(pts):
+                pts = pts[~on_gripper(pts, proprio.T_world_ee, proprio.gripper_m)]
             if _CATEGORY.get(det.label) != "region":
                 pts = z_band(pts, self.calibration.max_height(det.label, frame.info.name) + 0.01)
             est = None
