@@ -167,6 +167,7 @@ def dagger(
     skills: Annotated[str, typer.Option(help="Comma-separated skills rolled out in turn (repeat one to weight it).")
                       ] = "pick,pick_place,place,wipe,wipe",
     beta: Annotated[float, typer.Option(help="Expert share of executed chunks in round 1 (halves each round).")] = 0.0,
+    moved_share: Annotated[float, typer.Option(help="Share of roll-outs with the object moved mid-grasp.")] = 0.5,
     epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per round.")] = 6,
     steps_per_epoch: int = 120,
     batch_size: int = 128,
@@ -181,7 +182,8 @@ def dagger(
     from hvla.skills.policy.train import TrainConfig, train_policy
     from hvla.skills.runner import dagger_collect
 
-    cfg = DaggerConfig(rounds=rounds, episodes_per_round=episodes, beta0=beta, skills=tuple(skills.split(",")))
+    cfg = DaggerConfig(rounds=rounds, episodes_per_round=episodes, beta0=beta, skills=tuple(skills.split(",")),
+                       moved_object_share=moved_share)
     tcfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
                        curriculum_epochs=0, warmup_steps=50, lr=lr, patience=3, threads=threads)
 
