@@ -168,6 +168,8 @@ def dagger(
                       ] = "pick,pick_place,place,wipe,wipe",
     beta: Annotated[float, typer.Option(help="Expert share of executed chunks in round 1 (halves each round).")] = 0.0,
     moved_share: Annotated[float, typer.Option(help="Share of roll-outs with the object moved mid-grasp.")] = 0.5,
+    episodes_per_skill: Annotated[int, typer.Option(help="Use only the first N episodes of each skill of each "
+                                                         "dataset (as the BC run it continues); 0 = all.")] = 0,
     epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per round.")] = 6,
     steps_per_epoch: int = 120,
     batch_size: int = 128,
@@ -185,7 +187,8 @@ def dagger(
     cfg = DaggerConfig(rounds=rounds, episodes_per_round=episodes, beta0=beta, skills=tuple(skills.split(",")),
                        moved_object_share=moved_share)
     tcfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
-                       curriculum_epochs=0, warmup_steps=50, lr=lr, patience=3, threads=threads)
+                       curriculum_epochs=0, warmup_steps=50, lr=lr, patience=3, threads=threads,
+                       max_episodes_per_skill=episodes_per_skill or None)
 
     def collect(r: int, checkpoint: Path, root: Path) -> dict[str, float]:
         return dagger_collect(r, checkpoint, root, cfg, workers or None)
