@@ -51,9 +51,9 @@ def run(
     instruction: Annotated[str, typer.Argument(help='e.g. "put the banana in the bowl, then wipe the counter"')],
     seed: Seed = 0,
     as_json: Json = False,
-    perception: PerceptionOpt = "oracle",
-    planner: PlannerOpt = "offline",
-    skills: SkillsOpt = "scripted",
+    perception: PerceptionOpt = StackConfig.perception,
+    planner: PlannerOpt = StackConfig.planner,
+    skills: SkillsOpt = StackConfig.skills,
     video: Annotated[Path | None, typer.Option(help="Write an mp4 of the scene camera here.")] = None,
     log_dir: Annotated[Path, typer.Option(help="Root folder of episode logs.")] = Path("runs"),
     no_log: Annotated[bool, typer.Option("--no-log", help="Do not record the episode.")] = False,
@@ -79,8 +79,8 @@ def plan(
     instruction: Annotated[str, typer.Argument(help="The instruction to plan.")],
     seed: Seed = 0,
     as_json: Json = False,
-    perception: PerceptionOpt = "oracle",
-    planner: PlannerOpt = "offline",
+    perception: PerceptionOpt = StackConfig.perception,
+    planner: PlannerOpt = StackConfig.planner,
 ) -> None:
     """Print the plan graph for the kitchen of SEED without moving anything."""
     stack = StackConfig(perception=perception, planner=planner)

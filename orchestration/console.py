@@ -28,9 +28,9 @@ from hvla.orchestration.stack import StackConfig, build_executor, build_world
 class RunRequest(BaseModel):
     instruction: str
     seed: int = 0
-    perception: str = "oracle"
-    planner: str = "offline"
-    skills: str = "scripted"
+    perception: str = StackConfig.perception
+    planner: str = StackConfig.planner
+    skills: str = StackConfig.skills
 
 
 @dataclass

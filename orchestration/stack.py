@@ -21,7 +21,7 @@ from hvla.skills.base import SKILL_POLICIES
 class StackConfig:
     """Which implementation runs each layer (registry names), and the simulator's image size."""
 
-    perception: str = "oracle"
+    perception: str = "yolo"  # the trained front end; "oracle" reads simulator truth
     planner: str = "offline"
     skills: str = "scripted"
     controller: str = "cartesian"
