@@ -24,6 +24,7 @@ OPEN_M = panda.GRIPPER_MAX_M
 CLOSED_M = 0.0
 EMPTY_GRASP_M = 0.004  # fingers this close together hold nothing
 FAST_MPS, SLOW_MPS, WIPE_MPS = 0.3, 0.1, 0.2
+CARRY_OVER_Z_M = 0.15  # the held sponge clears a bowl with fruit in it
 
 Target = tuple[NDArray[np.float64], float]  # (xyz [m], yaw [rad])
 TargetFn = Callable[[Scene, Proprio], Target]
@@ -194,25 +195,27 @@ def wipe_phases(tool: str, region: str, press_z_m: float = 0.012) -> list[Phase]
     scene cannot tell whether to start wiping or to put the sponge down.
     """
 
-    def stroke_point(i: int, end: int) -> TargetFn:
+    def stroke_point(i: int, end: int, z_m: float | None = None) -> TargetFn:
         def target(scene: Scene, proprio: Proprio) -> Target:
             patch = _token(scene, region)
             sx, sy = float(patch.extent_m[0]), float(patch.extent_m[1])
             x = patch.position_m[0] + (i - 1) * (sx / 2 - 0.03)
             sign = -1 if (i % 2 == 0) == (end <= 0) else 1
             y = patch.position_m[1] + sign * (sy / 2 - 0.02)
-            z = press_z_m if end >= 0 else 0.06
-            return np.array([x, y, z]), 0.0
+            return np.array([x, y, press_z_m if z_m is None else z_m]), 0.0
 
         return target
 
-    strokes = [Phase("approach_patch", stroke_point(0, -1), CLOSED_M, FAST_MPS, tol_m=0.015)]
+    # The sponge travels high (a bowl or a fruit may stand beside the patch) and comes down over the
+    # first stroke's start.
+    strokes = [Phase("above_patch", stroke_point(0, 0, CARRY_OVER_Z_M), CLOSED_M, FAST_MPS, tol_m=0.02),
+               Phase("approach_patch", stroke_point(0, 0, 0.06), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.015)]
     for i in range(3):
         strokes.append(Phase(f"stroke{i}_start", stroke_point(i, 0), CLOSED_M, SLOW_MPS, tol_m=0.012))
         strokes.append(Phase(f"stroke{i}_end", stroke_point(i, 1), CLOSED_M, WIPE_MPS, tol_m=0.012))
     return [
         *grasp_phases(tool),
-        Phase("lift", _hold(0.08), CLOSED_M, SLOW_MPS, tol_m=0.015, freeze=True),
+        Phase("lift", _hold(CARRY_OVER_Z_M), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.015, freeze=True),
         *strokes,
         Phase("release", stroke_point(2, 1), OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4, freeze=True),
         Phase("retreat", _hold(SAFE_Z_M), OPEN_M, FAST_MPS, tol_m=0.02, freeze=True),
