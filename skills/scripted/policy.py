@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hvla.core.errors import MessageError
-from hvla.core.messages import ActionChunk, Proprio, Scene, Subgoal
+from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene, Subgoal
 from hvla.skills.base import SKILL_POLICIES
 from hvla.skills.scripted.experts import PhaseExpert, grasp_phases, pick_phases, place_phases, wipe_phases
 
@@ -37,14 +37,24 @@ class ScriptedSkills:
 
     def __init__(self) -> None:
         self.expert: PhaseExpert | None = None
+        self._last_seen: dict[str, ObjectToken] = {}
 
     def reset(self, scene: Scene, subgoal: Subgoal) -> None:
         self.expert = expert_for(subgoal)
+        self._last_seen = {t.name: t for t in scene.tokens}
 
     def act(self, scene: Scene, proprio: Proprio) -> ActionChunk:
         if self.expert is None:
             raise MessageError("ScriptedSkills.act called before reset(scene, subgoal)")
-        return self.expert.act(scene, proprio)
+        return self.expert.act(self._with_memory(scene), proprio)
+
+    def _with_memory(self, scene: Scene) -> Scene:
+        """Object permanence: an object missing from this frame (occluded, a missed detection) is where
+        it was last seen, as the learned policy's slot memory does; one never seen is still an error."""
+        self._last_seen.update((t.name, t) for t in scene.tokens)
+        seen = {t.name for t in scene.tokens}
+        missing = tuple(t for name, t in self._last_seen.items() if name not in seen)
+        return Scene(scene.tokens + missing, scene.observation, scene.flags) if missing else scene
 
     @property
     def phase(self) -> str:

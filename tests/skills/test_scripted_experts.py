@@ -24,3 +24,18 @@ def test_scripted_expert_succeeds(case, seed):
 def test_scripted_wipe_cleans_the_counter():
     result = run_skill_case(SkillCase("wipe", (("tool", "sponge"), ("region", "counter"))), 4)
     assert result.success, result.reason
+
+
+def test_scripted_skills_keep_an_object_that_drops_out_of_a_frame_where_it_was_last_seen():
+    from hvla.core.messages import Scene, Subgoal
+    from hvla.perception.oracle import OraclePerception
+    from hvla.sim.world import KitchenWorld
+    from hvla.skills.scripted.policy import ScriptedSkills
+
+    obs = KitchenWorld(seed=5).observe(())
+    scene = OraclePerception().perceive(obs)
+    policy = ScriptedSkills()
+    policy.reset(scene, Subgoal("s0", "pick", {"object": "banana"}))
+    seen = policy.act(scene, obs.proprio)
+    hidden = Scene(tuple(t for t in scene.tokens if t.name != "banana"), obs, scene.flags)
+    assert (policy.act(hidden, obs.proprio).ee_targets == seen.ee_targets).all()
