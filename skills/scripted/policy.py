@@ -6,7 +6,9 @@ from hvla.core.errors import MessageError
 from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene, Subgoal
 from hvla.skills.base import SKILL_POLICIES
 from hvla.skills.scripted.experts import PhaseExpert, grasp_phases, pick_phases, place_phases, wipe_phases
+from hvla.skills.scripted.motion import hand_yaw, straight_chunk
 
+UNSEEN_PATIENCE_STEPS = 20  # 2 s at 10 Hz
 SKILL_ARGS = {
     "pick": ("object",),
     "place": ("object", "target"),
@@ -38,15 +40,25 @@ class ScriptedSkills:
     def __init__(self) -> None:
         self.expert: PhaseExpert | None = None
         self._last_seen: dict[str, ObjectToken] = {}
+        self._unseen_steps = 0
 
     def reset(self, scene: Scene, subgoal: Subgoal) -> None:
         self.expert = expert_for(subgoal)
         self._last_seen = {t.name: t for t in scene.tokens}
+        self._unseen_steps = 0
 
     def act(self, scene: Scene, proprio: Proprio) -> ActionChunk:
         if self.expert is None:
             raise MessageError("ScriptedSkills.act called before reset(scene, subgoal)")
-        return self.expert.act(self._with_memory(scene), proprio)
+        try:
+            return self.expert.act(self._with_memory(scene), proprio)
+        except MessageError:
+            # An object not seen yet (hidden in the first frames): hold still a moment, then give up.
+            self._unseen_steps += 1
+            if self._unseen_steps > UNSEEN_PATIENCE_STEPS:
+                raise
+            xyz, yaw = proprio.ee_position_m, hand_yaw(proprio.T_world_ee)
+            return straight_chunk(xyz, yaw, xyz, yaw, proprio.gripper_m, 0.1)
 
     def _with_memory(self, scene: Scene) -> Scene:
         """Object permanence: an object missing from this frame (occluded, a missed detection) is where
