@@ -30,6 +30,7 @@ from hvla.skills.scripted.policy import expert_for
 
 GRASP_PHASES = ("rise", "above", "pregrasp", "descend", "close")
 AFTER_RELEASE = ("release", "retreat")
+PASSABLE_PHASES = ("above", "pregrasp")  # straight down onto the object: passing one means being in the next
 LOST_STEPS = 3  # consecutive steps without the object in hand before the tracker calls it lost
 HOLDING_MAX_M = 0.075  # fingers closed at least this far onto the object
 
@@ -52,6 +53,17 @@ def resync_expert(expert: PhaseExpert, held: str, holding: bool, lost_steps: int
         if goal is not None and np.linalg.norm(goal - proprio.ee_position_m) > 2 * expert.phase.tol_m and not (
                 holding and phase == "close"):
             expert.goto(expert.index - 1)
+            return
+    if scene is not None and proprio is not None and phase in PASSABLE_PHASES and expert.index + 1 < len(names):
+        # The hand went past this phase's target between two samples (a learner faster than the expert):
+        # it is nearer the next target than this one is, so label from the next phase, not "go back".
+        try:
+            here, _ = expert.target(scene, proprio)
+            nxt, _ = expert.phases[expert.index + 1].target(scene, proprio)
+        except MessageError:
+            here = nxt = None
+        if here is not None and np.linalg.norm(proprio.ee_position_m - nxt) < np.linalg.norm(here - nxt):
+            expert.goto(expert.index + 1)
             return
     if holding and phase in GRASP_PHASES and "close" in names:
         after = names.index("close") + 1

@@ -104,3 +104,25 @@ def test_dagger_tracker_steps_back_when_the_hand_leaves_a_dwell_phase():
     expert.index = [p.name for p in expert.phases].index("close")  # the hand is still at the ready pose
     resync_expert(expert, "apple", holding=False, lost_steps=0, scene=scene, proprio=obs.proprio)
     assert expert.phase.name == "descend"
+
+
+def test_dagger_tracker_moves_on_when_the_learner_went_past_the_pregrasp_between_samples():
+    from dataclasses import replace
+
+    from hvla.skills.scripted.experts import pick_phases
+
+    obs = KitchenWorld(seed=5).observe(())
+    scene = OraclePerception().perceive(obs)
+    apple = scene.find("apple")
+    expert = PhaseExpert(pick_phases("apple"))
+    expert.goto([p.name for p in expert.phases].index("pregrasp"))
+    # The hand is 1 cm above the apple's middle: below the pregrasp height, never sampled inside its band.
+    T = obs.proprio.T_world_ee.copy()
+    T[:3, 3] = apple.position_m + [0.0, 0.0, 0.01]
+    below = replace(obs.proprio, T_world_ee=T)
+    resync_expert(expert, "apple", holding=False, lost_steps=0, scene=scene, proprio=below)
+    assert expert.phase.name == "descend"
+    # High above the object the tracker stays in its phase.
+    expert.goto([p.name for p in expert.phases].index("pregrasp"))
+    resync_expert(expert, "apple", holding=False, lost_steps=0, scene=scene, proprio=obs.proprio)
+    assert expert.phase.name == "pregrasp"
