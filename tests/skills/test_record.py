@@ -118,7 +118,7 @@ def test_dagger_tracker_moves_on_when_the_learner_went_past_the_pregrasp_between
     expert.goto([p.name for p in expert.phases].index("pregrasp"))
     # The hand is 1 cm above the apple's middle: below the pregrasp height, never sampled inside its band.
     T = obs.proprio.T_world_ee.copy()
-    T[:3, 3] = apple.position_m + [0.0, 0.0, 0.01]
+    T[:3, 3] = apple.position_m + np.array([0.0, 0.0, 0.01])
     below = replace(obs.proprio, T_world_ee=T)
     resync_expert(expert, "apple", holding=False, lost_steps=0, scene=scene, proprio=below)
     assert expert.phase.name == "descend"
