@@ -10,10 +10,15 @@ ever seen in training. The mango never appears in any training scene; it has its
 episode is one attempt (no retries) through the executor loop `hvla run` uses, oracle tokens.
 Results are cached per (policy, case, seed, disturbance) in --cache, so a re-run only adds what is new.
 
-How the committed policy was made (each step resumable; see the closing notes of issue 7):
-    hvla data record --skill pick --episodes 200 --out data/demos/pick       (and pick_place, wipe, place)
-    hvla train policy --data data/demos/pick --data ... --out data/runs/bc
-    hvla train dagger --rounds 3 --init data/runs/bc/policy.pt --data ... --register
+How the committed policy was made (each step resumable; the exact command is in artifacts/MANIFEST):
+    hvla data record --skill pick --episodes 200 --out data/demos/pick       (and pick_place, wipe; place 50)
+    hvla train policy --data data/demos/pick --data ... --out data/runs/bc --register
+BC vs BC+DAgger and data efficiency (the rows of issue 7's closing note):
+    hvla train policy --data ... --episodes-per-skill 50 --out data/runs/eff50
+    hvla train dagger --rounds 1 --init data/runs/eff50/policy.pt --data ... --skills pick,pick_place \
+        --moved-share 0.8 --episodes-per-skill 50 --out data/runs/dagger_eff50
+    benchmarks/skills.py --sections dagger --bc data/runs/eff50/policy.pt \
+        --learned data/runs/dagger_eff50/round-1/policy/policy.pt
 """
 
 from __future__ import annotations
