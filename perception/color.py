@@ -22,12 +22,13 @@ from hvla.sim.objects import PALETTES
 Rgb = tuple[float, float, float]
 
 
-def _hsv(rgb: NDArray | Rgb) -> tuple[float, float, float]:
+def hsv(rgb: NDArray | Rgb) -> tuple[float, float, float]:
+    """(h, s, v) in [0, 1] of an rgb triple in [0, 1] (clipped)."""
     r, g, b = (min(max(float(c), 0.0), 1.0) for c in rgb)
     return colorsys.rgb_to_hsv(r, g, b)
 
 
-_PALETTE_HSV = {label: {name: _hsv(rgb) for name, rgb in p.items()} for label, p in PALETTES.items()}
+_PALETTE_HSV = {label: {name: hsv(rgb) for name, rgb in p.items()} for label, p in PALETTES.items()}
 _ALL_HSV = [e for p in _PALETTE_HSV.values() for e in p.items()]
 
 
@@ -59,7 +60,7 @@ class ColorNamer:
     val_scale: float = 0.8
 
     def distance(self, observed: NDArray | Rgb, reference: Rgb) -> float:
-        return self._distance_hsv(_hsv(observed), _hsv(reference))
+        return self._distance_hsv(hsv(observed), hsv(reference))
 
     def _distance_hsv(self, a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
         (h1, s1, v1), (h2, s2, v2) = a, b
@@ -71,16 +72,16 @@ class ColorNamer:
         """The palette name closest to `observed`: among `label`'s colours when the class is known."""
         palette = _PALETTE_HSV.get(label or "")
         entries = list(palette.items()) if palette else _ALL_HSV
-        obs = _hsv(observed)
+        obs = hsv(observed)
         return min(entries, key=lambda e: self._distance_hsv(obs, e[1]))[0]
 
     def off_palette(self, observed: NDArray | Rgb, label: str, max_hue_deg: float = 8.0) -> bool:
         """True when a saturated colour's hue is farther than `max_hue_deg` from all of `label`'s colours."""
         palette = PALETTES.get(label)
-        h, s, _ = _hsv(observed)
+        h, s, _ = hsv(observed)
         if not palette or s < 0.35:
             return False
-        saturated = [rgb for rgb in palette.values() if _hsv(rgb)[1] >= 0.35]
+        saturated = [rgb for rgb in palette.values() if hsv(rgb)[1] >= 0.35]
         if not saturated:
             return True  # a strongly coloured "white plate" is not a plate
-        return min(_hue_deg_diff(h, _hsv(rgb)[0]) for rgb in saturated) > max_hue_deg
+        return min(_hue_deg_diff(h, hsv(rgb)[0]) for rgb in saturated) > max_hue_deg

@@ -10,13 +10,13 @@ occluded do not vote: their size is unreliable. How the score is used is in yolo
 
 from __future__ import annotations
 
-import colorsys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from hvla.perception.color import hsv
 from hvla.perception.geometry import ViewEstimate
 
 _CHROMA_FLOOR = 0.03  # std floors: a tight class must not flag every small lighting change
@@ -25,7 +25,7 @@ _SIZE_FLOOR_M = 0.004
 
 def chroma(rgb: NDArray) -> NDArray[np.float64]:
     """(s cos h, s sin h): hue as an angle, weighted by how much hue there is (greys sit near 0)."""
-    h, s, _ = colorsys.rgb_to_hsv(*(float(np.clip(c, 0, 1)) for c in rgb))
+    h, s, _ = hsv(rgb)
     return np.array([s * np.cos(2 * np.pi * h), s * np.sin(2 * np.pi * h)])
 
 
@@ -66,10 +66,6 @@ class NoveltyModel:
     def score(self, label: str, camera: str, rgb: NDArray, est: ViewEstimate) -> float | None:
         model = self.classes.get(f"{label}/{camera}")
         return None if model is None else model.score(rgb, est)
-
-    def threshold(self, label: str, camera: str) -> float:
-        model = self.classes.get(f"{label}/{camera}")
-        return np.inf if model is None else model.threshold
 
     def to_json(self) -> dict:
         return {k: asdict(v) for k, v in sorted(self.classes.items())}

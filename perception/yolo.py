@@ -293,8 +293,7 @@ class YoloPerception:
             frames.append(frame)
         return frames
 
-    def _lift(self, frame: CameraFrame, dets: list[Detection], flags: list[str], proprio: Proprio | None = None
-              ) -> list[_Seen]:
+    def _lift(self, frame: CameraFrame, dets: list[Detection], flags: list[str], proprio: Proprio) -> list[_Seen]:
         from hvla.perception.color import robust_rgb
         from hvla.perception.geometry import mask_points, occluded, touches_border, view_estimate, z_band
         from hvla.perception.self_filter import on_gripper
@@ -303,7 +302,7 @@ class YoloPerception:
         cam_pos = frame.info.T_world_cam[:3, 3]
         for det in dets:
             pts = mask_points(frame.depth_m, det.mask, frame.info.K, frame.info.T_world_cam)
-            if proprio is not None and len(pts):
+            if len(pts):
                 pts = pts[~on_gripper(pts, proprio.T_world_ee, proprio.gripper_m)]
             if _CATEGORY.get(det.label) != "region":
                 pts = z_band(pts, self.calibration.max_height(det.label, frame.info.name) + 0.01)
