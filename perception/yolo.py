@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 DETECTOR_REL = "perception/yolo11n_seg_kitchen.pt"
 CALIBRATION_REL = "perception/geometry_calibration.json"
-MAKE_COMMAND = "python -m hvla.perception.train all   (or: hvla train all)"
+MAKE_COMMAND = "python -m hvla.perception.train all   (or: hvla train detector)"
 GENERIC_FRUIT, GENERIC_OBJECT = "fruit", "object"
 _CATEGORY = {name: cls.category for name, cls in CLASSES.items()} | {DIRT_LABEL: "region"}
 _WORKSPACE_LO = np.array([-0.5, -1.0, -0.05])  # a back-projected object outside this box is an error

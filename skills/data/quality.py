@@ -20,18 +20,16 @@ from hvla.skills.data import schema
 from hvla.skills.data.lerobot import Dataset
 
 FAILURE_SCORE = 0.2
-# Tokens outside this box mean an object left the table (knocked off, or launched by a contact glitch
-# that raised no MuJoCo warning): the frames after it are not a kitchen any policy will see.
-WORKSPACE_MIN_M = np.array([-0.5, -1.0, -0.1])
-WORKSPACE_MAX_M = np.array([1.5, 1.0, 1.0])
 
 
 def implausible_episodes(dataset: Dataset) -> np.ndarray:
-    """(E,) True where some present token lies outside the workspace box."""
+    """(E,) True where some present token leaves `schema`'s workspace box: the frames after it are not a
+    kitchen any policy will see."""
     env = dataset.columns["observation.environment_state"].reshape(-1, schema.N_SLOTS, schema.TOKEN_DIM)
     present = env[..., 0] > 0
     xyz = env[..., 1:4]
-    outside = present & ((xyz < WORKSPACE_MIN_M).any(-1) | (xyz > WORKSPACE_MAX_M).any(-1))
+    lo, hi = np.array(schema.TOKEN_WORKSPACE_LO_M), np.array(schema.TOKEN_WORKSPACE_HI_M)
+    outside = present & ((xyz < lo).any(-1) | (xyz > hi).any(-1))
     frame_bad = outside.any(-1)
     out = np.zeros(len(dataset.episodes), dtype=bool)
     for i in range(len(dataset.episodes)):

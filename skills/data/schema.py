@@ -22,6 +22,10 @@ N_SLOTS = 16
 TOKEN_FIELDS = ("present", "x", "y", "z", "extent_x", "extent_y", "extent_z", "r", "g", "b", "yaw", "category")
 TOKEN_DIM = len(TOKEN_FIELDS)
 # Categories as the simulator and perception name them; anything else maps to "object".
+# Where a token may lie: outside it an object left the table (knocked off, or launched by a contact glitch
+# that raised no MuJoCo warning). Quality scoring drops such episodes; features clip to it.
+TOKEN_WORKSPACE_LO_M = (-0.5, -1.0, -0.1)
+TOKEN_WORKSPACE_HI_M = (1.5, 1.0, 1.0)
 CATEGORIES = ("fruit", "container", "surface", "tool", "distractor", "region", "object")
 STATE_NAMES = (
     "ee.x", "ee.y", "ee.z", "ee.qw", "ee.qx", "ee.qy", "ee.qz", "gripper",

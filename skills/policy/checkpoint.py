@@ -26,7 +26,7 @@ from hvla.skills.policy.text import TextTable
 
 FORMAT = "hvla-skill-policy/1"
 ARTIFACT = "skills/policy.pt"
-MAKE_COMMAND = ("hvla data record (x4 skills), hvla train policy, then hvla train dagger --rounds 3 --register; "
+MAKE_COMMAND = ("hvla data record (x4 skills), then hvla train policy ... --register; "
                 "the exact commands are in the docstring of benchmarks/skills.py")
 
 

@@ -87,13 +87,10 @@ def wrap_grasp(angle: Tensor) -> Tensor:
     return torch.remainder(angle + math.pi / 2, math.pi) - math.pi / 2
 
 
-WORKSPACE_LO_M = (-0.5, -1.0, -0.1)  # token positions are clipped to this box: an object off the table
-WORKSPACE_HI_M = (1.5, 1.0, 1.0)  # (on the floor, or flung by a physics glitch) must not blow up a feature
-
-
 def _clip_xyz(tokens: Tensor) -> Tensor:
-    lo = torch.tensor(WORKSPACE_LO_M, dtype=tokens.dtype)
-    hi = torch.tensor(WORKSPACE_HI_M, dtype=tokens.dtype)
+    """Token positions clipped to the workspace: an object off the table must not blow up a feature."""
+    lo = torch.tensor(schema.TOKEN_WORKSPACE_LO_M, dtype=tokens.dtype)
+    hi = torch.tensor(schema.TOKEN_WORKSPACE_HI_M, dtype=tokens.dtype)
     return torch.cat([tokens[..., :1], torch.maximum(torch.minimum(tokens[..., 1:4], hi), lo), tokens[..., 4:]],
                      dim=-1)
 
