@@ -101,7 +101,7 @@ def test_dagger_tracker_steps_back_when_the_hand_leaves_a_dwell_phase():
     obs = world.observe(())
     scene = OraclePerception().perceive(obs)
     expert = PhaseExpert(pick_phases("apple"))
-    expert.index = [p.name for p in expert.phases].index("close")  # the hand is still at the ready pose
+    expert.goto([p.name for p in expert.phases].index("close"))  # the hand is still at the ready pose
     resync_expert(expert, "apple", holding=False, lost_steps=0, scene=scene, proprio=obs.proprio)
     assert expert.phase.name == "descend"
 
