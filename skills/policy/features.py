@@ -62,7 +62,6 @@ class RawBatch:
     tokens: Tensor  # (B, H, N, D) slot arrays, absent slots filled with their last-seen values, present = 0
     init_tokens: Tensor  # (B, N, D) at the subgoal's first frame
     state: Tensor  # (B, H, S)
-    t_s: Tensor  # (B,) time since the subgoal started
     roles: Tensor  # (B, N) long, index into ROLES
     skill: Tensor  # (B,) long, index into the text table
     args: Tensor  # (B, MAX_ARGS) long, index into the text table

@@ -51,7 +51,6 @@ class LearnedSkills:
         self.slots = schema.SlotMap()
         self.memory = self.slots.encode(scene.tokens).reshape(schema.N_SLOTS, schema.TOKEN_DIM)
         self.init = self.memory.copy()
-        self.t0_s = scene.observation.t_s
         self._history.clear()
         self.ensembler.reset()
         self._condition()
@@ -85,7 +84,6 @@ class LearnedSkills:
             tokens=torch.from_numpy(np.stack([f[0] for f in frames]))[None],
             init_tokens=torch.from_numpy(self.init)[None],
             state=torch.from_numpy(np.stack([f[1] for f in frames]))[None],
-            t_s=torch.tensor([scene.observation.t_s - self.t0_s], dtype=torch.float32),
             roles=roles, skill=skill, args=args, arg_roles=arg_roles,
         )
         with torch.inference_mode():

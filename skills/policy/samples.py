@@ -176,7 +176,6 @@ def gather(ts: TrainingSet, rows: Tensor) -> tuple[ft.RawBatch, Tensor]:
         tokens=ts.tokens[hist],
         init_tokens=ts.tokens[start],
         state=ts.state[hist],
-        t_s=ts.frame[rows].float() / schema.FPS,
         roles=ts.roles[ep],
         skill=ts.skill[ep],
         args=ts.args[ep],
@@ -229,7 +228,7 @@ def augment(raw: ft.RawBatch, cfg: AugmentConfig, distractor_scale: float, stand
     args = raw.args.clone()
     swap = (torch.rand(B, generator=gen) < cfg.stand_in_p) & (raw.arg_roles[:, 0] == ft.ARG_ROLES["object"])
     args[swap, 0] = stand_ins[torch.randint(len(stand_ins), (int(swap.sum()),), generator=gen)]
-    return ft.RawBatch(tokens, init, state, raw.t_s, raw.roles, raw.skill, args, raw.arg_roles)
+    return ft.RawBatch(tokens, init, state, raw.roles, raw.skill, args, raw.arg_roles)
 
 
 def _add_distractors(tokens: Tensor, init: Tensor, valid: Tensor, roles: Tensor, p: float,

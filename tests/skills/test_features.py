@@ -14,7 +14,7 @@ def _raw(B=2):
     state = torch.zeros(B, H, schema.STATE_DIM)
     state[..., :3] = torch.tensor([0.4, 0.0, 0.3])
     state[..., 3:7] = torch.from_numpy(down_quat_wxyz(0.3)).float()
-    return ft.RawBatch(tokens, tokens[:, 0].clone(), state, torch.zeros(B), torch.zeros(B, N, dtype=torch.long),
+    return ft.RawBatch(tokens, tokens[:, 0].clone(), state, torch.zeros(B, N, dtype=torch.long),
                        torch.zeros(B, dtype=torch.long), torch.zeros(B, ft.MAX_ARGS, dtype=torch.long),
                        torch.zeros(B, ft.MAX_ARGS, dtype=torch.long))
 
