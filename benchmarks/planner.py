@@ -29,6 +29,7 @@ stages split by ">", independent steps by "|"; "pp o t" is pick_place(object=o, 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -361,12 +362,13 @@ class Case:
     reason: str | None = None  # impossible: a word the refusal should contain
 
 
-def scene_for(seed: int, edit: str | None = None, _cache: dict = {}) -> Scene:  # noqa: B006 (a cache)
-    key = (seed, edit)
-    if key not in _cache:
-        base = OraclePerception().perceive(KitchenWorld(seed).observe(()))
-        _cache[key] = _edited(base, edit)
-    return _cache[key]
+def scene_for(seed: int, edit: str | None = None) -> Scene:
+    return _scene(seed, edit)  # one cache entry per (seed, edit), however the call spells it
+
+
+@functools.cache
+def _scene(seed: int, edit: str | None) -> Scene:
+    return _edited(OraclePerception().perceive(KitchenWorld(seed).observe(())), edit)
 
 
 def _edited(scene: Scene, edit: str | None) -> Scene:

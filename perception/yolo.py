@@ -22,6 +22,7 @@ The dirt patch comes out as the region token the skills wipe: name "counter", la
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import tempfile
@@ -63,22 +64,21 @@ def _boxes_touch(a: NDArray, b: NDArray, margin_m: float) -> bool:
     return bool(np.all(alo - margin_m <= bhi) and np.all(blo - margin_m <= ahi))
 
 
-_BLAS: list = []  # the process's threadpoolctl controller, made on first use
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    """The process's threadpoolctl controller (None without threadpoolctl), made on first use."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl ships with the scientific stack
+        return None
+    return ThreadpoolController()
 
 
 def _one_blas_thread():
     """Small matrix products on one BLAS thread. With OpenBLAS's default 2 threads on 2 busy cores, a
     (10 x 32) @ (32 x 3136) product took 40 ms instead of 0.4 ms: its threads spin waiting for a core."""
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController
-
-            _BLAS.append(ThreadpoolController())
-        except ImportError:  # pragma: no cover - threadpoolctl ships with the scientific stack
-            _BLAS.append(None)
-    if _BLAS[0] is None:
-        return contextlib.nullcontext()
-    return _BLAS[0].limit(limits=1, user_api="blas")
+    controller = _blas_controller()
+    return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 
 
 def _env_path(name: str) -> Path | None:
