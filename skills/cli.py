@@ -56,6 +56,10 @@ def record(
     first_seed: Annotated[int, typer.Option(help="Seeds first_seed.. (keep 10000+ for benchmarks).")] = 0,
     noise: Annotated[bool, typer.Option(help="Inject perturbations into the executed chunks.")] = True,
     cameras: Annotated[str, typer.Option(help="Comma-separated cameras to record as mp4 (scene,wrist).")] = "",
+    lead_in: Annotated[float, typer.Option(help="Share of episodes that start where another skill left the arm "
+                                                "(it runs first, unrecorded).")] = 0.4,
+    perceived: Annotated[bool, typer.Option(help="Also record each episode on the learned detector's tokens "
+                                                 "(`<uid>-perceived`; about 3x slower).")] = False,
     workers: Workers = 0,
 ) -> None:
     """Record scripted-expert demonstrations of SKILL into a LeRobot v3 dataset (resumable)."""
@@ -64,7 +68,8 @@ def record(
 
     cams = tuple(c for c in cameras.split(",") if c)
     try:
-        jobs = plan_demos(skill, episodes, first_seed, NoiseConfig() if noise else None, cameras=cams)
+        jobs = plan_demos(skill, episodes, first_seed, NoiseConfig() if noise else None, cameras=cams,
+                          lead_in_p=lead_in, perceived=perceived)
         results, info = record_dataset(out, jobs, workers or None, cameras=cams)
     except HvlaError as exc:
         raise _fail(exc) from None
@@ -99,7 +104,9 @@ def report(
     console.print({"actions": rep["actions"], "noise_frame_share": round(rep["noise_frame_share"], 3),
                    "recovery_frame_share": round(rep["recovery_frame_share"], 3),
                    "quality_histogram [0,.25,.5,.75,.9,1]": rep["quality"]["histogram"],
-                   "distractors": rep["distractors"], "failures": rep["failures"]})
+                   "distractors": rep["distractors"], "token_sources": rep["token_sources"],
+                   "lead_ins": rep["lead_ins"], "ungrounded_episodes": rep["ungrounded_episodes"],
+                   "failures": rep["failures"]})
 
 
 @data_app.command("repair")

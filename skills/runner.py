@@ -30,7 +30,7 @@ from hvla.core.messages import Plan
 from hvla.orchestration.executor import Executor, ExecutorConfig
 from hvla.perception.base import PERCEPTION
 from hvla.sim.scene import SceneConfig
-from hvla.sim.world import KitchenWorld
+from hvla.sim.world import KitchenWorld, SimConfig
 from hvla.skills.base import SKILL_POLICIES
 from hvla.skills.data.disturb import Disturbance, MovedObjectRobot, OccludedPerception
 from hvla.skills.data.lerobot import DatasetWriter
@@ -189,15 +189,21 @@ class DemoResult:
 
 
 def run_demo(job: DemoJob, root: str) -> DemoResult:
-    """Record one demonstration episode (scripted expert, injected noise) into the staging area of `root`."""
+    """Record one demonstration episode (scripted expert, injected noise) into the staging area of `root`.
+
+    The expert always acts on simulator truth (its labels must be right); with `job.perceived` the
+    learned detector also perceives every frame, recorded as a second episode of the same states.
+    """
+    perceived = _detector() if job.perceived else None
+    cameras = tuple(dict.fromkeys((*job.cameras, *(perceived.cameras if perceived else ()))))
     try:
-        world = KitchenWorld(seed=job.seed, scene=job.scene)
+        world = KitchenWorld(seed=job.seed, scene=job.scene, config=_sim_config(perceived))
     except HvlaError as exc:
         return DemoResult(job.uid, False, 0, 0.0, f"scene: {exc}")
     policy = NoisyExpert(job.noise, job.seed)
     subgoals = build_subgoals(job.subgoals)
-    recorder = EpisodeRecorder(policy, subgoals, job.record_ids, job.cameras)
-    executor = _executor(world, world, policy, job.cameras, recorder, Disturbance(), job.seed)
+    recorder = EpisodeRecorder(policy, subgoals, job.record_ids, job.cameras, perceived)
+    executor = _executor(world, world, policy, cameras, recorder, Disturbance(), job.seed)
     try:
         result = executor.run_plan(Plan.sequence(subgoals, job.uid))
     except HvlaError as exc:
@@ -209,7 +215,7 @@ def run_demo(job: DemoJob, root: str) -> DemoResult:
         "seed": job.seed, "source": job.source, "n_objects": len(world.layout.objects),
         "n_distractors": sum(o.label == "block" for o in world.layout.objects),
         "noise_m": job.noise.offset_m[1] if job.noise else 0.0, "disturbance": "none",
-        "sim_time_s": round(result.sim_time_s, 2),
+        "sim_time_s": round(result.sim_time_s, 2), "lead_in": ",".join(job.lead_in),
     }
     writer = DatasetWriter(Path(root), cameras=job.cameras, recover=False)
     with tempfile.TemporaryDirectory() as tmp:
@@ -219,6 +225,17 @@ def run_demo(job: DemoJob, root: str) -> DemoResult:
     frames = sum(e.length for e in episodes)
     ok = all(outcomes.get(i, (False, None))[0] for i in job.record_ids)
     return DemoResult(job.uid, ok, frames, result.sim_time_s, result.failure)
+
+
+def _detector():
+    """The learned perception front end (a fresh tracker per episode)."""
+    return PERCEPTION.get("yolo")()
+
+
+def _sim_config(perception) -> SimConfig | None:
+    """Render at the resolution a learned front end was trained for (as `orchestration.stack` does)."""
+    size = getattr(perception, "image_size", 0) if perception is not None else 0
+    return SimConfig(image_height=size, image_width=size) if size else None
 
 
 def record_dataset(root: Path, jobs: Sequence[DemoJob], workers: int | None = None, progress: bool = True,

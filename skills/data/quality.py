@@ -9,6 +9,7 @@ the data DAgger is for, so its score does not depend on the learner's outcome.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,16 @@ def implausible_episodes(dataset: Dataset) -> np.ndarray:
     return out
 
 
+def ungrounded(episode: dict[str, Any]) -> bool:
+    """True when a subgoal argument names no token of the episode (a perceived episode in which the
+    detector never found, or named otherwise, the object the expert acted on): no slot carries the
+    argument's role, so the frames cannot teach which object to act on."""
+    raw = episode.get("hvla/args") or "{}"
+    args = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    names = set(episode.get("hvla/objects") or [])
+    return any(v is not None and v not in names for v in args.values())
+
+
 def episode_quality(dataset: Dataset) -> np.ndarray:
     """(E,) quality scores."""
     skills = [e.get("hvla/skill", "") for e in dataset.episodes]
@@ -45,7 +56,7 @@ def episode_quality(dataset: Dataset) -> np.ndarray:
     scores = np.empty(len(lengths))
     broken = implausible_episodes(dataset) if "observation.environment_state" in dataset.columns else None
     for i, ep in enumerate(dataset.episodes):
-        if broken is not None and broken[i]:
+        if (broken is not None and broken[i]) or ungrounded(ep):
             scores[i] = 0.0  # never train on it, whatever the outcome
             continue
         if str(ep.get("hvla/source", "")).startswith("dagger"):
@@ -111,6 +122,9 @@ def quality_report(dataset: Dataset) -> dict[str, Any]:
         "failures": dict(failures.most_common(5)),
         "implausible_episodes": int(implausible_episodes(dataset).sum()) if eps else 0,
         "distractors": dict(Counter(int(e.get("hvla/n_distractors", 0)) for e in eps)),
+        "token_sources": dict(Counter(str(e.get("hvla/tokens") or "oracle") for e in eps)),
+        "lead_ins": dict(Counter(str(e.get("hvla/lead_in") or "none") for e in eps)),
+        "ungrounded_episodes": sum(ungrounded(e) for e in eps),
     }
 
 

@@ -131,28 +131,55 @@ class _Buffer:
         self.rows.setdefault(name, []).append(value)
 
 
+class TokenSource(Protocol):
+    """A second perception run on the same frames (e.g. the learned detector next to the oracle)."""
+
+    def perceive(self, obs: Observation) -> Scene: ...
+
+
 class EpisodeRecorder:
     """A `StepRecorder` for the executor: one dataset episode per recorded subgoal.
 
     `policy` supplies the label of each step (the expert's chunk); the executed chunk comes from
     the executor. Subgoals not in `record_ids` (set-up steps) are executed but not recorded.
+
+    With `perceived`, every step is also perceived by that front end (on every step, set-up steps
+    included, so its tracker is as warm as in the loop), and each recorded subgoal yields a second
+    episode `<uid>-perceived`: the same states and expert labels, the perceived tokens as
+    observation. A policy trained on both learns to act right from the tokens it will really get.
     """
 
     def __init__(self, policy: LabellingPolicy, subgoals: Sequence[Subgoal], record_ids: Sequence[str],
-                 cameras: Sequence[str] = ()) -> None:
+                 cameras: Sequence[str] = (), perceived: TokenSource | None = None) -> None:
         self.policy = policy
         self.subgoals = {sg.id: sg for sg in subgoals}
         self.record_ids = set(record_ids)
         self.cameras = tuple(cameras)
+        self.perceived = perceived
         self.buffers: dict[str, _Buffer] = {}
+        self.perceived_buffers: dict[str, _Buffer] = {}
 
     def write_step(self, obs: Observation, scene: Scene, chunk: ActionChunk, commands: Sequence[Any],
                    subgoal_id: str) -> None:
+        seen = self.perceived.perceive(obs) if self.perceived is not None else None
         if subgoal_id not in self.record_ids or self.policy.label is None:
             return
+        if seen is not None:
+            pbuf = self.perceived_buffers.get(subgoal_id)
+            if pbuf is None:
+                pbuf = self.perceived_buffers[subgoal_id] = _Buffer(self.subgoals[subgoal_id], schema.SlotMap())
+            self._add_step(pbuf, obs, seen, chunk)
         buf = self.buffers.get(subgoal_id)
         if buf is None:
             buf = self.buffers[subgoal_id] = _Buffer(self.subgoals[subgoal_id], schema.SlotMap())
+        self._add_step(buf, obs, scene, chunk)
+        for cam in self.cameras:
+            for b in (buf, self.perceived_buffers.get(subgoal_id)):
+                if b is not None:
+                    b.images.setdefault(cam, []).append(obs.frames[cam].rgb)
+
+    def _add_step(self, buf: _Buffer, obs: Observation, scene: Scene, chunk: ActionChunk) -> None:
+        assert self.policy.label is not None
         buf.add("observation.state", schema.encode_state(obs.proprio))
         buf.add("observation.environment_state", buf.slots.encode(scene.tokens))
         buf.add("action", schema.encode_chunk(self.policy.label))
@@ -160,25 +187,26 @@ class EpisodeRecorder:
         buf.add("expert.phase", self.policy.phase_index)
         buf.add("noise.active", self.policy.noise_active)
         buf.add("is_recovery", self.policy.recovering)
-        for cam in self.cameras:
-            buf.images.setdefault(cam, []).append(obs.frames[cam].rgb)
 
     def episodes(self, uid_prefix: str, outcomes: dict[str, tuple[bool, str | None]], meta: dict[str, Any],
                  video_dir: Path | None = None) -> list[EpisodeRecord]:
         """The recorded subgoals as dataset episodes; `outcomes` maps subgoal id -> (success, reason)."""
         out = []
-        for sg_id, buf in self.buffers.items():
+        streams = [(sg_id, buf, "oracle") for sg_id, buf in self.buffers.items()]
+        streams += [(sg_id, buf, "perceived") for sg_id, buf in self.perceived_buffers.items()]
+        for sg_id, buf, tokens in streams:
             n = len(buf.rows["action"])
             success, reason = outcomes.get(sg_id, (False, "not run"))
             columns = {k: np.asarray(v) for k, v in buf.rows.items()}
             columns["next.done"] = np.arange(n) == n - 1
             columns["next.success"] = columns["next.done"] & success
             uid = uid_prefix if len(self.record_ids) == 1 else f"{uid_prefix}-{sg_id}"
-            videos = _write_videos(buf.images, video_dir / uid) if self.cameras and video_dir else {}
+            uid += "-perceived" if tokens == "perceived" else ""
+            videos = _write_videos(buf.images, video_dir / uid) if buf.images and video_dir else {}
             sg = buf.subgoal
             ep_meta = {
                 **meta, "skill": sg.skill, "args": json.dumps(dict(sg.args), sort_keys=True), "success": bool(success), "failure": reason,
-                "objects": buf.slots.names, "labels": buf.slots.labels, "categories": buf.slots.categories,
+                "tokens": tokens, "objects": buf.slots.names, "labels": buf.slots.labels, "categories": buf.slots.categories,
                 "noise_frames": int(columns["noise.active"].sum()),
                 "recovery_frames": int(columns["is_recovery"].sum()),
             }
@@ -234,6 +262,13 @@ class DemoJob:
     noise: NoiseConfig | None = None
     cameras: tuple[str, ...] = ()
     source: str = "expert"  # expert | dagger-<round>
+    perceived: bool = False  # also perceive every frame with the learned detector (`<uid>-perceived` episodes)
+
+    @property
+    def lead_in(self) -> tuple[str, ...]:
+        """Skills run (unrecorded) before the first recorded subgoal: where the arm comes from."""
+        first = next(i for i, s in enumerate(self.subgoals) if s.id in self.record_ids)
+        return tuple(s.skill for s in self.subgoals[:first])
 
 
 def scene_for(needed: Sequence[str], distractors: int) -> SceneConfig:
@@ -244,36 +279,71 @@ def scene_for(needed: Sequence[str], distractors: int) -> SceneConfig:
                    distractors=(distractors, distractors))
 
 
-def demo_case(skill: str, seed: int) -> tuple[tuple[SubgoalSpec, ...], tuple[str, ...], tuple[str, ...]]:
-    """(subgoals, ids to record, objects the scene needs) for a seeded random instance of `skill`."""
+def demo_case(skill: str, seed: int, lead_in_p: float = 0.0
+              ) -> tuple[tuple[SubgoalSpec, ...], tuple[str, ...], tuple[str, ...]]:
+    """(subgoals, ids to record, objects the scene needs) for a seeded random instance of `skill`.
+
+    With probability `lead_in_p` another skill runs first, unrecorded, as it would in a plan: the
+    recorded skill then starts where that one left the arm (over a bowl, at the wiped patch, the
+    gripper open) and in the scene it left (a fruit already in the bowl), not at the ready pose.
+    """
     rng = np.random.default_rng([seed, zlib.crc32(skill.encode())])
     if skill == "pick":
         obj = str(rng.choice(PICK_OBJECTS))
-        return (SubgoalSpec.of("s0", "pick", object=obj),), ("s0",), (obj,)
-    if skill in ("pick_place", "place"):
+        main: tuple[SubgoalSpec, ...] = (SubgoalSpec.of("s0", "pick", object=obj),)
+        needed: tuple[str, ...] = (obj,)
+    elif skill in ("pick_place", "place"):
         obj, target = str(rng.choice(PLACE_OBJECTS)), str(rng.choice(PLACE_TARGETS))
+        needed = (obj, target)
         if skill == "pick_place":
-            return (SubgoalSpec.of("s0", "pick_place", object=obj, target=target),), ("s0",), (obj, target)
-        # `place` starts with the object in hand: an unrecorded pick sets the scene up.
-        subgoals = (SubgoalSpec.of("s0", "pick", object=obj), SubgoalSpec.of("s1", "place", object=obj, target=target))
-        return subgoals, ("s1",), (obj, target)
-    if skill == "wipe":
-        return (SubgoalSpec.of("s0", "wipe", tool="sponge", region="counter"),), ("s0",), ("sponge",)
-    raise ConfigError(f"cannot record skill '{skill}'; known: {list(SKILLS)}")
+            main = (SubgoalSpec.of("s0", "pick_place", object=obj, target=target),)
+        else:  # `place` starts with the object in hand: an unrecorded pick sets the scene up.
+            main = (SubgoalSpec.of("s0", "pick", object=obj), SubgoalSpec.of("s1", "place", object=obj, target=target))
+    elif skill == "wipe":
+        main, needed = (SubgoalSpec.of("s0", "wipe", tool="sponge", region="counter"),), ("sponge",)
+    else:
+        raise ConfigError(f"cannot record skill '{skill}'; known: {list(SKILLS)}")
+    record = (main[-1].id,)
+    lead_rng = np.random.default_rng([seed, zlib.crc32(skill.encode()), 17])
+    if skill == "place" or lead_rng.random() >= lead_in_p:
+        return main, record, needed
+    lead = _lead_in(skill, needed, lead_rng)
+    renamed = tuple(SubgoalSpec(f"s{i + 1}", s.skill, s.args) for i, s in enumerate(main))
+    return (lead, *renamed), (renamed[-1].id,), tuple(dict.fromkeys((*needed, *_objects(lead))))
+
+
+def _lead_in(skill: str, needed: Sequence[str], rng: np.random.Generator) -> SubgoalSpec:
+    """A skill that may come before `skill` in a plan and leaves its objects alone."""
+    others = [o for o in PLACE_OBJECTS if o not in needed]
+    options = ["pick_place"] + (["wipe"] if skill != "wipe" and "sponge" not in needed else [])
+    if rng.choice(options) == "wipe":
+        return SubgoalSpec.of("s0", "wipe", tool="sponge", region="counter")
+    target = str(rng.choice([t for t in PLACE_TARGETS if t not in needed] or PLACE_TARGETS))
+    if target in needed:  # the recorded skill's target: put another fruit there first (a fuller bowl)
+        target = str(rng.choice(PLACE_TARGETS))
+    return SubgoalSpec.of("s0", "pick_place", object=str(rng.choice(others)), target=target)
+
+
+def _objects(spec: SubgoalSpec) -> tuple[str, ...]:
+    return tuple(v for k, v in spec.args if k in ("object", "target", "tool"))
 
 
 def plan_demos(
     skill: str, episodes: int, first_seed: int = 0, noise: NoiseConfig | None = None,
     distractors: tuple[int, int] = (0, 3), cameras: Sequence[str] = (), source: str = "expert",
+    lead_in_p: float = 0.0, perceived: bool = False,
 ) -> list[DemoJob]:
     """`episodes` jobs on consecutive seeds; clutter (distractor blocks) varies with the seed."""
+    if not 0 <= lead_in_p <= 1:
+        raise ConfigError(f"lead_in_p {lead_in_p} must be a probability")
     jobs = []
     for seed in range(first_seed, first_seed + episodes):
-        subgoals, record, needed = demo_case(skill, seed)
+        subgoals, record, needed = demo_case(skill, seed, lead_in_p)
         n_blocks = int(np.random.default_rng([seed, 99]).integers(distractors[0], distractors[1] + 1))
         args = "-".join(v for _, v in subgoals[-1].args)
-        jobs.append(DemoJob(f"{skill}-{_slug(args)}-s{seed:06d}", seed, subgoals, record,
-                            scene_for(needed, n_blocks), noise, tuple(cameras), source))
+        lead = "".join(f"after_{s.skill}-" for s in subgoals if s.id not in record and s.skill != "pick")
+        jobs.append(DemoJob(f"{skill}-{lead}{_slug(args)}-s{seed:06d}", seed, subgoals, record,
+                            scene_for(needed, n_blocks), noise, tuple(cameras), source, perceived))
     return jobs
 
 

@@ -139,3 +139,22 @@ def test_an_object_flung_off_the_table_zeroes_the_episodes_quality(tmp_path, epi
     ds = load_dataset(tmp_path)
     assert QualityFilter().weights(ds).tolist() == [0.0, 1.0]
     assert quality_report(ds)["implausible_episodes"] == 1
+
+
+def test_an_episode_whose_argument_names_no_token_weighs_nothing(tmp_path, episode_factory):
+    from hvla.skills.data.lerobot import DatasetWriter, load_dataset
+    from hvla.skills.data.quality import QualityFilter, quality_report
+
+    good = episode_factory("pick-good", 6, seed=1)
+    lost = episode_factory("pick-lost-perceived", 6, seed=2)
+    lost.meta.update(objects=["apple", "object_1", "bowl"], tokens="perceived")  # the banana never grounded
+    writer = DatasetWriter(tmp_path / "ds")
+    writer.stage(good)
+    writer.stage(lost)
+    writer.finalise()
+    ds = load_dataset(tmp_path / "ds")
+    weights = dict(zip([e["hvla/uid"] for e in ds.episodes], QualityFilter().weights(ds)))
+    assert weights["pick-good"] > 0 and weights["pick-lost-perceived"] == 0
+    report = quality_report(ds)
+    assert report["ungrounded_episodes"] == 1
+    assert report["token_sources"] == {"oracle": 1, "perceived": 1}

@@ -126,3 +126,55 @@ def test_dagger_tracker_moves_on_when_the_learner_went_past_the_pregrasp_between
     expert.goto([p.name for p in expert.phases].index("pregrasp"))
     resync_expert(expert, "apple", holding=False, lost_steps=0, scene=scene, proprio=obs.proprio)
     assert expert.phase.name == "pregrasp"
+
+
+def test_lead_ins_start_the_recorded_skill_where_another_left_the_arm():
+    jobs = plan_demos("wipe", 40, lead_in_p=0.5) + plan_demos("pick_place", 40, lead_in_p=0.5)
+    led = [j for j in jobs if j.lead_in]
+    assert 0.25 * len(jobs) < len(led) < 0.75 * len(jobs)
+    for job in led:
+        (recorded,) = job.record_ids
+        assert job.subgoals[-1].id == recorded and len(job.subgoals) == 2
+        lead, main = job.subgoals
+        main_objects = {v for _, v in main.args}
+        lead_object = dict(lead.args).get("object") or dict(lead.args).get("tool")
+        assert lead_object not in main_objects  # the lead-in never moves what the recorded skill acts on
+        assert {v for _, v in lead.args if v != "counter"} <= set(job.scene.required)
+        assert "after_" in job.uid
+    assert all(not j.lead_in for j in plan_demos("wipe", 20))  # off by default (DAgger, old datasets)
+    assert [j.uid for j in jobs] == [j.uid for j in plan_demos("wipe", 40, lead_in_p=0.5)
+                                     + plan_demos("pick_place", 40, lead_in_p=0.5)]
+
+
+def test_a_second_perception_stream_becomes_a_perceived_episode_with_the_same_labels():
+    from dataclasses import replace
+
+    world = KitchenWorld(seed=3)
+    obs = world.observe(())
+    scene = OraclePerception().perceive(obs)
+
+    class Shifted:  # a "detector" that sees every object 5 mm off and misses the plate
+        def perceive(self, obs):
+            toks = tuple(replace(t, position_m=t.position_m + 0.005) for t in scene.tokens if t.name != "plate")
+            return replace(scene, tokens=toks)
+
+    subgoal = Subgoal("s1", "pick", {"object": "lemon"})
+    setup = Subgoal("s0", "pick", {"object": "apple"})
+    policy = NoisyExpert(None, seed=1)
+    policy.reset(scene, subgoal)
+    recorder = EpisodeRecorder(policy, [setup, subgoal], ["s1"], perceived=Shifted())
+    chunk = policy.act(scene, obs.proprio)
+    recorder.write_step(obs, scene, chunk, [], "s0")  # a set-up step: perceived, not recorded
+    for _ in range(3):
+        chunk = policy.act(scene, obs.proprio)
+        recorder.write_step(obs, scene, chunk, [], "s1")
+    oracle, seen = recorder.episodes("pick-lemon-s3", {"s1": (True, None)}, {"seed": 3})
+    assert (oracle.uid, seen.uid) == ("pick-lemon-s3", "pick-lemon-s3-perceived")
+    assert (oracle.meta["tokens"], seen.meta["tokens"]) == ("oracle", "perceived")
+    assert oracle.length == seen.length == 3
+    np.testing.assert_array_equal(oracle.columns["action"], seen.columns["action"])
+    assert "plate" in oracle.meta["objects"] and "plate" not in seen.meta["objects"]
+    env_o = oracle.columns["observation.environment_state"].reshape(3, 16, 12)
+    env_s = seen.columns["observation.environment_state"].reshape(3, 16, 12)
+    lemon_o, lemon_s = oracle.meta["objects"].index("lemon"), seen.meta["objects"].index("lemon")
+    assert np.allclose(env_s[:, lemon_s, 1:4] - env_o[:, lemon_o, 1:4], 0.005, atol=1e-6)
