@@ -36,6 +36,7 @@ PLACE_OBJECTS = ("banana", "apple", "lemon")
 PLACE_TARGETS = ("bowl", "plate")
 SKILLS = ("pick", "pick_place", "place", "wipe")
 MIN_Z_M = 0.012  # executed waypoints never dip below this (the fingertips would hit the table)
+PERCEIVED_SUFFIX = "-perceived"  # uid of the perceived-token twin of an episode
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ class EpisodeRecorder:
             columns["next.done"] = np.arange(n) == n - 1
             columns["next.success"] = columns["next.done"] & success
             uid = uid_prefix if len(self.record_ids) == 1 else f"{uid_prefix}-{sg_id}"
-            uid += "-perceived" if tokens == "perceived" else ""
+            uid += PERCEIVED_SUFFIX if tokens == "perceived" else ""
             videos = _write_videos(buf.images, video_dir / uid) if buf.images and video_dir else {}
             sg = buf.subgoal
             ep_meta = {

@@ -25,6 +25,7 @@ from torch import Tensor
 
 from hvla.core.errors import ConfigError
 from hvla.skills.data.quality import QualityFilter
+from hvla.skills.data.record import PERCEIVED_SUFFIX
 from hvla.skills.policy import features as ft
 from hvla.skills.policy.checkpoint import LoadedPolicy, dataset_hash, load_policy, save_policy
 from hvla.skills.policy.model import ObjectCentricPolicy, PolicyConfig, count_parameters
@@ -73,8 +74,13 @@ class TrainResult:
 
 
 def split_episodes(ts: TrainingSet, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean (E,) masks: validation by a hash of each uid, so splits survive re-recording."""
-    val = np.array([(zlib.crc32(u.encode()) % 1000) / 1000 < val_fraction for u in ts.ep_uid])
+    """Boolean (E,) masks: validation by a hash of each uid, so splits survive re-recording.
+
+    A perceived episode (`<uid>-perceived`) goes where its oracle twin goes: the two share states and
+    labels, so splitting them would leak validation frames into training.
+    """
+    val = np.array([(zlib.crc32(u.removesuffix(PERCEIVED_SUFFIX).encode()) % 1000) / 1000 < val_fraction
+                    for u in ts.ep_uid])
     if val.all() or (val_fraction > 0 and not val.any()):
         val = np.zeros(len(val), bool)
         val[:: max(2, int(round(1 / max(val_fraction, 1e-3))))] = True
