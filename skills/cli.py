@@ -175,6 +175,10 @@ def dagger(
                       ] = "pick,pick_place,place,wipe,wipe",
     beta: Annotated[float, typer.Option(help="Expert share of executed chunks in round 1 (halves each round).")] = 0.0,
     moved_share: Annotated[float, typer.Option(help="Share of roll-outs with the object moved mid-grasp.")] = 0.5,
+    perception: Annotated[str, typer.Option(help="What the learner sees in roll-outs: oracle | yolo (the expert "
+                                                 "labels from simulator truth either way).")] = "oracle",
+    lead_in: Annotated[float, typer.Option(help="Share of roll-outs that start after another (scripted) skill.")
+                       ] = 0.0,
     episodes_per_skill: Annotated[int, typer.Option(help="Use only the first N episodes of each skill of each "
                                                          "dataset (as the BC run it continues); 0 = all.")] = 0,
     epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per round.")] = 6,
@@ -192,7 +196,7 @@ def dagger(
     from hvla.skills.runner import dagger_collect
 
     cfg = DaggerConfig(rounds=rounds, episodes_per_round=episodes, beta0=beta, skills=tuple(skills.split(",")),
-                       moved_object_share=moved_share)
+                       moved_object_share=moved_share, perception=perception, lead_in_p=lead_in)
     tcfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
                        curriculum_epochs=0, warmup_steps=50, lr=lr, patience=3, threads=threads,
                        max_episodes_per_skill=episodes_per_skill or None)

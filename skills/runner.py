@@ -58,6 +58,7 @@ class PolicySpec:
     checkpoint: str | None = None  # learned/dagger: None = the committed artefact
     beta: float = 0.0  # dagger: per-step probability of executing the expert's chunk instead
     ensemble_horizon: int | None = None  # learned: chunks blended (None: the policy's default, 1: none)
+    label_on_truth: bool = False  # dagger: the expert labels from simulator truth, whatever the learner sees
 
     def build(self, seed: int):
         if self.kind == "scripted":
@@ -68,7 +69,8 @@ class PolicySpec:
         if self.kind == "dagger":
             from hvla.skills.policy.dagger import DaggerPolicy
 
-            return DaggerPolicy(learner, self.beta, seed)
+            view = PERCEPTION.get("oracle")().perceive if self.label_on_truth else None
+            return DaggerPolicy(learner, self.beta, seed, view)
         raise ConfigError(f"unknown policy kind '{self.kind}'; known: scripted, learned, dagger")
 
 
@@ -100,6 +102,8 @@ class RolloutJob:
     record_to: str | None = None  # dagger: stage the expert-labelled roll-out into this dataset
     record_ids: tuple[str, ...] = ()
     source: str = "rollout"
+    perception: str = "oracle"  # what the policy acts on: "oracle" tokens or a learned front end ("yolo")
+    record_from: int = 0  # subgoals before this index set the scene up (run by the scripted expert)
 
 
 @dataclass(frozen=True)
@@ -133,8 +137,9 @@ class _TimedPolicy:
         return chunk
 
 
-def _executor(world, robot, policy, cameras: Sequence[str], recorder, disturbance: Disturbance, seed: int):
-    perception = PERCEPTION.get("oracle")()
+def _executor(world, robot, policy, cameras: Sequence[str], recorder, disturbance: Disturbance, seed: int,
+              perception=None):
+    perception = perception or PERCEPTION.get("oracle")()
     if disturbance.kind == "occlusion":
         perception = OccludedPerception(perception, disturbance.drop_p, seed)
     config = ExecutorConfig(retries=0, replans=0, log_cameras=tuple(cameras))
@@ -146,8 +151,9 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
     """One roll-out; with `record_to`, the visited states and the expert's labels become data."""
     wall0 = time.time()
     scene = job.disturbance.scene(job.scene)
+    perception = PERCEPTION.get(job.perception)()
     try:
-        world = KitchenWorld(seed=job.seed, scene=scene)
+        world = KitchenWorld(seed=job.seed, scene=scene, config=_sim_config(perception))
     except HvlaError as exc:
         return RolloutResult(job.name, job.seed, False, 0.0, 0.0, f"scene: {exc}")
     robot = world
@@ -155,10 +161,14 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
         args = dict(job.subgoals[-1].args)
         target = args.get("object") or args.get("tool", "")
         robot = MovedObjectRobot(world, target, job.seed, job.disturbance.shift_m)
-    policy = _TimedPolicy(job.policy.build(job.seed))
+    inner = job.policy.build(job.seed)
+    policy = timed = _TimedPolicy(inner)
+    if job.record_from:  # set-up subgoals (a lead-in) run scripted; the policy takes over after them
+        setup_ids = {s.id for s in job.subgoals[: job.record_from]}
+        policy = _SetUpThen(SKILL_POLICIES.get("scripted")(), timed, setup_ids)
     subgoals = build_subgoals(job.subgoals)
-    recorder = EpisodeRecorder(policy.inner, subgoals, job.record_ids) if job.record_to else None
-    executor = _executor(world, robot, policy, (), recorder, job.disturbance, job.seed)
+    recorder = EpisodeRecorder(inner, subgoals, job.record_ids) if job.record_to else None
+    executor = _executor(world, robot, policy, (), recorder, job.disturbance, job.seed, perception)
     try:
         result = executor.run_plan(Plan.sequence(subgoals, job.name))
     except HvlaError as exc:
@@ -171,12 +181,29 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
                 "n_distractors": sum(o.label == "block" for o in world.layout.objects),
                 "disturbance": job.disturbance.kind}
         writer = DatasetWriter(Path(job.record_to), recover=False)
+        tokens = "oracle" if job.perception == "oracle" else "perceived"
         for episode in recorder.episodes(f"{job.source}-{job.name}-s{job.seed:06d}", outcomes, meta):
+            episode.meta["tokens"] = tokens
             writer.stage(episode)
     moved = isinstance(robot, MovedObjectRobot) and robot.moved_at_s is not None
-    ms = 1e3 * policy.total_s / max(policy.calls, 1)
+    ms = 1e3 * timed.total_s / max(timed.calls, 1)
     return RolloutResult(job.name, job.seed, result.success, result.sim_time_s, time.time() - wall0,
                          result.failure, ms, moved)
+
+
+class _SetUpThen:
+    """The scripted expert for the set-up subgoals, then the policy under test."""
+
+    def __init__(self, setup, policy, setup_ids: set[str]) -> None:
+        self.setup, self.policy, self.setup_ids = setup, policy, setup_ids
+        self.active = policy
+
+    def reset(self, scene, subgoal) -> None:
+        self.active = self.setup if subgoal.id in self.setup_ids else self.policy
+        self.active.reset(scene, subgoal)
+
+    def act(self, scene, proprio):
+        return self.active.act(scene, proprio)
 
 
 @dataclass(frozen=True)
@@ -257,14 +284,18 @@ def dagger_collect(round_index: int, checkpoint: Path, root: Path, cfg: DaggerCo
     jobs = []
     for i, seed in enumerate(cfg.seeds(round_index)):
         skill = cfg.skills[i % len(cfg.skills)]
-        subgoals, record, needed = demo_case(skill, seed)
-        moved = rng.random() < cfg.moved_object_share
+        subgoals, record, needed = demo_case(skill, seed, cfg.lead_in_p)
+        first = next(k for k, s in enumerate(subgoals) if s.id in record)
+        # The moved-object disturbance watches the recorded skill's object; a lead-in would trip it early.
+        moved = rng.random() < cfg.moved_object_share and first == 0
         jobs.append(RolloutJob(
             name=f"{skill}-{'-'.join(v for _, v in subgoals[-1].args)}", seed=seed, subgoals=subgoals,
             scene=scene_for(needed, int(rng.integers(0, 4))),
-            policy=PolicySpec("dagger", str(checkpoint), cfg.beta(round_index)),
+            policy=PolicySpec("dagger", str(checkpoint), cfg.beta(round_index),
+                              label_on_truth=cfg.perception != "oracle"),
             disturbance=Disturbance("moved_object" if moved else "none"),
             record_to=str(root), record_ids=record, source=f"dagger{round_index}",
+            perception=cfg.perception, record_from=first,
         ))
     writer = DatasetWriter(root)
     results = map_jobs(run_rollout, [(j,) for j in jobs], workers, f"DAgger round {round_index}", progress)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from hvla.core.errors import ConfigError, MessageError
-from hvla.core.messages import ActionChunk, Proprio, Scene, Subgoal
+from hvla.core.messages import ActionChunk, Observation, Proprio, Scene, Subgoal
 from hvla.skills.scripted.experts import PhaseExpert
 from hvla.skills.scripted.policy import expert_for
 
@@ -79,12 +79,19 @@ def held_object(subgoal: Subgoal) -> str:
 
 
 class DaggerPolicy:
-    """Executes the learner (or, with probability `beta`, the expert); `label` is the tracking expert's chunk."""
+    """Executes the learner (or, with probability `beta`, the expert); `label` is the tracking expert's chunk.
 
-    def __init__(self, learner, beta: float, seed: int) -> None:
+    `expert_view` gives the expert its own scene from the observation (simulator truth) while the
+    learner acts on the perceived one: DAgger on perceived tokens then teaches the learner what to do
+    where the detector's tokens put it, with labels a perfect observer would give.
+    """
+
+    def __init__(self, learner, beta: float, seed: int,
+                 expert_view: Callable[[Observation], Scene] | None = None) -> None:
         if not 0 <= beta <= 1:
             raise ConfigError(f"beta={beta} must be in [0, 1]")
         self.learner = learner
+        self.expert_view = expert_view
         self.beta = beta
         self.rng = np.random.default_rng([seed, 2718])
         self.expert: PhaseExpert | None = None
@@ -104,6 +111,9 @@ class DaggerPolicy:
 
     def act(self, scene: Scene, proprio: Proprio) -> ActionChunk:
         assert self.expert is not None and self.subgoal is not None
+        learner_scene = scene
+        if self.expert_view is not None:
+            scene = self.expert_view(scene.observation)
         truth = scene.observation.truth
         if truth is not None:
             # Both fingers touching is not holding: open fingers can brush a wide object on the way down.
@@ -115,7 +125,7 @@ class DaggerPolicy:
         except MessageError:
             self.label = None  # the expert cannot see its object: no label for this frame
         self.phase_index = self.expert.index
-        chunk = self.learner.act(scene, proprio)
+        chunk = self.learner.act(learner_scene, proprio)
         if self.label is not None:
             gap = float(np.linalg.norm(chunk.ee_targets[0, :3] - self.label.ee_targets[0, :3]))
             self.recovering = gap > 0.02 or (chunk.gripper_m[0] > 0.04) != (self.label.gripper_m[0] > 0.04)
@@ -131,6 +141,8 @@ class DaggerConfig:
     beta0: float = 0.0  # expert share in round 1; halves each round (0: pure learner roll-outs)
     first_seed: int = 50_000  # DAgger kitchens: never the demonstrations' (0..) nor the benchmark's (10000..)
     moved_object_share: float = 0.5  # roll-outs with the object moved mid-grasp (the disturbance DAgger targets)
+    perception: str = "oracle"  # what the learner sees during roll-outs; the expert labels from truth
+    lead_in_p: float = 0.0  # share of roll-outs that start where another (scripted) skill left the arm
 
     def __post_init__(self) -> None:
         if self.rounds < 1 or self.episodes_per_round < 1:

@@ -178,3 +178,36 @@ def test_a_second_perception_stream_becomes_a_perceived_episode_with_the_same_la
     env_s = seen.columns["observation.environment_state"].reshape(3, 16, 12)
     lemon_o, lemon_s = oracle.meta["objects"].index("lemon"), seen.meta["objects"].index("lemon")
     assert np.allclose(env_s[:, lemon_s, 1:4] - env_o[:, lemon_o, 1:4], 0.005, atol=1e-6)
+
+
+def test_dagger_on_perceived_tokens_labels_from_truth_and_acts_on_what_it_sees():
+    from dataclasses import replace
+
+    from hvla.controllers.transforms import matrix_to_pose
+    from hvla.core.messages import ActionChunk
+
+    world = KitchenWorld(seed=4)
+    obs = world.observe(())
+    truth = OraclePerception().perceive(obs)
+    seen = replace(truth, tokens=tuple(replace(t, position_m=t.position_m + np.array([0.05, 0.0, 0.0]))
+                                       for t in truth.tokens))
+
+    class Recorder:  # a learner that remembers where it was told the banana is
+        def reset(self, scene, subgoal):
+            self.banana = scene.find("banana").position_m
+
+        def act(self, scene, proprio):
+            self.banana = scene.find("banana").position_m
+            return ActionChunk(np.tile(matrix_to_pose(proprio.T_world_ee), (10, 1)), np.full(10, 0.08))
+
+    learner = Recorder()
+    labelled = DaggerPolicy(learner, beta=0.0, seed=0, expert_view=lambda o: truth)
+    blind = DaggerPolicy(Recorder(), beta=0.0, seed=0)
+    for policy in (labelled, blind):
+        policy.reset(seen, Subgoal("s0", "pick", {"object": "banana"}))
+        for _ in range(3):  # past the "rise" phase: the expert heads for the banana
+            policy.expert.goto(1)
+            policy.act(seen, obs.proprio)
+    np.testing.assert_allclose(learner.banana, seen.find("banana").position_m)
+    gap = labelled.label.ee_targets[-1, :2] - blind.label.ee_targets[-1, :2]
+    assert abs(gap[0] + 0.05) < 0.01 and abs(gap[1]) < 0.01  # the truth-labelled expert aims 5 cm short of the seen one
