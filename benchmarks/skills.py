@@ -5,9 +5,11 @@
     .venv/bin/python benchmarks/skills.py --bc data/runs/bc/policy.pt \
         --efficiency 10=data/runs/eff10/policy.pt,50=data/runs/eff50/policy.pt
 
-Seeds start at 10000: demonstrations use 0.., DAgger roll-outs 50000.., so no benchmark kitchen was
+Seeds start at 10000: demonstrations use 0..9999, DAgger roll-outs 50000.., so no benchmark kitchen was
 ever seen in training. The mango never appears in any training scene; it has its own table. Each
-episode is one attempt (no retries) through the executor loop `hvla run` uses, oracle tokens.
+episode is one attempt (no retries) through the executor loop `hvla run` uses, on oracle tokens
+(`--perception yolo`: on the learned detector's tokens). The chained section starts each skill where a
+scripted skill before it left the arm and the scene (as in a plan; a failed first skill counts as a failure).
 Results are cached per (policy, case, seed, disturbance) in --cache, so a re-run only adds what is new.
 
 How the committed policy was made (each step resumable; the exact command is in artifacts/MANIFEST):
@@ -41,7 +43,8 @@ from hvla.skills.runner import PolicySpec, RolloutJob, RolloutResult, default_wo
 
 FIRST_SEED = 10_000
 FRUITS = ("banana", "apple", "lemon")
-SECTIONS = ("main", "mango", "disturbances", "efficiency", "dagger", "latency")
+CHAINED = " after "  # in a case name: the subgoals before the last are set-up, run scripted
+SECTIONS = ("main", "mango", "chained", "disturbances", "efficiency", "dagger", "latency")
 
 
 def case_jobs(skill: str, obj: str, target: str | None = None) -> tuple[str, tuple[SubgoalSpec, ...], SkillCase]:
@@ -71,6 +74,27 @@ def main_cases() -> list[tuple[str, tuple[SubgoalSpec, ...], SkillCase]]:
 def mango_cases():
     return [case_jobs("pick", "mango"), case_jobs("pick_place", "mango", "bowl"),
             case_jobs("pick_place", "mango", "plate")]
+
+
+def chained_cases():
+    """A skill right after another, as in a plan: it starts where the first left the arm and the scene.
+
+    The first subgoal is run by the scripted expert in every row; only the second is the policy's.
+    """
+    cases = []
+    for (skill, a), (first_skill, b) in (
+        (("wipe", ("sponge",)), ("pick_place", ("banana", "bowl"))),
+        (("wipe", ("sponge",)), ("pick_place", ("apple", "plate"))),
+        (("pick_place", ("lemon", "plate")), ("wipe", ("sponge",))),
+        (("pick_place", ("apple", "bowl")), ("pick_place", ("banana", "bowl"))),
+        (("pick", ("banana",)), ("pick_place", ("lemon", "plate"))),
+    ):
+        _, lead, lead_case = case_jobs(first_skill, *b)
+        name, main, case = case_jobs(skill, *a)
+        renamed = tuple(SubgoalSpec(f"s{len(lead) + i}", sg.skill, sg.args) for i, sg in enumerate(main))
+        both = SkillCase(case.skill, (*lead_case.args, *case.args))
+        cases.append((f"{name}{CHAINED}{lead_case.name}", (*lead, *renamed), both))
+    return cases
 
 
 def disturbance_cases():
@@ -109,9 +133,10 @@ def policy_key(spec: PolicySpec) -> str:
 
 
 def run(policies: dict[str, PolicySpec], cases, seeds: range, disturbance: Disturbance, cache: Cache,
-        workers: int, label: str) -> dict[str, dict[str, list[RolloutResult]]]:
+        workers: int, label: str, perception: str = "oracle") -> dict[str, dict[str, list[RolloutResult]]]:
     """results[policy][case] = list of results (cached ones reused)."""
-    keys = {name: policy_key(spec) for name, spec in policies.items()}
+    suffix = "" if perception == "oracle" else f"|{perception}"
+    keys = {name: policy_key(spec) + suffix for name, spec in policies.items()}
     todo, out = [], defaultdict(lambda: defaultdict(list))
     for pname, spec in policies.items():
         for name, subgoals, case in cases:
@@ -121,7 +146,9 @@ def run(policies: dict[str, PolicySpec], cases, seeds: range, disturbance: Distu
                     row = {k: v for k, v in cache.rows[key].items() if k != "key"}
                     out[pname][name].append(RolloutResult(**row))
                     continue
-                todo.append((pname, key, RolloutJob(name, seed, subgoals, case.scene(), spec, disturbance)))
+                first = 1 if CHAINED in name else 0
+                todo.append((pname, key, RolloutJob(name, seed, subgoals, case.scene(), spec, disturbance,
+                                                    perception=perception, record_from=first)))
     if todo:
         results = map_jobs(run_rollout, [(j,) for _, _, j in todo], workers, f"{label}: {len(todo)} episodes")
         for (pname, key, job), result in zip(todo, results):
@@ -202,6 +229,7 @@ def main() -> None:
     parser.add_argument("--efficiency", default="", help="N=checkpoint,... trained on N demos per skill")
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--cache", type=Path, default=Path("data/bench/skills.jsonl"))
+    parser.add_argument("--perception", default="oracle", help="tokens the policies act on: oracle | yolo")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
     cache = Cache(args.cache)
@@ -212,15 +240,19 @@ def main() -> None:
     if args.bc:
         policies["learned (BC only)"] = PolicySpec("learned", args.bc)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), {args.workers} workers; "
-          f"held-out seeds {seeds.start}..{seeds.stop - 1}; oracle tokens; one attempt per episode")
+          f"held-out seeds {seeds.start}..{seeds.stop - 1}; {args.perception} tokens; one attempt per episode")
     none = Disturbance()
     if "main" in sections:
-        res = run(policies, main_cases(), seeds, none, cache, args.workers, "main")
-        table("Success per skill and object, held-out kitchens", res)
+        res = run(policies, main_cases(), seeds, none, cache, args.workers, "main", args.perception)
+        table(f"Success per skill and object, held-out kitchens, {args.perception} tokens", res)
         failures(res)
     if "mango" in sections:
-        res = run(policies, mango_cases(), seeds, none, cache, args.workers, "mango")
-        table("The mango (never in training)", res)
+        res = run(policies, mango_cases(), seeds, none, cache, args.workers, "mango", args.perception)
+        table(f"The mango (never in training), {args.perception} tokens", res)
+        failures(res)
+    if "chained" in sections:
+        res = run(policies, chained_cases(), seeds, none, cache, args.workers, "chained", args.perception)
+        table(f"A skill after another (the first one scripted), {args.perception} tokens", res, by_skill=False)
         failures(res)
     if "disturbances" in sections:
         for kind in ("moved_object", "occlusion", "distractors"):
