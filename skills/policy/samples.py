@@ -70,11 +70,13 @@ def forward_fill(env: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np
 
 
 def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter | None = None,
-                      max_episodes_per_skill: int | None = None, dagger_boost: float = 1.0) -> TrainingSet:
+                      max_episodes_per_skill: int | None = None, dagger_boost: float = 1.0,
+                      perceived_boost: float = 1.0) -> TrainingSet:
     """Concatenate datasets; episodes over `max_episodes_per_skill` (per dataset, by uid order) are dropped.
 
     Episodes from DAgger roll-outs weigh `dagger_boost` times more: they are few, and they hold the
-    states the policy itself reaches.
+    states the policy itself reaches. Episodes on perceived tokens weigh `perceived_boost` times more:
+    they are what the policy meets behind the default (learned) perception, and fewer are recorded.
     """
     quality = quality or QualityFilter()
     parts: dict[str, list] = {k: [] for k in ("tokens", "state", "action", "frame", "start", "episode", "recovery")}
@@ -85,6 +87,7 @@ def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter
         weights = quality.weights(ds)
         weights *= np.array([dagger_boost if str(e.get("hvla/source", "")).startswith("dagger") else 1.0
                              for e in ds.episodes])
+        weights *= np.array([perceived_boost if e.get("hvla/tokens") == "perceived" else 1.0 for e in ds.episodes])
         if max_episodes_per_skill is not None:
             seen: dict[str, int] = {}
             for i, e in enumerate(ds.episodes):

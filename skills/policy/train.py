@@ -51,6 +51,7 @@ class TrainConfig:
     switch_boost: float = 4.0  # frames where the label opens/closes the gripper
     max_episodes_per_skill: int | None = None  # data-efficiency runs: the first N episodes of each skill
     dagger_boost: float = 3.0  # weight of DAgger roll-out episodes relative to demonstrations
+    perceived_boost: float = 2.0  # weight of episodes on the detector's tokens relative to oracle-token ones
     quality: QualityFilter = field(default_factory=QualityFilter)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     model: PolicyConfig = field(default_factory=PolicyConfig)
@@ -161,7 +162,8 @@ def train_policy(
     out.mkdir(parents=True, exist_ok=True)
     start: LoadedPolicy | None = load_policy(init) if init else None
     text = start.text if start else TextTable.build(default_vocabulary())
-    ts = load_training_set(list(data), text, cfg.quality, cfg.max_episodes_per_skill, cfg.dagger_boost)
+    ts = load_training_set(list(data), text, cfg.quality, cfg.max_episodes_per_skill, cfg.dagger_boost,
+                           cfg.perceived_boost)
     model = start.model if start else ObjectCentricPolicy(cfg.model, text.tensor())
     if len(text.texts) != model.text_table.shape[0]:
         model.text_table = text.tensor()

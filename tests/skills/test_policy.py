@@ -105,3 +105,24 @@ def test_the_committed_policy_picks_a_fruit_in_a_held_out_kitchen():
                      PolicySpec("learned"), Disturbance())
     result = run_rollout(job)
     assert result.success, result.reason
+
+
+def test_perceived_episodes_weigh_more_and_split_with_their_oracle_twin(tmp_path, episode_factory):
+    from hvla.skills.policy.samples import load_training_set
+    from hvla.skills.policy.text import TextTable, default_vocabulary
+    from hvla.skills.policy.train import split_episodes
+
+    writer = DatasetWriter(tmp_path / "ds")
+    for i in range(12):
+        writer.stage(episode_factory(f"pick-s{i}", 8, i))
+        twin = episode_factory(f"pick-s{i}-perceived", 8, i)
+        twin.meta["tokens"] = "perceived"
+        writer.stage(twin)
+    writer.finalise()
+    ts = load_training_set([tmp_path / "ds"], TextTable.build(default_vocabulary()), perceived_boost=2.0)
+    w = dict(zip(ts.ep_uid, ts.ep_weight.tolist()))
+    assert all(w[f"pick-s{i}-perceived"] == pytest.approx(2 * w[f"pick-s{i}"]) for i in range(12))
+    train, val = split_episodes(ts, 0.3)
+    side = dict(zip(ts.ep_uid, val.tolist()))
+    assert val.any() and train.any()
+    assert all(side[f"pick-s{i}"] == side[f"pick-s{i}-perceived"] for i in range(12))
