@@ -111,3 +111,20 @@ def test_reset_with_a_velocity_brakes_to_rest_without_coming_back():
             break
     assert traj.done
     assert np.all(np.diff(np.array(positions), axis=0) >= -1e-12)  # monotone: no return swing
+
+
+def test_a_target_a_round_off_away_is_reached_not_a_ruckig_crash():
+    # Seen in a recording: ruckig's step-2 synchronisation raised on a 3e-11 rad displacement at rest.
+    q = np.array([0.1735198641729331, 0.3357836953030279, -0.2247134325685402, -2.640337259729422,
+                  0.4034374070979611, 2.953486347077306, 1.684557528442044])
+    traj = JointTrajectory(TrajectoryConfig(), q)
+    traj._inp.current_velocity = [1.785244162050339e-12, 3.240863809515696e-21, 3.261596959590822e-24,
+                                  -5.740958748284946e-20, -3.858308892222351e-20, 1.32554204747034e-20,
+                                  -1.423282384582718e-20]
+    target = q.copy()
+    target[0], target[2] = 0.1735198642012294, -0.2247134325685401
+    traj.set_target(target)
+    sample = traj.step()
+    assert traj.done
+    np.testing.assert_allclose(sample.q_rad, target, atol=1e-12)
+    assert not np.any(sample.dq_radps)
