@@ -150,9 +150,12 @@ def run(policies: dict[str, PolicySpec], cases, seeds: range, disturbance: Distu
                 todo.append((pname, key, RolloutJob(name, seed, subgoals, case.scene(), spec, disturbance,
                                                     perception=perception, record_from=first)))
     if todo:
-        results = map_jobs(run_rollout, [(j,) for _, _, j in todo], workers, f"{label}: {len(todo)} episodes")
-        for (pname, key, job), result in zip(todo, results):
-            cache.add(key, result)
+        def keep(i: int, result: RolloutResult) -> None:
+            cache.add(todo[i][1], result)  # as it arrives: an interrupted run resumes from here
+
+        results = map_jobs(run_rollout, [(j,) for _, _, j in todo], workers, f"{label}: {len(todo)} episodes",
+                           on_result=keep)
+        for (pname, _, job), result in zip(todo, results):
             out[pname][job.name].append(result)
     return out
 

@@ -321,8 +321,12 @@ def _call(args: tuple[Callable[..., R], tuple]) -> R:
 
 
 def map_jobs(fn: Callable[..., R], jobs: Iterable[tuple], workers: int | None = None, label: str = "",
-             progress: bool = True) -> list[R]:
-    """`fn(*job)` for every job, in `workers` spawned processes, with a progress bar; results in order."""
+             progress: bool = True, on_result: Callable[[int, R], None] | None = None) -> list[R]:
+    """`fn(*job)` for every job, in `workers` spawned processes, with a progress bar; results in order.
+
+    `on_result(i, result)` runs as each result arrives (a benchmark caches it, so an interrupted run
+    keeps what it finished).
+    """
     jobs = list(jobs)
     workers = max(1, min(workers or default_workers(), len(jobs) or 1))
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -334,11 +338,15 @@ def map_jobs(fn: Callable[..., R], jobs: Iterable[tuple], workers: int | None = 
             _init_worker()
             for job in jobs:
                 results.append(fn(*job))
+                if on_result is not None:
+                    on_result(len(results) - 1, results[-1])
                 bar.advance(task)
             return results
         with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
             for result in pool.imap(_call, [(fn, job) for job in jobs]):
                 results.append(result)
+                if on_result is not None:
+                    on_result(len(results) - 1, result)
                 bar.advance(task)
     return results
 
