@@ -36,11 +36,15 @@ class StackConfig:
         CONTROLLERS.get(self.controller)
 
 
+def sim_config_for(perception: str, image_size: int = SimConfig.image_height) -> SimConfig:
+    """Render at `image_size`, or at the resolution a learned perception was trained for (yolo: 224 px)
+    where that is more: never less than the front end expects."""
+    size = max(image_size, getattr(PERCEPTION.get(perception), "image_size", 0))
+    return SimConfig(image_height=size, image_width=size)
+
+
 def build_world(seed: int, config: StackConfig, scene: SceneConfig | None = None) -> KitchenWorld:
-    # A learned perception declares the resolution it was trained for (yolo: 224 px); never render less.
-    size = max(config.image_size, getattr(PERCEPTION.get(config.perception), "image_size", 0))
-    sim = SimConfig(image_height=size, image_width=size)
-    return KitchenWorld(seed=seed, scene=scene, config=sim)
+    return KitchenWorld(seed=seed, scene=scene, config=sim_config_for(config.perception, config.image_size))
 
 
 def build_executor(world: KitchenWorld, config: StackConfig, recorder: StepRecorder | None = None) -> Executor:

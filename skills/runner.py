@@ -28,9 +28,10 @@ from hvla.controllers.registry import CONTROLLERS
 from hvla.core.errors import ConfigError, HvlaError
 from hvla.core.messages import Plan
 from hvla.orchestration.executor import Executor, ExecutorConfig
+from hvla.orchestration.stack import sim_config_for
 from hvla.perception.base import PERCEPTION
 from hvla.sim.scene import SceneConfig
-from hvla.sim.world import KitchenWorld, SimConfig
+from hvla.sim.world import KitchenWorld
 from hvla.skills.base import SKILL_POLICIES
 from hvla.skills.data.disturb import Disturbance, MovedObjectRobot, OccludedPerception
 from hvla.skills.data.lerobot import DatasetWriter
@@ -153,7 +154,7 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
     scene = job.disturbance.scene(job.scene)
     perception = PERCEPTION.get(job.perception)()
     try:
-        world = KitchenWorld(seed=job.seed, scene=scene, config=_sim_config(perception))
+        world = KitchenWorld(seed=job.seed, scene=scene, config=sim_config_for(job.perception))
     except HvlaError as exc:
         return RolloutResult(job.name, job.seed, False, 0.0, 0.0, f"scene: {exc}")
     robot = world
@@ -221,10 +222,11 @@ def run_demo(job: DemoJob, root: str) -> DemoResult:
     The expert always acts on simulator truth (its labels must be right); with `job.perceived` the
     learned detector also perceives every frame, recorded as a second episode of the same states.
     """
-    perceived = _detector() if job.perceived else None
+    front_end = "yolo" if job.perceived else "oracle"  # what the frames are rendered for
+    perceived = PERCEPTION.get("yolo")() if job.perceived else None  # a fresh tracker per episode
     cameras = tuple(dict.fromkeys((*job.cameras, *(perceived.cameras if perceived else ()))))
     try:
-        world = KitchenWorld(seed=job.seed, scene=job.scene, config=_sim_config(perceived))
+        world = KitchenWorld(seed=job.seed, scene=job.scene, config=sim_config_for(front_end))
     except HvlaError as exc:
         return DemoResult(job.uid, False, 0, 0.0, f"scene: {exc}")
     policy = NoisyExpert(job.noise, job.seed)
@@ -252,17 +254,6 @@ def run_demo(job: DemoJob, root: str) -> DemoResult:
     frames = sum(e.length for e in episodes)
     ok = all(outcomes.get(i, (False, None))[0] for i in job.record_ids)
     return DemoResult(job.uid, ok, frames, result.sim_time_s, result.failure)
-
-
-def _detector():
-    """The learned perception front end (a fresh tracker per episode)."""
-    return PERCEPTION.get("yolo")()
-
-
-def _sim_config(perception) -> SimConfig | None:
-    """Render at the resolution a learned front end was trained for (as `orchestration.stack` does)."""
-    size = getattr(perception, "image_size", 0) if perception is not None else 0
-    return SimConfig(image_height=size, image_width=size) if size else None
 
 
 def record_dataset(root: Path, jobs: Sequence[DemoJob], workers: int | None = None, progress: bool = True,
