@@ -43,6 +43,7 @@ from hvla.skills.data.record import (
     build_subgoals,
     check_held_out,
     demo_case,
+    first_recorded,
     scene_for,
 )
 from hvla.skills.policy.dagger import DaggerConfig
@@ -168,7 +169,8 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
         setup_ids = {s.id for s in job.subgoals[: job.record_from]}
         policy = _SetUpThen(SKILL_POLICIES.get("scripted")(), timed, setup_ids)
     subgoals = build_subgoals(job.subgoals)
-    recorder = EpisodeRecorder(inner, subgoals, job.record_ids) if job.record_to else None
+    tokens = "oracle" if job.perception == "oracle" else "perceived"
+    recorder = EpisodeRecorder(inner, subgoals, job.record_ids, tokens=tokens) if job.record_to else None
     executor = _executor(world, robot, policy, (), recorder, job.disturbance, job.seed, perception)
     try:
         result = executor.run_plan(Plan.sequence(subgoals, job.name))
@@ -182,9 +184,7 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
                 "n_distractors": sum(o.label == "block" for o in world.layout.objects),
                 "disturbance": job.disturbance.kind}
         writer = DatasetWriter(Path(job.record_to), recover=False)
-        tokens = "oracle" if job.perception == "oracle" else "perceived"
         for episode in recorder.episodes(f"{job.source}-{job.name}-s{job.seed:06d}", outcomes, meta):
-            episode.meta["tokens"] = tokens
             writer.stage(episode)
     moved = isinstance(robot, MovedObjectRobot) and robot.moved_at_s is not None
     ms = 1e3 * timed.total_s / max(timed.calls, 1)
@@ -276,7 +276,7 @@ def dagger_collect(round_index: int, checkpoint: Path, root: Path, cfg: DaggerCo
     for i, seed in enumerate(cfg.seeds(round_index)):
         skill = cfg.skills[i % len(cfg.skills)]
         subgoals, record, needed = demo_case(skill, seed, cfg.lead_in_p)
-        first = next(k for k, s in enumerate(subgoals) if s.id in record)
+        first = first_recorded(subgoals, record)
         # The moved-object disturbance watches the recorded skill's object; a lead-in would trip it early.
         moved = rng.random() < cfg.moved_object_share and first == 0
         jobs.append(RolloutJob(

@@ -38,14 +38,19 @@ def implausible_episodes(dataset: Dataset) -> np.ndarray:
     return out
 
 
+def episode_args(episode: dict[str, Any]) -> dict[str, str]:
+    """The subgoal's arguments of an episode (stored as JSON text in `hvla/args`), unset ones left out."""
+    raw = episode.get("hvla/args") or "{}"
+    args = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    return {k: v for k, v in args.items() if v is not None}
+
+
 def ungrounded(episode: dict[str, Any]) -> bool:
     """True when a subgoal argument names no token of the episode (a perceived episode in which the
     detector never found, or named otherwise, the object the expert acted on): no slot carries the
     argument's role, so the frames cannot teach which object to act on."""
-    raw = episode.get("hvla/args") or "{}"
-    args = json.loads(raw) if isinstance(raw, str) else dict(raw)
     names = set(episode.get("hvla/objects") or [])
-    return any(v is not None and v not in names for v in args.values())
+    return any(v not in names for v in episode_args(episode).values())
 
 
 def episode_quality(dataset: Dataset) -> np.ndarray:

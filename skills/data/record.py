@@ -151,8 +151,9 @@ class EpisodeRecorder:
     """
 
     def __init__(self, policy: LabellingPolicy, subgoals: Sequence[Subgoal], record_ids: Sequence[str],
-                 cameras: Sequence[str] = (), perceived: TokenSource | None = None) -> None:
+                 cameras: Sequence[str] = (), perceived: TokenSource | None = None, tokens: str = "oracle") -> None:
         self.policy = policy
+        self.tokens = tokens  # what the executor's scene is: "oracle" (truth) or "perceived" (a roll-out on yolo)
         self.subgoals = {sg.id: sg for sg in subgoals}
         self.record_ids = set(record_ids)
         self.cameras = tuple(cameras)
@@ -193,16 +194,16 @@ class EpisodeRecorder:
                  video_dir: Path | None = None) -> list[EpisodeRecord]:
         """The recorded subgoals as dataset episodes; `outcomes` maps subgoal id -> (success, reason)."""
         out = []
-        streams = [(sg_id, buf, "oracle") for sg_id, buf in self.buffers.items()]
-        streams += [(sg_id, buf, "perceived") for sg_id, buf in self.perceived_buffers.items()]
-        for sg_id, buf, tokens in streams:
+        streams = [(sg_id, buf, self.tokens, "") for sg_id, buf in self.buffers.items()]
+        streams += [(sg_id, buf, "perceived", PERCEIVED_SUFFIX) for sg_id, buf in self.perceived_buffers.items()]
+        for sg_id, buf, tokens, suffix in streams:
             n = len(buf.rows["action"])
             success, reason = outcomes.get(sg_id, (False, "not run"))
             columns = {k: np.asarray(v) for k, v in buf.rows.items()}
             columns["next.done"] = np.arange(n) == n - 1
             columns["next.success"] = columns["next.done"] & success
             uid = uid_prefix if len(self.record_ids) == 1 else f"{uid_prefix}-{sg_id}"
-            uid += PERCEIVED_SUFFIX if tokens == "perceived" else ""
+            uid += suffix
             videos = _write_videos(buf.images, video_dir / uid) if buf.images and video_dir else {}
             sg = buf.subgoal
             ep_meta = {
@@ -268,8 +269,12 @@ class DemoJob:
     @property
     def lead_in(self) -> tuple[str, ...]:
         """Skills run (unrecorded) before the first recorded subgoal: where the arm comes from."""
-        first = next(i for i, s in enumerate(self.subgoals) if s.id in self.record_ids)
-        return tuple(s.skill for s in self.subgoals[:first])
+        return tuple(s.skill for s in self.subgoals[: first_recorded(self.subgoals, self.record_ids)])
+
+
+def first_recorded(subgoals: Sequence[SubgoalSpec], record_ids: Sequence[str]) -> int:
+    """Index of the first subgoal that becomes data; the ones before it only set the scene up."""
+    return next(i for i, s in enumerate(subgoals) if s.id in record_ids)
 
 
 def scene_for(needed: Sequence[str], distractors: int) -> SceneConfig:

@@ -9,7 +9,6 @@ distractor tokens and proprioception noise.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from torch import Tensor
 from hvla.core.errors import DatasetError
 from hvla.skills.data import schema
 from hvla.skills.data.lerobot import load_dataset
-from hvla.skills.data.quality import QualityFilter
+from hvla.skills.data.quality import QualityFilter, episode_args
 from hvla.skills.policy import features as ft
 from hvla.skills.policy.text import TextTable, arg_text, skill_text
 
@@ -151,9 +150,8 @@ def gripper_switch(action: np.ndarray, state: np.ndarray) -> np.ndarray:
 
 def episode_conditioning(meta: dict, text: TextTable) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
     """Slot roles, skill text id, argument text ids and their roles, from an episode's metadata."""
-    args = json.loads(meta["hvla/args"]) if isinstance(meta.get("hvla/args"), str) else dict(meta["hvla/args"])
     names = list(meta.get("hvla/objects") or [])
-    return subgoal_conditioning(meta["hvla/skill"], {k: v for k, v in args.items() if v is not None}, names, text)
+    return subgoal_conditioning(meta["hvla/skill"], episode_args(meta), names, text)
 
 
 def subgoal_conditioning(skill: str, args: dict[str, str], slot_names: list[str], text: TextTable
