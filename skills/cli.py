@@ -141,6 +141,8 @@ def train(
     success_only: bool = False,
     perceived_boost: Annotated[float, typer.Option(help="Weight of episodes on the detector's tokens "
                                                        "(0 drops them).")] = 2.0,
+    splice_phases: Annotated[bool, typer.Option(help="Chunk labels run on across the expert's phase switches "
+                                                     "(what it did next), not its one-phase plan.")] = True,
     init: Annotated[Path | None, typer.Option(help="Start from this checkpoint (fine-tune).")] = None,
     threads: int = 2,
     register: Annotated[bool, typer.Option(help="Copy to artifacts/skills/policy.pt and list it in MANIFEST.")] = False,
@@ -151,7 +153,7 @@ def train(
 
     cfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
                       curriculum_epochs=curriculum_epochs, max_episodes_per_skill=episodes_per_skill or None,
-                      threads=threads, perceived_boost=perceived_boost,
+                      threads=threads, perceived_boost=perceived_boost, splice_phases=splice_phases,
                       quality=QualityFilter(min_quality=min_quality, success_only=success_only))
     try:
         result = train_policy(list(data), out, cfg, init=init, console=console, command=_command())

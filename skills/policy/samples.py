@@ -23,7 +23,8 @@ from hvla.skills.data.quality import QualityFilter, episode_args
 from hvla.skills.policy import features as ft
 from hvla.skills.policy.text import TextTable, arg_text, skill_text
 
-COLUMNS = ("observation.state", "observation.environment_state", "action", "is_recovery", "frame_index")
+COLUMNS = ("observation.state", "observation.environment_state", "action", "is_recovery", "frame_index",
+           "expert.phase")
 
 
 @dataclass
@@ -68,10 +69,39 @@ def forward_fill(env: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np
     return out
 
 
+def splice_phase_switches(action: np.ndarray, phase: np.ndarray, starts: np.ndarray,
+                          lengths: np.ndarray) -> np.ndarray:
+    """(F, K * 8) chunk labels that run on past the expert's phase switches, as the expert then moved.
+
+    The scripted expert plans one phase at a time: while its fingers close (a dwell) its chunk says
+    "stay here" for all K steps, and the lift only appears once the phase has switched. Trained on
+    that, with an L1 loss, the settled frames outvote the one frame that lifts, and the policy waits
+    forever with the object in its hand. Here waypoint j of frame t comes from the chunk of the frame
+    where the phase that is running at t + j began (if it began after t), at its matching offset: the
+    label is what the expert actually did next, as action chunking (ACT) trains on. Within a phase the
+    expert's own corrective chunk is kept, so noise-injected frames still teach the way back.
+    """
+    f_total = len(action)
+    k = schema.CHUNK_K
+    chunks = action.reshape(f_total, k, -1)
+    idx = np.arange(f_total)
+    ep_start = np.repeat(starts, lengths)
+    ep_last = np.repeat(starts + lengths - 1, lengths)
+    new_run = (idx == ep_start) | (phase != np.roll(phase, 1))
+    run_start = np.maximum.accumulate(np.where(new_run, idx, 0))  # first frame of each frame's phase run
+    j = np.arange(k)[None, :]
+    future = np.minimum(idx[:, None] + j, ep_last[:, None])
+    source = np.maximum(idx[:, None], run_start[future])  # (F, K) frame whose chunk holds waypoint j
+    return chunks[source, j - (source - idx[:, None])].reshape(f_total, -1)
+
+
 def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter | None = None,
                       max_episodes_per_skill: int | None = None, dagger_boost: float = 1.0,
-                      perceived_boost: float = 1.0) -> TrainingSet:
+                      perceived_boost: float = 1.0, splice_phases: bool = True) -> TrainingSet:
     """Concatenate datasets; episodes over `max_episodes_per_skill` (per dataset, by uid order) are dropped.
+
+    With `splice_phases` the chunk labels run on across the expert's phase switches
+    (`splice_phase_switches`); without, each frame keeps the expert's one-phase chunk.
 
     Episodes from DAgger roll-outs weigh `dagger_boost` times more: they are few, and they hold the
     states the policy itself reaches. Episodes on perceived tokens weigh `perceived_boost` times more:
@@ -99,7 +129,10 @@ def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter
         env = ds.columns["observation.environment_state"].reshape(-1, schema.N_SLOTS, schema.TOKEN_DIM)
         parts["tokens"].append(forward_fill(env, starts, lengths))
         parts["state"].append(ds.columns["observation.state"])
-        parts["action"].append(ds.columns["action"])
+        action = ds.columns["action"]
+        if splice_phases:
+            action = splice_phase_switches(action, ds.columns["expert.phase"].ravel(), starts, lengths)
+        parts["action"].append(action)
         parts["frame"].append(ds.columns["frame_index"])
         parts["recovery"].append(ds.columns["is_recovery"])
         n_ep = len(ds.episodes)

@@ -52,6 +52,7 @@ class TrainConfig:
     max_episodes_per_skill: int | None = None  # data-efficiency runs: the first N episodes of each skill
     dagger_boost: float = 3.0  # weight of DAgger roll-out episodes relative to demonstrations
     perceived_boost: float = 2.0  # weight of episodes on the detector's tokens relative to oracle-token ones
+    splice_phases: bool = True  # chunk labels run on across the expert's phase switches (samples.py)
     quality: QualityFilter = field(default_factory=QualityFilter)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     model: PolicyConfig = field(default_factory=PolicyConfig)
@@ -163,7 +164,7 @@ def train_policy(
     start: LoadedPolicy | None = load_policy(init) if init else None
     text = start.text if start else TextTable.build(default_vocabulary())
     ts = load_training_set(list(data), text, cfg.quality, cfg.max_episodes_per_skill, cfg.dagger_boost,
-                           cfg.perceived_boost)
+                           cfg.perceived_boost, cfg.splice_phases)
     model = start.model if start else ObjectCentricPolicy(cfg.model, text.tensor())
     if len(text.texts) != model.text_table.shape[0]:
         model.text_table = text.tensor()
