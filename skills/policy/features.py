@@ -44,7 +44,7 @@ GRIPPER_MAX_M = 0.08
 ACT_POS_SCALE_M = 0.1  # predicted waypoint offsets are in units of 10 cm
 OPEN_THRESHOLD_M = 0.04
 FINE_SCALE_M = 0.02  # tanh(offset / 2 cm): millimetre resolution where the grasp decision is made
-OBJ_FEATURES = 4 * len(HISTORY) + 3 + 3 + 3 + 2 + 3 + 1 + 4
+OBJ_FEATURES = 4 * len(HISTORY) + 3 + 3 + 3 + 3 + 3 + 1 + 4
 PROPRIO_FEATURES = 3 + 2 + 1 + 4 * (len(HISTORY) - 1)
 
 _ROLE_RE = re.compile(r"_\d+$")
@@ -107,6 +107,9 @@ def object_features(raw: RawBatch) -> tuple[Tensor, Tensor, Tensor]:
     extent = cur[..., 4:7] * EXTENT_SCALE
     rgb = cur[..., 7:10]
     dyaw = wrap_grasp(cur[..., 10]) - yaw[:, None]
+    # The turn to the object's grasp yaw, as the expert makes it: the label's yaw offset is this angle
+    # itself, so a linear read-out suffices (from sin/cos alone the net found it late, or never).
+    turn = wrap_pi(dyaw)
     init = _clip_xyz(raw.init_tokens)
     init_rel = (init[..., 1:4] - ee[:, None, :]) * POS_SCALE
     # Coarse offsets saturate nothing but resolve millimetres poorly; these resolve them near the hand.
@@ -114,8 +117,8 @@ def object_features(raw: RawBatch) -> tuple[Tensor, Tensor, Tensor]:
     top = near[..., 2:3] + 0.5 * cur[..., 6:7]
     fine = torch.tanh(torch.cat([near, top], dim=-1) / FINE_SCALE_M)
     feats = torch.cat(
-        [hist, world, extent, rgb, torch.sin(dyaw)[..., None], torch.cos(dyaw)[..., None], init_rel, init[..., :1],
-         fine],
+        [hist, world, extent, rgb, torch.sin(dyaw)[..., None], torch.cos(dyaw)[..., None], turn[..., None], init_rel,
+         init[..., :1], fine],
         dim=-1,
     )
     valid = (present.amax(dim=1) > 0) | (init[..., 0] > 0) | (cur[..., 4:7].abs().sum(-1) > 0)

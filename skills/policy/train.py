@@ -53,6 +53,7 @@ class TrainConfig:
     dagger_boost: float = 3.0  # weight of DAgger roll-out episodes relative to demonstrations
     perceived_boost: float = 2.0  # weight of episodes on the detector's tokens relative to oracle-token ones
     splice_phases: bool = True  # chunk labels run on across the expert's phase switches (samples.py)
+    yaw_weight: float = 1.0  # L1 on yaw [rad] next to L1 on offsets [10 cm]: a box grasp needs degrees
     quality: QualityFilter = field(default_factory=QualityFilter)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     model: PolicyConfig = field(default_factory=PolicyConfig)
@@ -105,7 +106,7 @@ def frame_weights(ts: TrainingSet, episodes: np.ndarray, cfg: TrainConfig, clutt
     return torch.from_numpy(w).float()
 
 
-def chunk_loss(out: Tensor, action: Tensor, state: Tensor) -> tuple[Tensor, dict[str, float]]:
+def chunk_loss(out: Tensor, action: Tensor, state: Tensor, yaw_weight: float = 1.0) -> tuple[Tensor, dict[str, float]]:
     """L1 on waypoint offsets (first 3 waypoints doubled: the loop executes those) and yaw; BCE on the gripper."""
     dpos, dyaw, grip = ft.encode_targets(action, state)
     k = out.shape[1]
@@ -115,7 +116,7 @@ def chunk_loss(out: Tensor, action: Tensor, state: Tensor) -> tuple[Tensor, dict
     pos_l = ((out[..., :3] - dpos).abs().sum(-1) * w).mean()
     yaw_l = ((out[..., 3] - dyaw).abs() * w).mean()
     grip_l = (torch.nn.functional.binary_cross_entropy_with_logits(out[..., 4], grip, reduction="none") * w).mean()
-    loss = pos_l + 0.3 * yaw_l + grip_l
+    loss = pos_l + yaw_weight * yaw_l + grip_l
     with torch.no_grad():
         err_mm = ((out[:, 0, :3] - dpos[:, 0]).norm(dim=-1) * ft.ACT_POS_SCALE_M * 1e3).mean().item()
         acc = ((out[..., 4] > 0).float() == grip).float().mean().item()
@@ -123,7 +124,8 @@ def chunk_loss(out: Tensor, action: Tensor, state: Tensor) -> tuple[Tensor, dict
                   "grip_acc": acc}
 
 
-def evaluate(model: ObjectCentricPolicy, ts: TrainingSet, rows: np.ndarray, batch: int = 1024) -> dict[str, float]:
+def evaluate(model: ObjectCentricPolicy, ts: TrainingSet, rows: np.ndarray, batch: int = 1024,
+             yaw_weight: float = 1.0) -> dict[str, float]:
     model.eval()
     sums: dict[str, float] = {}
     n = 0
@@ -131,7 +133,7 @@ def evaluate(model: ObjectCentricPolicy, ts: TrainingSet, rows: np.ndarray, batc
         for i in range(0, len(rows), batch):
             idx = torch.from_numpy(rows[i:i + batch])
             raw, action = gather(ts, idx)
-            loss, parts = chunk_loss(model(raw), action, raw.state[:, 0])
+            loss, parts = chunk_loss(model(raw), action, raw.state[:, 0], yaw_weight)
             for k, v in {"loss": loss.item(), **parts}.items():
                 sums[k] = sums.get(k, 0.0) + v * len(idx)
             n += len(idx)
@@ -200,7 +202,7 @@ def train_policy(
                 idx = rows[b * cfg.batch_size:(b + 1) * cfg.batch_size]
                 raw, action = gather(ts, idx)
                 raw = augment(raw, cfg.augment, ramp, ts.stand_in_ids, gen)
-                loss, parts = chunk_loss(model(raw), action, raw.state[:, 0])
+                loss, parts = chunk_loss(model(raw), action, raw.state[:, 0], cfg.yaw_weight)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -209,7 +211,10 @@ def train_policy(
                 for k, v in {"loss": loss.item(), **parts}.items():
                     train_sums[k] = train_sums.get(k, 0.0) + v
                 bar.update(task, advance=1, info=f"epoch {epoch + 1} loss {loss.item():.3f}")
-            val = evaluate(model, ts, val_rows) if len(val_rows) else {"loss": train_sums["loss"] / cfg.steps_per_epoch}
+            if len(val_rows):
+                val = evaluate(model, ts, val_rows, yaw_weight=cfg.yaw_weight)
+            else:
+                val = {"loss": train_sums["loss"] / cfg.steps_per_epoch}
             row = {"epoch": epoch + 1, "step": step, "lr": _lr_at(step, total_steps, cfg),
                    "clutter_limit": clutter_limit, "wall_s": round(time.time() - wall0, 1),
                    **{f"train_{k}": v / cfg.steps_per_epoch for k, v in train_sums.items()},
