@@ -12,9 +12,11 @@ episode is one attempt (no retries) through the executor loop `hvla run` uses, o
 scripted skill before it left the arm and the scene (as in a plan; a failed first skill counts as a failure).
 Results are cached per (policy, case, seed, disturbance) in --cache, so a re-run only adds what is new.
 
-How the committed policy was made (each step resumable; the exact command is in artifacts/MANIFEST):
-    hvla data record --skill pick --episodes 200 --out data/demos/pick       (and pick_place, wipe; place 50)
-    hvla train policy --data data/demos/pick --data ... --out data/runs/bc --register
+How the committed policy was made (each step resumable; the exact command is in artifacts/MANIFEST,
+the recording commands in the README):
+    hvla data record --skill pick --episodes 200 --first-seed 1000 --out data/demos/pick   (pick_place, wipe; place 50)
+    hvla data record --skill wipe --episodes 30 --perceived --cameras scene,wrist ...      (perceived-token twins)
+    hvla train policy --data data/demos/pick --data ... --out data/runs/bc --epochs 40 --register
 BC vs BC+DAgger and data efficiency (the rows of issue 7's closing note):
     hvla train policy --data ... --episodes-per-skill 50 --out data/runs/eff50
     hvla train dagger --rounds 1 --init data/runs/eff50/policy.pt --data ... --skills pick,pick_place \
