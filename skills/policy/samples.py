@@ -70,7 +70,7 @@ def forward_fill(env: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np
 
 
 def splice_phase_switches(action: np.ndarray, phase: np.ndarray, starts: np.ndarray,
-                          lengths: np.ndarray) -> np.ndarray:
+                          lengths: np.ndarray, gripper: bool = True) -> np.ndarray:
     """(F, K * 8) chunk labels that run on past the expert's phase switches, as the expert then moved.
 
     The scripted expert plans one phase at a time: while its fingers close (a dwell) its chunk says
@@ -92,12 +92,16 @@ def splice_phase_switches(action: np.ndarray, phase: np.ndarray, starts: np.ndar
     j = np.arange(k)[None, :]
     future = np.minimum(idx[:, None] + j, ep_last[:, None])
     source = np.maximum(idx[:, None], run_start[future])  # (F, K) frame whose chunk holds waypoint j
-    return chunks[source, j - (source - idx[:, None])].reshape(f_total, -1)
+    spliced = chunks[source, j - (source - idx[:, None])]
+    if not gripper:  # the gripper label stays the expert's command of the moment (no anticipated close)
+        spliced[..., 7] = chunks[..., 7]
+    return spliced.reshape(f_total, -1)
 
 
 def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter | None = None,
                       max_episodes_per_skill: int | None = None, dagger_boost: float = 1.0,
-                      perceived_boost: float = 1.0, splice_phases: bool = True) -> TrainingSet:
+                      perceived_boost: float = 1.0, splice_phases: bool = True,
+                      splice_gripper: bool = True) -> TrainingSet:
     """Concatenate datasets; episodes over `max_episodes_per_skill` (per dataset, by uid order) are dropped.
 
     With `splice_phases` the chunk labels run on across the expert's phase switches
@@ -131,7 +135,8 @@ def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter
         parts["state"].append(ds.columns["observation.state"])
         action = ds.columns["action"]
         if splice_phases:
-            action = splice_phase_switches(action, ds.columns["expert.phase"].ravel(), starts, lengths)
+            action = splice_phase_switches(action, ds.columns["expert.phase"].ravel(), starts, lengths,
+                                           splice_gripper)
         parts["action"].append(action)
         parts["frame"].append(ds.columns["frame_index"])
         parts["recovery"].append(ds.columns["is_recovery"])

@@ -53,6 +53,7 @@ class TrainConfig:
     dagger_boost: float = 3.0  # weight of DAgger roll-out episodes relative to demonstrations
     perceived_boost: float = 2.0  # weight of episodes on the detector's tokens relative to oracle-token ones
     splice_phases: bool = True  # chunk labels run on across the expert's phase switches (samples.py)
+    splice_gripper: bool = True  # False: gripper labels stay the expert's current command (no anticipation)
     yaw_weight: float = 1.0  # L1 on yaw [rad] next to L1 on offsets [10 cm]: a box grasp needs degrees
     quality: QualityFilter = field(default_factory=QualityFilter)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -166,7 +167,7 @@ def train_policy(
     start: LoadedPolicy | None = load_policy(init) if init else None
     text = start.text if start else TextTable.build(default_vocabulary())
     ts = load_training_set(list(data), text, cfg.quality, cfg.max_episodes_per_skill, cfg.dagger_boost,
-                           cfg.perceived_boost, cfg.splice_phases)
+                           cfg.perceived_boost, cfg.splice_phases, cfg.splice_gripper)
     model = start.model if start else ObjectCentricPolicy(cfg.model, text.tensor())
     if len(text.texts) != model.text_table.shape[0]:
         model.text_table = text.tensor()

@@ -34,3 +34,11 @@ def test_splicing_never_crosses_into_the_next_episode_and_keeps_the_first_waypoi
     assert spliced[:4, :, 7].max() <= 3 and spliced[4:, :, 7].min() >= 4
     np.testing.assert_array_equal(spliced[0, :, 7], [0, 0] + [2] * (K - 2))
     np.testing.assert_array_equal(spliced[4, :, 7], [4, 4, 4] + [7] * (K - 3))
+
+
+def test_the_gripper_label_can_stay_the_experts_command_of_the_moment():
+    phase = np.array([0] * 4 + [1] * 6)
+    chunks = _expert_chunks(np.where(phase == 0, 0.03, 0.3))
+    kept = splice_phase_switches(chunks, phase, np.array([0]), np.array([10]), gripper=False).reshape(-1, K, 8)
+    np.testing.assert_allclose(kept[1, :, 2], [0.03] * 3 + [0.3] * 7)  # positions still run on into phase 1
+    np.testing.assert_array_equal(kept[1, :, 7], [1] * K)  # the gripper channel keeps frame 1's own plan
