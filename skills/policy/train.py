@@ -107,7 +107,7 @@ def frame_weights(ts: TrainingSet, episodes: np.ndarray, cfg: TrainConfig, clutt
     return torch.from_numpy(w).float()
 
 
-def chunk_loss(out: Tensor, action: Tensor, state: Tensor, yaw_weight: float = 1.0) -> tuple[Tensor, dict[str, float]]:
+def chunk_loss(out: Tensor, action: Tensor, state: Tensor, yaw_weight: float) -> tuple[Tensor, dict[str, float]]:
     """L1 on waypoint offsets (first 3 waypoints doubled: the loop executes those) and yaw; BCE on the gripper."""
     dpos, dyaw, grip = ft.encode_targets(action, state)
     k = out.shape[1]
@@ -125,8 +125,8 @@ def chunk_loss(out: Tensor, action: Tensor, state: Tensor, yaw_weight: float = 1
                   "grip_acc": acc}
 
 
-def evaluate(model: ObjectCentricPolicy, ts: TrainingSet, rows: np.ndarray, batch: int = 1024,
-             yaw_weight: float = 1.0) -> dict[str, float]:
+def evaluate(model: ObjectCentricPolicy, ts: TrainingSet, rows: np.ndarray, *, yaw_weight: float,
+             batch: int = 1024) -> dict[str, float]:
     model.eval()
     sums: dict[str, float] = {}
     n = 0
