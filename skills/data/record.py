@@ -60,6 +60,7 @@ class LabellingPolicy(Protocol):
     """A policy that also says what the expert would have done at the last `act` (the label)."""
 
     label: ActionChunk | None
+    label_kind: str  # schema.LABELS_PHASE or LABELS_AHEAD
     phase_index: int
     noise_active: bool
     recovering: bool
@@ -77,6 +78,7 @@ class NoisyExpert:
         self.rng = np.random.default_rng([seed, 7])
         self.expert: PhaseExpert | None = None
         self.label: ActionChunk | None = None
+        self.label_kind = schema.LABELS_PHASE
         self.phase_index = 0
         self.noise_active = False
         self.recovering = False
@@ -208,7 +210,7 @@ class EpisodeRecorder:
             sg = buf.subgoal
             ep_meta = {
                 **meta, "skill": sg.skill, "args": json.dumps(dict(sg.args), sort_keys=True), "success": bool(success), "failure": reason,
-                "tokens": tokens, "objects": buf.slots.names, "labels": buf.slots.labels, "categories": buf.slots.categories,
+                "tokens": tokens, "label_horizon": self.policy.label_kind, "objects": buf.slots.names, "labels": buf.slots.labels, "categories": buf.slots.categories,
                 "noise_frames": int(columns["noise.active"].sum()),
                 "recovery_frames": int(columns["is_recovery"].sum()),
             }

@@ -18,6 +18,9 @@ from hvla.core.messages import ActionChunk, ObjectToken, Proprio
 
 FPS = 10  # the executor's sense-act rate: one frame per `act`
 CHUNK_K = 10
+# How far an episode's action labels look: "phase" (the scripted expert's chunk, which stops at the end
+# of its phase; training splices it on) or "ahead" (planned on across phase switches, as DAgger labels).
+LABELS_PHASE, LABELS_AHEAD = "phase", "ahead"
 N_SLOTS = 16
 TOKEN_FIELDS = ("present", "x", "y", "z", "extent_x", "extent_y", "extent_z", "r", "g", "b", "yaw", "category")
 TOKEN_DIM = len(TOKEN_FIELDS)

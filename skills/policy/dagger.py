@@ -25,7 +25,9 @@ import numpy as np
 
 from hvla.core.errors import ConfigError, MessageError
 from hvla.core.messages import ActionChunk, Observation, Proprio, Scene, Subgoal
+from hvla.skills.data.schema import LABELS_AHEAD
 from hvla.skills.scripted.experts import PhaseExpert
+from hvla.skills.scripted.lookahead import look_ahead
 from hvla.skills.scripted.policy import expert_for
 
 GRASP_PHASES = ("rise", "above", "pregrasp", "descend", "close")
@@ -40,8 +42,11 @@ def resync_expert(expert: PhaseExpert, held: str, holding: bool, lost_steps: int
     """Move the tracking expert to the phase the grasp state implies (see the module docstring).
 
     Also: a dwell phase (closing the fingers, releasing) only makes sense at its target. When the
-    learner leaves that target before the dwell is over, the tracker steps back one phase; else it
-    would keep labelling "fingers closed" while the hand wanders, teaching the policy to close early.
+    learner leaves the closing target before it holds the object, the tracker steps back to the
+    descent; else it would keep labelling "fingers closed" while the hand wanders, teaching the policy
+    to close early. When it leaves the release target, the object is let go (on to the retreat) or
+    still held (the label stays: back to the release point, open). Stepping back from the release
+    would say "go down, fingers closed" to a hand that has just let go, which is the opposite of the plan.
     """
     names = [p.name for p in expert.phases]
     phase = expert.phase.name
@@ -50,10 +55,13 @@ def resync_expert(expert: PhaseExpert, held: str, holding: bool, lost_steps: int
             goal, _ = expert.target(scene, proprio)
         except MessageError:
             goal = None
-        if goal is not None and np.linalg.norm(goal - proprio.ee_position_m) > 2 * expert.phase.tol_m and not (
-                holding and phase == "close"):
-            expert.goto(expert.index - 1)
-            return
+        if goal is not None and np.linalg.norm(goal - proprio.ee_position_m) > 2 * expert.phase.tol_m:
+            if phase == "close" and not holding:
+                expert.goto(expert.index - 1)
+                return
+            if phase == "release" and not holding and expert.index + 1 < len(names):
+                expert.goto(expert.index + 1)
+                return
     if scene is not None and proprio is not None and phase in PASSABLE_PHASES and expert.index + 1 < len(names):
         # The hand went past this phase's target between two samples (a learner faster than the expert):
         # it is nearer the next target than this one is, so label from the next phase, not "go back".
@@ -81,6 +89,11 @@ def held_object(subgoal: Subgoal) -> str:
 class DaggerPolicy:
     """Executes the learner (or, with probability `beta`, the expert); `label` is the tracking expert's chunk.
 
+    The label is planned ahead across the expert's phase switches (`look_ahead`): the learner was
+    trained on labels that run on (spliced demonstrations), and a one-phase label at a dwell ("stay,
+    fingers closing") would teach it to wait there. `label_kind` tells the dataset so, and training
+    leaves these labels as they are instead of splicing them.
+
     `expert_view` gives the expert its own scene from the observation (simulator truth) while the
     learner acts on the perceived one: DAgger on perceived tokens then teaches the learner what to do
     where the detector's tokens put it, with labels a perfect observer would give.
@@ -91,6 +104,7 @@ class DaggerPolicy:
         if not 0 <= beta <= 1:
             raise ConfigError(f"beta={beta} must be in [0, 1]")
         self.learner = learner
+        self.label_kind = LABELS_AHEAD
         self.expert_view = expert_view
         self.beta = beta
         self.rng = np.random.default_rng([seed, 2718])
@@ -121,7 +135,7 @@ class DaggerPolicy:
             self._lost = 0 if holding else self._lost + 1
             resync_expert(self.expert, held_object(self.subgoal), holding, self._lost, scene, proprio)
         try:
-            self.label = self.expert.act(scene, proprio)
+            self.label = look_ahead(self.expert, scene, proprio, self.expert.act(scene, proprio))
         except MessageError:
             self.label = None  # the expert cannot see its object: no label for this frame
         self.phase_index = self.expert.index

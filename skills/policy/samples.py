@@ -70,7 +70,7 @@ def forward_fill(env: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np
 
 
 def splice_phase_switches(action: np.ndarray, phase: np.ndarray, starts: np.ndarray,
-                          lengths: np.ndarray, gripper: bool = True) -> np.ndarray:
+                          lengths: np.ndarray, gripper: bool = True, ahead: np.ndarray | None = None) -> np.ndarray:
     """(F, K * 8) chunk labels that run on past the expert's phase switches, as the expert then moved.
 
     The scripted expert plans one phase at a time: while its fingers close (a dwell) its chunk says
@@ -80,6 +80,10 @@ def splice_phase_switches(action: np.ndarray, phase: np.ndarray, starts: np.ndar
     where the phase that is running at t + j began (if it began after t), at its matching offset: the
     label is what the expert actually did next, as action chunking (ACT) trains on. Within a phase the
     expert's own corrective chunk is kept, so noise-injected frames still teach the way back.
+
+    Episodes flagged in `ahead` (an (E,) mask) already hold labels planned on across the switches
+    (DAgger's `look_ahead`): the frames that follow are the learner's, not the expert's, so they are
+    not spliced. With `gripper=False` every waypoint's gripper label is the command of the moment.
     """
     f_total = len(action)
     k = schema.CHUNK_K
@@ -93,8 +97,11 @@ def splice_phase_switches(action: np.ndarray, phase: np.ndarray, starts: np.ndar
     future = np.minimum(idx[:, None] + j, ep_last[:, None])
     source = np.maximum(idx[:, None], run_start[future])  # (F, K) frame whose chunk holds waypoint j
     spliced = chunks[source, j - (source - idx[:, None])]
+    if ahead is not None:
+        keep = np.repeat(ahead, lengths)
+        spliced[keep] = chunks[keep]
     if not gripper:  # the gripper label stays the expert's command of the moment (no anticipated close)
-        spliced[..., 7] = chunks[..., 7]
+        spliced[..., 7] = chunks[:, :1, 7]
     return spliced.reshape(f_total, -1)
 
 
@@ -135,8 +142,9 @@ def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter
         parts["state"].append(ds.columns["observation.state"])
         action = ds.columns["action"]
         if splice_phases:
+            ahead = np.array([e.get("hvla/label_horizon") == schema.LABELS_AHEAD for e in ds.episodes])
             action = splice_phase_switches(action, ds.columns["expert.phase"].ravel(), starts, lengths,
-                                           splice_gripper)
+                                           splice_gripper, ahead)
         parts["action"].append(action)
         parts["frame"].append(ds.columns["frame_index"])
         parts["recovery"].append(ds.columns["is_recovery"])

@@ -211,3 +211,18 @@ def test_dagger_on_perceived_tokens_labels_from_truth_and_acts_on_what_it_sees()
     np.testing.assert_allclose(learner.banana, seen.find("banana").position_m)
     gap = labelled.label.ee_targets[-1, :2] - blind.label.ee_targets[-1, :2]
     assert abs(gap[0] + 0.05) < 0.01 and abs(gap[1]) < 0.01  # the truth-labelled expert aims 5 cm short of the seen one
+
+
+def test_dagger_tracker_moves_on_to_the_retreat_once_the_learner_has_let_go():
+    from hvla.skills.scripted.experts import grasp_phases, place_phases
+
+    obs = KitchenWorld(seed=5).observe(())
+    scene = OraclePerception().perceive(obs)
+    expert = PhaseExpert([*grasp_phases("apple"), *place_phases("apple", "bowl")])
+    release = [p.name for p in expert.phases].index("release")
+    expert.goto(release)
+    expert._frozen = (obs.proprio.ee_position_m + np.array([0.0, 0.0, -0.1]), 0.0)  # the hand rose 10 cm early
+    resync_expert(expert, "apple", holding=True, lost_steps=0, scene=scene, proprio=obs.proprio)
+    assert expert.phase.name == "release"  # still holding: back down and open, never "lower, fingers closed"
+    resync_expert(expert, "apple", holding=False, lost_steps=1, scene=scene, proprio=obs.proprio)
+    assert expert.phase.name == "retreat"

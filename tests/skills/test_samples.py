@@ -42,3 +42,12 @@ def test_the_gripper_label_can_stay_the_experts_command_of_the_moment():
     kept = splice_phase_switches(chunks, phase, np.array([0]), np.array([10]), gripper=False).reshape(-1, K, 8)
     np.testing.assert_allclose(kept[1, :, 2], [0.03] * 3 + [0.3] * 7)  # positions still run on into phase 1
     np.testing.assert_array_equal(kept[1, :, 7], [1] * K)  # the gripper channel keeps frame 1's own plan
+
+
+def test_episodes_labelled_ahead_are_left_as_they_are():
+    phase = np.array([0, 0, 1, 1, 0, 0, 1, 1])  # episodes [0, 4) (expert demo) and [4, 8) (DAgger, labelled ahead)
+    chunks = _expert_chunks(np.arange(8, dtype=np.float32))
+    spliced = splice_phase_switches(chunks, phase, np.array([0, 4]), np.array([4, 4]),
+                                    ahead=np.array([False, True])).reshape(-1, K, 8)
+    np.testing.assert_array_equal(spliced[0, :, 7], [0, 0] + [2] * (K - 2))
+    np.testing.assert_array_equal(spliced[4:], chunks.reshape(-1, K, 8)[4:])
