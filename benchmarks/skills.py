@@ -16,13 +16,13 @@ How the committed policy was made (each step resumable; the exact command is in 
 the recording commands in the README):
     hvla data record --skill pick --episodes 200 --first-seed 1000 --out data/demos/pick   (pick_place, wipe; place 50)
     hvla data record --skill wipe --episodes 30 --perceived --cameras scene,wrist ...      (perceived-token twins)
-    hvla train policy --data data/demos/pick --data ... --out data/runs/bc --epochs 40 --register
-BC vs BC+DAgger and data efficiency (the rows of issue 7's closing note):
-    hvla train policy --data ... --episodes-per-skill 50 --out data/runs/eff50
-    hvla train dagger --rounds 1 --init data/runs/eff50/policy.pt --data ... --skills pick,pick_place \
+    hvla train policy --data data/demos/pick --data ... --out data/runs/bc --epochs 30 --register
+BC vs BC+DAgger and data efficiency (the rows of issue 7's closing note; --data: the four expert datasets):
+    hvla train policy --data ... --episodes-per-skill 50 --epochs 25 --out data/runs/eff50
+    hvla train dagger --rounds 2 --init data/runs/eff50/policy.pt --data ... --skills pick,pick_place \
         --moved-share 0.8 --episodes-per-skill 50 --out data/runs/dagger_eff50
-    benchmarks/skills.py --sections dagger --bc data/runs/eff50/policy.pt \
-        --learned data/runs/dagger_eff50/round-1/policy/policy.pt
+    benchmarks/skills.py --sections dagger --seeds 8 --disturbance-seeds 20 --bc data/runs/eff50/policy.pt \
+        --learned data/runs/dagger_eff50/round-2/policy/policy.pt
 """
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ def train(
     steps_per_epoch: int = 250,
     batch_size: int = 256,
     max_minutes: Annotated[float, typer.Option(help="Wall-time budget.")] = 20.0,
-    curriculum_epochs: Annotated[int, typer.Option(help="Epochs to phase in cluttered scenes.")] = 4,
+    curriculum_epochs: Annotated[int, typer.Option(help="Epochs to phase in cluttered scenes.")] = 8,
     episodes_per_skill: Annotated[int, typer.Option(help="Use only the first N episodes of each skill "
                                                          "(data-efficiency runs); 0 = all.")] = 0,
     min_quality: float = 0.0,
@@ -143,6 +143,10 @@ def train(
                                                        "(0 drops them).")] = 2.0,
     splice_phases: Annotated[bool, typer.Option(help="Chunk labels run on across the expert's phase switches "
                                                      "(what it did next), not its one-phase plan.")] = True,
+    splice_gripper: Annotated[bool, typer.Option(help="The gripper labels run on too (anticipated closes; the "
+                                                      "fingers then shut ~1 cm early on the sponge). Off: each "
+                                                      "waypoint's gripper label is the command of the moment.")
+                              ] = False,
     init: Annotated[Path | None, typer.Option(help="Start from this checkpoint (fine-tune).")] = None,
     threads: int = 2,
     register: Annotated[bool, typer.Option(help="Copy to artifacts/skills/policy.pt and list it in MANIFEST.")] = False,
@@ -154,6 +158,7 @@ def train(
     cfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
                       curriculum_epochs=curriculum_epochs, max_episodes_per_skill=episodes_per_skill or None,
                       threads=threads, perceived_boost=perceived_boost, splice_phases=splice_phases,
+                      splice_gripper=splice_gripper,
                       quality=QualityFilter(min_quality=min_quality, success_only=success_only))
     try:
         result = train_policy(list(data), out, cfg, init=init, console=console, command=_command())
@@ -206,7 +211,7 @@ def dagger(
                        moved_object_share=moved_share, perception=perception, lead_in_p=lead_in)
     tcfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
                        curriculum_epochs=0, warmup_steps=50, lr=lr, patience=3, threads=threads,
-                       max_episodes_per_skill=episodes_per_skill or None)
+                       max_episodes_per_skill=episodes_per_skill or None, **_label_recipe(init))
 
     def collect(r: int, checkpoint: Path, root: Path) -> dict[str, float]:
         return dagger_collect(r, checkpoint, root, cfg, workers or None)
@@ -230,6 +235,18 @@ def dagger(
     if register:
         metrics = {f"round{r.round}_success": {k: round(v, 3) for k, v in r.success.items()} for r in reports}
         _register(reports[-1].checkpoint, _command(), metrics)
+
+
+def _label_recipe(checkpoint: Path) -> dict[str, bool]:
+    """How the checkpoint's labels were made (spliced, gripper too): fine-tuning keeps to it."""
+    from hvla.skills.policy.checkpoint import load_policy
+    from hvla.skills.policy.train import TrainConfig
+
+    try:
+        trained = load_policy(checkpoint).meta.get("train_config", {})
+    except HvlaError as exc:
+        raise _fail(exc) from None
+    return {k: bool(trained.get(k, getattr(TrainConfig, k))) for k in ("splice_phases", "splice_gripper")}
 
 
 def _register(checkpoint: Path, command: str, metrics: dict) -> None:
