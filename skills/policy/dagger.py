@@ -32,7 +32,12 @@ from hvla.skills.scripted.policy import expert_for
 
 GRASP_PHASES = ("rise", "above", "pregrasp", "descend", "close")
 AFTER_RELEASE = ("release", "retreat")
-PASSABLE_PHASES = ("above", "pregrasp")  # straight down onto the object: passing one means being in the next
+# Way-points, not goals: a learner that cuts the corner (lifts and carries in one diagonal, as its
+# run-on labels taught it) is in the next phase once it is nearer that phase's target than this one's
+# target is. Without this the tracker kept a whole carry at "lift" and labelled it "go back to where
+# you lifted" (seen in a round's labels). Not passable: the descent, the dwells, the lowering and the
+# wipe strokes, whose targets are the point of the skill.
+PASSABLE_PHASES = ("rise", "above", "pregrasp", "lift", "carry", "above_patch", "approach_patch")
 LOST_STEPS = 3  # consecutive steps without the object in hand before the tracker calls it lost
 HOLDING_MAX_M = 0.075  # fingers closed at least this far onto the object
 
@@ -63,8 +68,8 @@ def resync_expert(expert: PhaseExpert, held: str, holding: bool, lost_steps: int
                 expert.goto(expert.index + 1)
                 return
     if scene is not None and proprio is not None and phase in PASSABLE_PHASES and expert.index + 1 < len(names):
-        # The hand went past this phase's target between two samples (a learner faster than the expert):
-        # it is nearer the next target than this one is, so label from the next phase, not "go back".
+        # The hand went past or around this phase's target (a learner faster than the expert, or cutting
+        # the corner): it is nearer the next target than this one is, so label from the next phase, not "go back".
         try:
             here, _ = expert.target(scene, proprio)
             nxt, _ = expert.phases[expert.index + 1].target(scene, proprio)
@@ -77,6 +82,8 @@ def resync_expert(expert: PhaseExpert, held: str, holding: bool, lost_steps: int
         after = names.index("close") + 1
         if after < len(names):
             expert.goto(after)
+    elif not holding and lost_steps >= LOST_STEPS and phase == "lower" and "retreat" in names:
+        expert.goto(names.index("retreat"))  # let go a little above the release point: that was the release
     elif (not holding and lost_steps >= LOST_STEPS and "above" in names and phase not in GRASP_PHASES
           and phase not in AFTER_RELEASE and names.index(phase) > names.index("close")):
         expert.goto(names.index("above"))

@@ -69,6 +69,9 @@ def test_dagger_tracker_skips_grasp_phases_once_the_object_is_held():
     expert.index = [p.name for p in expert.phases].index("retreat")
     resync_expert(expert, "apple", holding=False, lost_steps=5)
     assert expert.phase.name == "retreat"  # letting go is the plan after the release
+    expert.index = [p.name for p in expert.phases].index("lower")
+    resync_expert(expert, "apple", holding=False, lost_steps=5)
+    assert expert.phase.name == "retreat"  # let go while lowering onto the bowl: placed, not lost
 
 
 def test_dagger_policy_executes_the_learner_and_labels_with_the_expert():
@@ -226,3 +229,21 @@ def test_dagger_tracker_moves_on_to_the_retreat_once_the_learner_has_let_go():
     assert expert.phase.name == "release"  # still holding: back down and open, never "lower, fingers closed"
     resync_expert(expert, "apple", holding=False, lost_steps=1, scene=scene, proprio=obs.proprio)
     assert expert.phase.name == "retreat"
+
+
+def test_dagger_tracker_follows_a_learner_that_carries_before_it_has_fully_lifted():
+    from dataclasses import replace
+
+    from hvla.skills.scripted.experts import grasp_phases, place_phases
+
+    obs = KitchenWorld(seed=5).observe(())
+    scene = OraclePerception().perceive(obs)
+    expert = PhaseExpert([*grasp_phases("apple"), *place_phases("apple", "bowl")])
+    expert.goto([p.name for p in expert.phases].index("lift"))
+    apple, bowl = scene.find("apple").position_m, scene.find("bowl").position_m
+    expert._frozen = (np.array([*apple[:2], 0.2]), 0.0)  # where the lift began, straight up
+    T = obs.proprio.T_world_ee.copy()
+    T[:3, 3] = [*(apple[:2] + 0.6 * (bowl[:2] - apple[:2])), 0.18]  # most of the way to the bowl, 2 cm low
+    carrying = replace(obs.proprio, T_world_ee=T)
+    resync_expert(expert, "apple", holding=True, lost_steps=0, scene=scene, proprio=carrying)
+    assert expert.phase.name == "carry"
