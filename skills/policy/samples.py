@@ -108,8 +108,8 @@ def splice_phase_switches(action: np.ndarray, phase: np.ndarray, starts: np.ndar
 def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter | None = None,
                       max_episodes_per_skill: int | None = None, dagger_boost: float = 1.0,
                       perceived_boost: float = 1.0, splice_phases: bool = True,
-                      splice_gripper: bool = True) -> TrainingSet:
-    """Concatenate datasets; episodes over `max_episodes_per_skill` (per dataset, by uid order) are dropped.
+                      splice_gripper: bool = False) -> TrainingSet:
+    """Concatenate datasets; demonstrations over `max_episodes_per_skill` (per dataset, by uid order) are dropped.
 
     With `splice_phases` the chunk labels run on across the expert's phase switches
     (`splice_phase_switches`); without, each frame keeps the expert's one-phase chunk.
@@ -125,12 +125,14 @@ def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter
     for path in paths:
         ds = load_dataset(path, COLUMNS)
         weights = quality.weights(ds)
-        weights *= np.array([dagger_boost if str(e.get("hvla/source", "")).startswith("dagger") else 1.0
-                             for e in ds.episodes])
+        dagger = np.array([str(e.get("hvla/source", "")).startswith("dagger") for e in ds.episodes])
+        weights *= np.where(dagger, dagger_boost, 1.0)
         weights *= np.array([perceived_boost if e.get("hvla/tokens") == "perceived" else 1.0 for e in ds.episodes])
         if max_episodes_per_skill is not None:
             seen: dict[str, int] = {}
             for i, e in enumerate(ds.episodes):
+                if dagger[i]:  # the cap is the demonstrations' (a data-efficiency run); roll-outs all count
+                    continue
                 skill = e.get("hvla/skill", "")
                 seen[skill] = seen.get(skill, 0) + 1
                 if seen[skill] > max_episodes_per_skill:

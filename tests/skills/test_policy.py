@@ -126,3 +126,21 @@ def test_perceived_episodes_weigh_more_and_split_with_their_oracle_twin(tmp_path
     side = dict(zip(ts.ep_uid, val.tolist()))
     assert val.any() and train.any()
     assert all(side[f"pick-s{i}"] == side[f"pick-s{i}-perceived"] for i in range(12))
+
+
+def test_the_demonstration_cap_leaves_dagger_roll_outs_in(tmp_path, episode_factory):
+    from hvla.skills.policy.samples import load_training_set
+    from hvla.skills.policy.text import TextTable, default_vocabulary
+
+    writer = DatasetWriter(tmp_path / "ds")
+    for i in range(6):
+        writer.stage(episode_factory(f"pick-s{i}", 8, i))
+        rollout = episode_factory(f"dagger1-pick-s{i}", 8, 100 + i)
+        rollout.meta["source"] = "dagger1"
+        writer.stage(rollout)
+    writer.finalise()
+    ts = load_training_set([tmp_path / "ds"], TextTable.build(default_vocabulary()), max_episodes_per_skill=2,
+                           dagger_boost=3.0)
+    kept = {uid: w for uid, w in zip(ts.ep_uid, ts.ep_weight.tolist()) if w > 0}
+    assert sum(not uid.startswith("dagger") for uid in kept) == 2
+    assert sum(uid.startswith("dagger") for uid in kept) == 6
