@@ -193,6 +193,9 @@ def dagger(
                        ] = 0.0,
     episodes_per_skill: Annotated[int, typer.Option(help="Use only the first N episodes of each skill of each "
                                                          "dataset (as the BC run it continues); 0 = all.")] = 0,
+    dagger_boost: Annotated[float, typer.Option(help="Weight of a roll-out episode against a demonstration (with "
+                                                     "few demonstrations, 1: the roll-outs already outnumber them).")
+                            ] = 3.0,
     epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per round.")] = 6,
     steps_per_epoch: int = 120,
     batch_size: int = 128,
@@ -211,7 +214,8 @@ def dagger(
                        moved_object_share=moved_share, perception=perception, lead_in_p=lead_in)
     tcfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
                        curriculum_epochs=0, warmup_steps=50, lr=lr, patience=3, threads=threads,
-                       max_episodes_per_skill=episodes_per_skill or None, **_label_recipe(init))
+                       max_episodes_per_skill=episodes_per_skill or None, dagger_boost=dagger_boost,
+                       **_label_recipe(init))
 
     def collect(r: int, checkpoint: Path, root: Path) -> dict[str, float]:
         return dagger_collect(r, checkpoint, root, cfg, workers or None)
