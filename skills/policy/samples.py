@@ -240,6 +240,8 @@ class AugmentConfig:
     jitter_frame_m: float = 0.001  # per-frame noise on top
     drop_object_p: float = 0.1  # a non-subgoal object vanishes from the sample
     drop_frame_p: float = 0.08  # one object in one history frame is missed (occlusion)
+    occluded_p: float = 0.3  # share of samples seen through heavy occlusion (scaled by the curriculum) ...
+    occluded_rate: tuple[float, float] = (0.1, 0.45)  # ... where each token misses each frame at a rate drawn here
     distractor_p: float = 0.5  # chance of 1-3 synthetic distractor tokens (scaled by the curriculum)
     proprio_noise_m: float = 0.002
     gripper_noise_m: float = 0.001
@@ -251,7 +253,9 @@ _CATS = [schema.category_index(c) for c in ("fruit", "distractor", "container", 
 
 def augment(raw: ft.RawBatch, cfg: AugmentConfig, distractor_scale: float, stand_ins: Tensor,
             gen: torch.Generator) -> ft.RawBatch:
-    """A randomly perturbed copy of `raw` (labels are unchanged: they stay the expert's)."""
+    """A randomly perturbed copy of `raw` (labels are unchanged: they stay the expert's).
+
+    `distractor_scale` (0..1, the curriculum) scales the cluttered and heavily occluded share of the batch."""
     tokens, init, state = raw.tokens.clone(), raw.init_tokens.clone(), raw.state.clone()
     B, H, N, _ = tokens.shape
     valid = (init[..., 0] > 0) | (tokens[..., 0].amax(1) > 0)
@@ -265,7 +269,11 @@ def augment(raw: ft.RawBatch, cfg: AugmentConfig, distractor_scale: float, stand
     gone = (torch.rand(B, N, generator=gen) < cfg.drop_object_p) & bystander
     tokens[gone[:, None, :].expand(B, H, N)] = 0.0
     init[gone] = 0.0
-    missed = torch.rand(B, H, N, generator=gen) < cfg.drop_frame_p
+    rate = torch.full((B,), cfg.drop_frame_p)
+    heavy = torch.rand(B, generator=gen) < cfg.occluded_p * distractor_scale
+    lo, hi = cfg.occluded_rate
+    rate = torch.where(heavy, lo + (hi - lo) * torch.rand(B, generator=gen), rate)
+    missed = torch.rand(B, H, N, generator=gen) < rate[:, None, None]
     tokens[..., 0] = torch.where(missed, torch.zeros_like(tokens[..., 0]), tokens[..., 0])
     valid &= ~gone
     # Synthetic distractors in free slots.

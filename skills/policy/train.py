@@ -52,6 +52,9 @@ class TrainConfig:
     max_episodes_per_skill: int | None = None  # data-efficiency runs: the first N episodes of each skill
     dagger_boost: float = 3.0  # weight of DAgger roll-out episodes relative to demonstrations
     perceived_boost: float = 2.0  # weight of episodes on the detector's tokens relative to oracle-token ones
+    # A hand stuck in place (a roll-out jammed on a rim for 15 s) repeats one state with one label: such a
+    # run of still frames weighs this many frames in all, not its length (it had outweighed whole skills).
+    still_cap_frames: int = 10
     splice_phases: bool = True  # chunk labels run on across the expert's phase switches (samples.py)
     # True: gripper labels run on too. They then anticipate the close, and with the temporal ensemble the
     # fingers shut a step (~1 cm) early: the sponge was gripped by its top edge (learned wipe 75 % vs 95 %).
@@ -104,9 +107,29 @@ def frame_weights(ts: TrainingSet, episodes: np.ndarray, cfg: TrainConfig, clutt
         total = float((frames_per_ep[sel] * (ep_w[sel] > 0)).sum())
         if total > 0:
             ep_w[sel] *= total ** -cfg.balance_power
-    w = ep_w[ts.episode.numpy()]
+    w = ep_w[ts.episode.numpy()] * still_weights(ts, cfg.still_cap_frames)
     w = w * np.where(ts.recovery.numpy(), cfg.recovery_boost, 1.0) * np.where(ts.switch.numpy(), cfg.switch_boost, 1.0)
     return torch.from_numpy(w).float()
+
+
+def still_weights(ts: TrainingSet, cap_frames: int, window: int = 10, still_m: float = 0.005) -> np.ndarray:
+    """(F,) weights: frames of a run where hand and fingers moved < `still_m` over `window` steps share `cap_frames`.
+
+    Short dwells (closing the fingers) never count as still: the window is a second long."""
+    frame = ts.frame.numpy()
+    pose = np.c_[ts.state[:, :3].numpy(), ts.state[:, 7].numpy()]
+    rows = np.arange(len(frame))
+    past = np.maximum(rows - window, 0)
+    still = (frame >= window) & (np.linalg.norm(pose - pose[past], axis=1) < still_m)
+    w = np.ones(len(frame))
+    if not still.any():
+        return w
+    # Label each run of consecutive still frames (within one episode) and spread `cap_frames` over it.
+    starts = still & ~np.r_[False, still[:-1] & (frame[1:] == frame[:-1] + 1)]
+    run_id = np.cumsum(starts) - 1
+    lengths = np.bincount(run_id[still], minlength=int(run_id.max()) + 1)
+    w[still] = np.minimum(1.0, cap_frames / lengths[run_id[still]])
+    return w
 
 
 def chunk_loss(out: Tensor, action: Tensor, state: Tensor, yaw_weight: float) -> tuple[Tensor, dict[str, float]]:

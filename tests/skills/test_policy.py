@@ -144,3 +144,24 @@ def test_the_demonstration_cap_leaves_dagger_roll_outs_in(tmp_path, episode_fact
     kept = {uid: w for uid, w in zip(ts.ep_uid, ts.ep_weight.tolist()) if w > 0}
     assert sum(not uid.startswith("dagger") for uid in kept) == 2
     assert sum(uid.startswith("dagger") for uid in kept) == 6
+
+
+def test_a_hand_stuck_in_place_weighs_a_few_frames_not_its_length():
+    from types import SimpleNamespace
+
+    from hvla.skills.policy.train import still_weights
+
+    # Episode 0: moves 1 cm a step for 20 frames, then sits still 100 frames; episode 1: moves throughout.
+    x0 = np.r_[np.arange(20) * 0.01, np.full(100, 0.19)]
+    x1 = np.arange(50) * 0.01
+    state = np.zeros((170, 8), np.float32)
+    state[:, 0] = np.r_[x0, x1]
+    state[:, 7] = 0.08
+    ts = SimpleNamespace(frame=torch.from_numpy(np.r_[np.arange(120), np.arange(50)]), state=torch.from_numpy(state))
+    w = still_weights(ts, cap_frames=10)
+    assert w[120:].tolist() == [1.0] * 50  # a moving hand keeps full weight
+    assert w[:20].tolist() == [1.0] * 20
+    assert 10 <= w[20:120].sum() <= 20  # the first second of stillness is not yet "still", then 10 frames' worth
+    # Closing the fingers is motion: a still hand with moving fingers is not stuck.
+    state[20:120, 7] = np.linspace(0.08, 0.0, 100)
+    assert still_weights(ts, cap_frames=10)[:120].min() == 1.0
