@@ -147,18 +147,21 @@ def train(
                                                       "fingers then shut ~1 cm early on the sponge). Off: each "
                                                       "waypoint's gripper label is the command of the moment.")
                               ] = False,
+    occlusion_share: Annotated[float, typer.Option(help="Share of each batch seen through heavy occlusion (each "
+                                                        "token missing from each frame at 10-45 %).")] = 0.0,
     init: Annotated[Path | None, typer.Option(help="Start from this checkpoint (fine-tune).")] = None,
     threads: int = 2,
     register: Annotated[bool, typer.Option(help="Copy to artifacts/skills/policy.pt and list it in MANIFEST.")] = False,
 ) -> None:
     """Behaviour cloning on DATA (LeRobot v3 datasets recorded by `hvla data record`)."""
     from hvla.skills.data.quality import QualityFilter
+    from hvla.skills.policy.samples import AugmentConfig
     from hvla.skills.policy.train import TrainConfig, train_policy
 
     cfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
                       curriculum_epochs=curriculum_epochs, max_episodes_per_skill=episodes_per_skill or None,
                       threads=threads, perceived_boost=perceived_boost, splice_phases=splice_phases,
-                      splice_gripper=splice_gripper,
+                      splice_gripper=splice_gripper, augment=AugmentConfig(occluded_p=occlusion_share),
                       quality=QualityFilter(min_quality=min_quality, success_only=success_only))
     try:
         result = train_policy(list(data), out, cfg, init=init, console=console, command=_command())

@@ -240,7 +240,9 @@ class AugmentConfig:
     jitter_frame_m: float = 0.001  # per-frame noise on top
     drop_object_p: float = 0.1  # a non-subgoal object vanishes from the sample
     drop_frame_p: float = 0.08  # one object in one history frame is missed (occlusion)
-    occluded_p: float = 0.3  # share of samples seen through heavy occlusion (scaled by the curriculum) ...
+    # Share of samples seen through heavy occlusion (scaled by the curriculum) ... Off by default until a
+    # policy trained with it beats the committed one (`hvla train policy --occlusion-share 0.3`).
+    occluded_p: float = 0.0
     occluded_rate: tuple[float, float] = (0.1, 0.45)  # ... where each token misses each frame at a rate drawn here
     distractor_p: float = 0.5  # chance of 1-3 synthetic distractor tokens (scaled by the curriculum)
     proprio_noise_m: float = 0.002
