@@ -17,12 +17,14 @@ the recording commands in the README):
     hvla data record --skill pick --episodes 200 --first-seed 1000 --out data/demos/pick   (pick_place, wipe; place 50)
     hvla data record --skill wipe --episodes 30 --perceived --cameras scene,wrist ...      (perceived-token twins)
     hvla train policy --data data/demos/pick --data ... --out data/runs/bc --epochs 30 --register
-BC vs BC+DAgger and data efficiency (the rows of issue 7's closing note; --data: the four expert datasets):
-    hvla train policy --data ... --episodes-per-skill 50 --epochs 25 --out data/runs/eff50
-    hvla train dagger --rounds 2 --init data/runs/eff50/policy.pt --data ... --skills pick,pick_place \
-        --moved-share 0.8 --episodes-per-skill 50 --out data/runs/dagger_eff50
-    benchmarks/skills.py --sections dagger --seeds 8 --disturbance-seeds 20 --bc data/runs/eff50/policy.pt \
-        --learned data/runs/dagger_eff50/round-2/policy/policy.pt
+BC vs BC+DAgger and data efficiency (the rows of issue 7's closing note; D = the four expert datasets,
+--data data/demos/pick --data data/demos/pick_place --data data/demos/place --data data/demos/wipe):
+    hvla train policy $D --episodes-per-skill 10 --epochs 15 --steps-per-epoch 200 --out data/runs/eff10g
+    hvla train dagger --rounds 2 --init data/runs/eff10g/policy.pt $D --skills pick,pick_place,place \
+        --moved-share 0.8 --episodes 60 --episodes-per-skill 10 --out data/runs/dagger10s
+    benchmarks/skills.py --sections dagger --seeds 8 --disturbance-seeds 20 --bc data/runs/eff10g/policy.pt \
+        --learned data/runs/dagger10s/round-2/policy/policy.pt
+(10 demonstrations per skill are the first 10 of each dataset: recording 20 per skill is enough for this row.)
 """
 
 from __future__ import annotations
@@ -278,12 +280,15 @@ def main() -> None:
     if "dagger" in sections and args.bc:
         pair = {"BC": policies["learned (BC only)"], "BC+DAgger": learned}
         print("\n### BC vs BC+DAgger [%]\n")
-        print("| condition | BC | BC+DAgger |\n|---|---|---|")
+        print("| condition | skill | BC | BC+DAgger |\n|---|---|---|---|")
         for kind in ("none", "moved_object"):
             cases = main_cases() if kind == "none" else disturbance_cases()
             res = run(pair, cases, seeds if kind == "none" else dseeds, Disturbance(kind), cache, args.workers, kind)
-            row = [rate([r for rs in res[n].values() for r in rs]) for n in pair]
-            print(f"| {kind.replace('_', ' ')} | " + " | ".join(row) + " |")
+            skills = dict.fromkeys(skill_of(c) for c in res["BC"])
+            for skill in (*skills, "all"):
+                row = [rate([r for c, rs in res[n].items() if skill in ("all", skill_of(c)) for r in rs]) for n in pair]
+                bold = "**" if skill == "all" else ""
+                print(f"| {kind.replace('_', ' ')} | {bold}{skill}{bold} | " + " | ".join(row) + " |")
     if "latency" in sections:
         med, p95 = latency(learned)
         loop = [r.chunk_ms for c in cache.rows.values() if c["key"].startswith(policy_key(learned))
