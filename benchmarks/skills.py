@@ -36,6 +36,7 @@ import os
 import platform
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -133,7 +134,10 @@ def policy_key(spec: PolicySpec) -> str:
     from hvla.skills.policy.checkpoint import ARTIFACT
 
     path = Path(spec.checkpoint) if spec.checkpoint else ARTIFACTS_DIR / ARTIFACT
-    return f"{spec.kind}:{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+    key = f"{spec.kind}:{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+    if spec.ensemble_horizon is not None:
+        key += f"+ens{spec.ensemble_horizon}"
+    return key if spec.hold_frames is None else key + f"+hold{spec.hold_frames}"
 
 
 def run(policies: dict[str, PolicySpec], cases, seeds: range, disturbance: Disturbance, cache: Cache,
@@ -263,7 +267,9 @@ def main() -> None:
         failures(res)
     if "disturbances" in sections:
         for kind in ("moved_object", "occlusion", "distractors"):
-            res = run(policies, disturbance_cases(), dseeds, Disturbance(kind), cache, args.workers, kind)
+            # Under occlusion, also the learned policy without its short hold of missed tokens (an ablation).
+            extra = {"learned, no token hold": replace(learned, hold_frames=0)} if kind == "occlusion" else {}
+            res = run(policies | extra, disturbance_cases(), dseeds, Disturbance(kind), cache, args.workers, kind)
             table(f"Disturbance: {kind.replace('_', ' ')}", res)
             failures(res, 3)
     if "efficiency" in sections and args.efficiency:

@@ -61,11 +61,12 @@ class PolicySpec:
     beta: float = 0.0  # dagger: per-step probability of executing the expert's chunk instead
     ensemble_horizon: int | None = None  # learned: chunks blended (None: the policy's default, 1: none)
     label_on_truth: bool = False  # dagger: the expert labels from simulator truth, whatever the learner sees
+    hold_frames: int | None = None  # learned: frames a missed token stays present (None: the policy's default)
 
     def build(self, seed: int):
         if self.kind == "scripted":
             return SKILL_POLICIES.get("scripted")()
-        learner = _learner(self.checkpoint, self.ensemble_horizon)
+        learner = _learner(self.checkpoint, self.ensemble_horizon, self.hold_frames)
         if self.kind == "learned":
             return learner
         if self.kind == "dagger":
@@ -76,12 +77,12 @@ class PolicySpec:
         raise ConfigError(f"unknown policy kind '{self.kind}'; known: scripted, learned, dagger")
 
 
-def _learner(checkpoint: str | None, ensemble_horizon: int | None = None):
+def _learner(checkpoint: str | None, ensemble_horizon: int | None = None, hold_frames: int | None = None):
     from hvla.skills.policy.ensemble import EnsembleConfig
-    from hvla.skills.policy.learned import LearnedSkills
+    from hvla.skills.policy.learned import HOLD_FRAMES, LearnedSkills
 
     ensemble = EnsembleConfig(horizon=ensemble_horizon) if ensemble_horizon else None
-    return LearnedSkills(_cached_model(checkpoint), ensemble)
+    return LearnedSkills(_cached_model(checkpoint), ensemble, HOLD_FRAMES if hold_frames is None else hold_frames)
 
 
 @lru_cache(maxsize=4)

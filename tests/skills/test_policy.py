@@ -78,6 +78,25 @@ def _committed_policy_on(seed: int, subgoal: Subgoal):
     return scene, policy, obs
 
 
+def test_a_briefly_missed_token_stays_present_then_is_flagged_absent_at_its_last_place():
+    from hvla.core.messages import Scene
+
+    scene, policy, obs = _committed_policy_on(3, Subgoal("s0", "pick", {"object": "banana"}))
+    slot = policy.slots.names.index("banana")
+    seen = scene.find("banana").position_m
+    policy.act(scene, obs.proprio)
+    without = Scene(tuple(t for t in scene.tokens if t.name != "banana"), scene.observation, scene.flags)
+    flags = []
+    for _ in range(policy.hold_frames + 2):
+        policy.act(without, obs.proprio)
+        tokens = policy._history[0][0]
+        flags.append(float(tokens[slot, 0]))
+        assert np.allclose(tokens[slot, 1:4], seen, atol=1e-5)
+    assert flags == [1.0] * policy.hold_frames + [0.0, 0.0]
+    policy.act(scene, obs.proprio)
+    assert policy._history[0][0][slot, 0] == 1.0
+
+
 @pytest.mark.parametrize("seed", [3, 11])
 def test_the_committed_policy_heads_for_the_object_it_is_told_to_pick(seed):
     """The artefact, not a fresh net: its first chunk closes most of the distance to the named object."""
