@@ -83,6 +83,10 @@ class LearnedSkills:
             raise MessageError("LearnedSkills.act called before reset(scene, subgoal)")
         tokens = self.slots.encode(scene.tokens).reshape(schema.N_SLOTS, schema.TOKEN_DIM)
         absent = tokens[:, 0] == 0
+        # An object missed at the skill's first frame gets its start from its first sighting: training always
+        # saw the start (demonstrations on full scenes), and an empty one reads as "it was at the hand".
+        late = (self.init[:, 0] == 0) & ~absent
+        self.init[late] = tokens[late]
         self._misses = np.where(absent, self._misses + 1, 0)
         tokens[absent, 1:] = self.memory[absent, 1:]  # last seen ...
         held = absent & (self._misses <= self.hold_frames) & (self.memory[:, 0] > 0)

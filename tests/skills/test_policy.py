@@ -97,6 +97,21 @@ def test_a_briefly_missed_token_stays_present_then_is_flagged_absent_at_its_last
     assert policy._history[0][0][slot, 0] == 1.0
 
 
+def test_an_object_missed_at_the_start_takes_its_start_from_its_first_sighting():
+    from hvla.core.messages import Scene
+
+    obs = KitchenWorld(seed=3).observe(())
+    scene = OraclePerception().perceive(obs)
+    without = Scene(tuple(t for t in scene.tokens if t.name != "bowl"), scene.observation, scene.flags)
+    policy = LearnedSkills(load_policy(None))
+    policy.reset(without, Subgoal("s0", "pick_place", {"object": "banana", "target": "bowl"}))
+    policy.act(without, obs.proprio)
+    assert "bowl" not in policy.slots.names
+    policy.act(scene, obs.proprio)
+    slot = policy.slots.names.index("bowl")
+    assert policy.init[slot, 0] == 1.0 and np.allclose(policy.init[slot, 1:4], scene.find("bowl").position_m)
+
+
 @pytest.mark.parametrize("seed", [3, 11])
 def test_the_committed_policy_heads_for_the_object_it_is_told_to_pick(seed):
     """The artefact, not a fresh net: its first chunk closes most of the distance to the named object."""
