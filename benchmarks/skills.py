@@ -131,9 +131,11 @@ def policy_key(spec: PolicySpec) -> str:
     if spec.kind == "scripted":
         return "scripted"
     from hvla.core.artifacts import ARTIFACTS_DIR
+    from hvla.skills.e2e.checkpoint import ARTIFACT as E2E_ARTIFACT
     from hvla.skills.policy.checkpoint import ARTIFACT
 
-    path = Path(spec.checkpoint) if spec.checkpoint else ARTIFACTS_DIR / ARTIFACT
+    default = E2E_ARTIFACT if spec.kind == "e2e" else ARTIFACT
+    path = Path(spec.checkpoint) if spec.checkpoint else ARTIFACTS_DIR / default
     key = f"{spec.kind}:{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
     if spec.ensemble_horizon is not None:
         key += f"+ens{spec.ensemble_horizon}"

@@ -113,7 +113,9 @@ class Executor:
 
     def __post_init__(self) -> None:
         self._robot = RecordingRobot(self.robot)
-        self._cameras = tuple(dict.fromkeys((*self.perception.cameras, *self.config.log_cameras)))
+        # A policy that reads pixels itself (the end-to-end network) names its views in `cameras`.
+        policy_cameras = getattr(self.policy, "cameras", ())
+        self._cameras = tuple(dict.fromkeys((*self.perception.cameras, *policy_cameras, *self.config.log_cameras)))
 
     # --- entry points ----------------------------------------------------------------------
     def observe(self) -> tuple[Observation, Scene]:

@@ -28,7 +28,7 @@ console = Console(stderr=True)
 data_app = typer.Typer(add_completion=False, no_args_is_help=True,
                        help="Demonstration datasets (LeRobotDataset v3): record, report, repair.")
 train_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                        help="Train the learned skill policy: behaviour cloning, DAgger.")
+                        help="Train the learned skill policy (behaviour cloning, DAgger) and the end-to-end baseline.")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="hvla skill data and training tools.")
 app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
@@ -244,6 +244,45 @@ def dagger(
         _register(reports[-1].checkpoint, _command(), metrics)
 
 
+@train_app.command("e2e")
+def train_e2e_cmd(
+    data: DataPaths,
+    out: Annotated[Path, typer.Option(help="Run folder: e2e.pt, metrics.csv, train.json.")] = Path("data/runs/e2e"),
+    epochs: int = 30,
+    steps_per_epoch: int = 150,
+    batch_size: int = 64,
+    max_minutes: Annotated[float, typer.Option(help="Wall-time budget.")] = 30.0,
+    curriculum_epochs: Annotated[int, typer.Option(help="Epochs to phase in cluttered scenes.")] = 4,
+    episodes_per_skill: Annotated[int, typer.Option(help="Use only the first N episodes of each skill "
+                                                         "(data-efficiency runs); 0 = all.")] = 0,
+    image_size: Annotated[int, typer.Option(help="Pixels per side the cameras are resized to.")] = 64,
+    erase_p: Annotated[float, typer.Option(help="Chance a camera image gets a grey rectangle (random erasing).")
+                       ] = 0.25,
+    threads: int = 2,
+    register: Annotated[bool, typer.Option(help="Copy to artifacts/skills/e2e.pt and list it in MANIFEST.")] = False,
+) -> None:
+    """Behaviour cloning of the end-to-end baseline (pixels + words -> chunks) on DATA recorded with
+    `hvla data record --cameras scene,wrist`."""
+    from hvla.skills.e2e.checkpoint import ARTIFACT as E2E_ARTIFACT
+    from hvla.skills.e2e.model import E2EConfig
+    from hvla.skills.e2e.train import E2ETrainConfig, ImageAugment, train_e2e
+    from hvla.skills.policy.train import TrainConfig
+
+    base = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
+                       curriculum_epochs=curriculum_epochs, warmup_steps=100, threads=threads,
+                       max_episodes_per_skill=episodes_per_skill or None)
+    cfg = E2ETrainConfig(base=base, augment=ImageAugment(erase_p=erase_p), model=E2EConfig(image_size=image_size))
+    try:
+        result = train_e2e(list(data), out, cfg, console=console, command=_command())
+    except HvlaError as exc:
+        raise _fail(exc) from None
+    console.print(f"best validation loss {result.best_val_loss:.4f} after {result.epochs_run} epochs "
+                  f"({result.wall_s / 60:.1f} min): {result.checkpoint}")
+    console.print(result.metrics)
+    if register:
+        _register(result.checkpoint, _command(), result.metrics, E2E_ARTIFACT)
+
+
 def _label_recipe(checkpoint: Path) -> dict[str, bool]:
     """How the checkpoint's labels were made (spliced, gripper too): fine-tuning keeps to it."""
     from hvla.skills.policy.checkpoint import load_policy
@@ -256,13 +295,13 @@ def _label_recipe(checkpoint: Path) -> dict[str, bool]:
     return {k: bool(trained.get(k, getattr(TrainConfig, k))) for k in ("splice_phases", "splice_gripper")}
 
 
-def _register(checkpoint: Path, command: str, metrics: dict) -> None:
+def _register(checkpoint: Path, command: str, metrics: dict, artifact: str | None = None) -> None:
     import shutil
 
     from hvla.core.artifacts import ARTIFACTS_DIR, register_artifact
     from hvla.skills.policy.checkpoint import ARTIFACT
 
-    dest = ARTIFACTS_DIR / ARTIFACT
+    dest = ARTIFACTS_DIR / (artifact or ARTIFACT)
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(checkpoint, dest)
     entry = register_artifact(dest, command, metrics)

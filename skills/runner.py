@@ -33,7 +33,7 @@ from hvla.perception.base import PERCEPTION
 from hvla.sim.scene import SceneConfig
 from hvla.sim.world import KitchenWorld
 from hvla.skills.base import SKILL_POLICIES
-from hvla.skills.data.disturb import Disturbance, MovedObjectRobot, OccludedPerception
+from hvla.skills.data.disturb import Disturbance, MovedObjectRobot, OccludedCamerasRobot, OccludedPerception
 from hvla.skills.data.lerobot import DatasetWriter
 from hvla.skills.data.record import (
     DemoJob,
@@ -66,6 +66,8 @@ class PolicySpec:
     def build(self, seed: int):
         if self.kind == "scripted":
             return SKILL_POLICIES.get("scripted")()
+        if self.kind == "e2e":
+            return _end_to_end(self.checkpoint, self.ensemble_horizon)
         learner = _learner(self.checkpoint, self.ensemble_horizon, self.hold_frames)
         if self.kind == "learned":
             return learner
@@ -74,22 +76,32 @@ class PolicySpec:
 
             view = PERCEPTION.get("oracle")().perceive if self.label_on_truth else None
             return DaggerPolicy(learner, self.beta, seed, view)
-        raise ConfigError(f"unknown policy kind '{self.kind}'; known: scripted, learned, dagger")
+        raise ConfigError(f"unknown policy kind '{self.kind}'; known: scripted, learned, dagger, e2e")
 
 
 def _learner(checkpoint: str | None, ensemble_horizon: int | None = None, hold_frames: int | None = None):
+    from hvla.skills.policy.checkpoint import load_policy
     from hvla.skills.policy.ensemble import EnsembleConfig
     from hvla.skills.policy.learned import HOLD_FRAMES, LearnedSkills
 
     ensemble = EnsembleConfig(horizon=ensemble_horizon) if ensemble_horizon else None
-    return LearnedSkills(_cached_model(checkpoint), ensemble, HOLD_FRAMES if hold_frames is None else hold_frames)
+    hold = HOLD_FRAMES if hold_frames is None else hold_frames
+    return LearnedSkills(_cached(load_policy, checkpoint), ensemble, hold)
 
 
-@lru_cache(maxsize=4)
-def _cached_model(checkpoint: str | None):
-    from hvla.skills.policy.checkpoint import load_policy
+def _end_to_end(checkpoint: str | None, ensemble_horizon: int | None = None):
+    from hvla.skills.e2e.checkpoint import load_e2e
+    from hvla.skills.e2e.policy import EndToEndSkills
+    from hvla.skills.policy.ensemble import EnsembleConfig
 
-    return load_policy(Path(checkpoint) if checkpoint else None)
+    ensemble = EnsembleConfig(horizon=ensemble_horizon) if ensemble_horizon else None
+    return EndToEndSkills(_cached(load_e2e, checkpoint), ensemble)
+
+
+@lru_cache(maxsize=8)
+def _cached(loader: Callable[[Path | None], T], checkpoint: str | None) -> T:
+    """One load per worker process of each checkpoint (the workers run many episodes)."""
+    return loader(Path(checkpoint) if checkpoint else None)
 
 
 @dataclass(frozen=True)
@@ -118,7 +130,28 @@ class RolloutResult:
     wall_time_s: float
     reason: str | None = None
     chunk_ms: float = 0.0  # mean time of one policy.act
+    perceive_ms: float = 0.0  # mean time of one perception.perceive (0 for the oracle's lookup)
     disturbed: bool = False
+
+
+class _TimedPerception:
+    """Measures the front end's `perceive` time (the benchmark's latency column)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.cameras = inner.cameras
+        self.total_s = 0.0
+        self.calls = 0
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def perceive(self, obs):
+        t0 = time.perf_counter()
+        scene = self.inner.perceive(obs)
+        self.total_s += time.perf_counter() - t0
+        self.calls += 1
+        return scene
 
 
 class _TimedPolicy:
@@ -126,6 +159,7 @@ class _TimedPolicy:
 
     def __init__(self, inner) -> None:
         self.inner = inner
+        self.cameras = getattr(inner, "cameras", ())
         self.total_s = 0.0
         self.calls = 0
 
@@ -154,7 +188,7 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
     """One roll-out; with `record_to`, the visited states and the expert's labels become data."""
     wall0 = time.time()
     scene = job.disturbance.scene(job.scene)
-    perception = PERCEPTION.get(job.perception)()
+    perception = seen = _TimedPerception(PERCEPTION.get(job.perception)())
     try:
         world = KitchenWorld(seed=job.seed, scene=scene, config=sim_config_for(job.perception))
     except HvlaError as exc:
@@ -164,6 +198,8 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
         args = dict(job.subgoals[-1].args)
         target = args.get("object") or args.get("tool", "")
         robot = MovedObjectRobot(world, target, job.seed, job.disturbance.shift_m)
+    elif job.disturbance.kind == "camera_occlusion":
+        robot = OccludedCamerasRobot(world, job.disturbance.drop_p, job.disturbance.cover, job.seed)
     inner = job.policy.build(job.seed)
     policy = timed = _TimedPolicy(inner)
     if job.record_from:  # set-up subgoals (a lead-in) run scripted; the policy takes over after them
@@ -190,7 +226,7 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
     moved = isinstance(robot, MovedObjectRobot) and robot.moved_at_s is not None
     ms = 1e3 * timed.total_s / max(timed.calls, 1)
     return RolloutResult(job.name, job.seed, result.success, result.sim_time_s, time.time() - wall0,
-                         result.failure, ms, moved)
+                         result.failure, ms, moved, 1e3 * seen.total_s / max(seen.calls, 1))
 
 
 class _SetUpThen:
@@ -198,6 +234,7 @@ class _SetUpThen:
 
     def __init__(self, setup, policy, setup_ids: set[str]) -> None:
         self.setup, self.policy, self.setup_ids = setup, policy, setup_ids
+        self.cameras = getattr(policy, "cameras", ())
         self.active = policy
 
     def reset(self, scene, subgoal) -> None:

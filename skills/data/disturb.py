@@ -1,5 +1,9 @@
 """Disturbances for robustness benchmarks and DAgger roll-outs: a moved object, occlusion, clutter.
 
+`occlusion` drops object tokens (it tests what acts on tokens); `camera_occlusion` covers part of
+the camera images themselves, so it disturbs every stack alike, a detector and a pixels-to-actions
+network included.
+
 Each is a thin wrapper around the `Robot` or the perception, so the executor loop runs unchanged.
 """
 
@@ -17,14 +21,15 @@ from hvla.core.robot import JointCommand
 from hvla.sim.scene import SceneConfig
 from hvla.sim.world import KitchenWorld
 
-DISTURBANCES = ("none", "moved_object", "occlusion", "distractors")
+DISTURBANCES = ("none", "moved_object", "occlusion", "camera_occlusion", "distractors")
 
 
 @dataclass(frozen=True)
 class Disturbance:
     kind: str = "none"
     shift_m: tuple[float, float] = (0.03, 0.05)  # moved_object: how far the object jumps
-    drop_p: float = 0.3  # occlusion: probability that a token is missing from a frame
+    drop_p: float = 0.3  # occlusion: probability that a token is missing from a frame (camera_occlusion: a view)
+    cover: tuple[float, float] = (0.3, 0.5)  # camera_occlusion: side of the occluder, as a share of the image
     extra_distractors: int = 3  # distractors: blocks on top of the scene's own
 
     def __post_init__(self) -> None:
@@ -111,3 +116,41 @@ class OccludedPerception:
         scene = self.inner.perceive(obs)
         kept = tuple(t for t in scene.tokens if self.rng.random() >= self.drop_p)
         return Scene(kept, scene.observation, scene.flags)
+
+
+class OccludedCamerasRobot:
+    """Puts an occluder in front of each camera in a frame with probability `p`: a box of solid colour
+    covering `cover` of the image side, 10 cm from the lens (depth too), somewhere new every time."""
+
+    NEAR_M = 0.1
+
+    def __init__(self, robot, p: float, cover: tuple[float, float], seed: int) -> None:
+        self.robot = robot
+        self.control_dt_s = robot.control_dt_s
+        self.limits = robot.limits
+        self.p, self.cover = p, cover
+        self.rng = np.random.default_rng([seed, 4343])
+
+    def observe(self, cameras: Sequence[str] | None = None) -> Observation:
+        obs = self.robot.observe(cameras)
+        if not obs.frames:
+            return obs
+        frames = dict(obs.frames)
+        for name, frame in obs.frames.items():
+            if self.rng.random() >= self.p:
+                continue
+            h, w = frame.rgb.shape[:2]
+            side = self.rng.uniform(*self.cover, size=2) * (h, w)
+            y0, x0 = (int(self.rng.uniform(0, n - s)) for n, s in zip((h, w), side))
+            y1, x1 = y0 + int(side[0]), x0 + int(side[1])
+            rgb, depth = frame.rgb.copy(), frame.depth_m.copy()
+            rgb[y0:y1, x0:x1] = self.rng.integers(0, 256, 3, dtype=np.uint8)
+            depth[y0:y1, x0:x1] = self.NEAR_M
+            frames[name] = replace(frame, rgb=rgb, depth_m=depth, segmentation=None)
+        return replace(obs, frames=frames)
+
+    def command(self, cmd: JointCommand) -> None:
+        self.robot.command(cmd)
+
+    def close(self) -> None:
+        self.robot.close()

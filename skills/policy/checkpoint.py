@@ -57,6 +57,11 @@ def save_policy(path: Path, model: ObjectCentricPolicy, text: TextTable, meta: d
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "meta": meta,
     }
+    atomic_torch_save(payload, path)
+
+
+def atomic_torch_save(payload: dict[str, Any], path: Path) -> None:
+    """`torch.save` to a temporary file, fsync, rename: a crash never leaves half a checkpoint."""
     buf = io.BytesIO()
     torch.save(payload, buf)
     path = Path(path)
