@@ -6,15 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from hvla.core.artifacts import resolve_artifact
 from hvla.core.errors import CheckpointError
 from hvla.skills.data import schema
 from hvla.skills.e2e.images import CAMERAS
 from hvla.skills.e2e.model import E2EConfig, EndToEndPolicy
 from hvla.skills.policy import features as ft
-from hvla.skills.policy.checkpoint import atomic_torch_save
+from hvla.skills.policy.checkpoint import atomic_torch_save, read_checkpoint
 
 FORMAT = "hvla-e2e-policy/1"
 ARTIFACT = "skills/e2e.pt"
@@ -45,20 +43,7 @@ def load_e2e(path: Path | None = None) -> LoadedE2E:
         CheckpointError: missing, unreadable, another format, input layout or config.
     """
     path = Path(path) if path is not None else resolve_artifact(ARTIFACT, MAKE_COMMAND)
-    if not path.exists():
-        raise CheckpointError(f"missing end-to-end checkpoint {path}; train one with `hvla train e2e`")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # torch raises many types for a damaged zip/pickle
-        raise CheckpointError(f"unreadable end-to-end checkpoint {path}: {exc}") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        got = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise CheckpointError(f"{path}: format {got!r}, expected {FORMAT!r}")
-    layout = input_layout()
-    diff = {k: (payload["layout"].get(k), v) for k, v in layout.items() if payload["layout"].get(k) != v}
-    if diff:
-        listing = ", ".join(f"{k}: checkpoint {a} vs code {b}" for k, (a, b) in diff.items())
-        raise CheckpointError(f"{path} was trained with another input layout ({listing}); retrain it")
+    payload = read_checkpoint(path, FORMAT, input_layout(), "end-to-end", "hvla train e2e")
     try:
         model = EndToEndPolicy(E2EConfig.from_json(payload["config"]))
         model.load_state_dict(payload["state_dict"], strict=True)

@@ -8,16 +8,12 @@ and a sentence the operator might have typed, drawn per sample from `instruction
 
 from __future__ import annotations
 
-import csv
-import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import Tensor
 
 from hvla.core.errors import DatasetError
@@ -29,18 +25,9 @@ from hvla.skills.e2e.instructions import phrasings
 from hvla.skills.e2e.model import E2EConfig, EndToEndPolicy
 from hvla.skills.policy import features as ft
 from hvla.skills.policy.checkpoint import dataset_hash
-from hvla.skills.policy.model import count_parameters
 from hvla.skills.policy.samples import TrainingSet, gather, load_training_set
 from hvla.skills.policy.text import TextTable, default_vocabulary, embed
-from hvla.skills.policy.train import (
-    TrainConfig,
-    TrainResult,
-    _jsonable,
-    _lr_at,
-    chunk_loss,
-    frame_weights,
-    split_episodes,
-)
+from hvla.skills.policy.train import TrainConfig, TrainResult, _jsonable, chunk_loss, fit
 
 
 @dataclass(frozen=True)
@@ -138,7 +125,7 @@ def _batch(data: E2ESet, rows: Tensor, aug: ImageAugment | None, gen: torch.Gene
 
 def evaluate_e2e(model: EndToEndPolicy, data: E2ESet, rows: np.ndarray, yaw_weight: float,
                  batch: int = 256) -> dict[str, float]:
-    model.eval()
+    """Validation metrics on clean frames with each episode's first phrasing."""
     sums: dict[str, float] = {}
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
@@ -148,7 +135,6 @@ def evaluate_e2e(model: EndToEndPolicy, data: E2ESet, rows: np.ndarray, yaw_weig
             loss, parts = chunk_loss(model(images, text, proprio), action, state, yaw_weight)
             for k, v in {"loss": loss.item(), **parts}.items():
                 sums[k] = sums.get(k, 0.0) + v * len(idx)
-    model.train()
     return {k: v / max(len(rows), 1) for k, v in sums.items()}
 
 
@@ -157,78 +143,17 @@ def train_e2e(data: list[Path], out: Path, cfg: E2ETrainConfig | None = None, co
     """Train on `data` (datasets recorded with `--cameras scene,wrist`); write `out/e2e.pt` and `out/metrics.csv`."""
     cfg = cfg or E2ETrainConfig()
     base = cfg.base
-    console = console or Console(stderr=True)
     torch.manual_seed(base.seed)
     torch.set_num_threads(base.threads)
-    wall0 = time.time()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     sets = load_e2e_set(list(data), cfg)
-    ts = sets.ts
     model = EndToEndPolicy(cfg.model)
-    train_eps, val_eps = split_episodes(ts, base.val_fraction)
-    val_rows = ts.subset_episodes(val_eps)
-    console.print(f"training on {int(train_eps.sum())} episodes ({len(ts.subset_episodes(train_eps))} frames), "
-                  f"validating on {int(val_eps.sum())}; model {count_parameters(model) / 1e3:.0f} k parameters")
-    opt = torch.optim.AdamW(model.parameters(), lr=base.lr, weight_decay=base.weight_decay)
-    gen = torch.Generator().manual_seed(base.seed)
-    max_clutter = int(ts.ep_clutter.max())
-    total = base.epochs * base.steps_per_epoch
-    meta = {"dataset_hash": dataset_hash(list(data)), "datasets": [str(p) for p in data],
-            "train_config": _jsonable(asdict(cfg)), "command": command,
-            "episodes": int(train_eps.sum() + val_eps.sum())}
-    best, best_epoch, step, history = float("inf"), -1, 0, []
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("{task.fields[info]}"), console=console, disable=not progress)
-    with bar, open(out / "metrics.csv", "w", newline="") as csv_file:
-        writer: csv.DictWriter | None = None
-        task = bar.add_task("train e2e", total=total, info="")
-        for epoch in range(base.epochs):
-            ramp = min(1.0, epoch / max(1, base.curriculum_epochs))
-            clutter_limit = max_clutter if ramp >= 1 else int(np.floor(ramp * max_clutter))
-            weights = frame_weights(ts, train_eps, base, clutter_limit)
-            rows = torch.multinomial(weights, base.steps_per_epoch * base.batch_size, replacement=True, generator=gen)
-            sums: dict[str, float] = {}
-            for b in range(base.steps_per_epoch):
-                for group in opt.param_groups:
-                    group["lr"] = _lr_at(step, total, base)
-                images, text, proprio, action, state = _batch(
-                    sets, rows[b * base.batch_size:(b + 1) * base.batch_size], cfg.augment, gen)
-                loss, parts = chunk_loss(model(images, text, proprio), action, state, base.yaw_weight)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                step += 1
-                for k, v in {"loss": loss.item(), **parts}.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                bar.update(task, advance=1, info=f"epoch {epoch + 1} loss {loss.item():.3f}")
-            val = evaluate_e2e(model, sets, val_rows, base.yaw_weight) if len(val_rows) else \
-                {"loss": sums["loss"] / base.steps_per_epoch}
-            row = {"epoch": epoch + 1, "step": step, "lr": _lr_at(step, total, base), "clutter_limit": clutter_limit,
-                   "wall_s": round(time.time() - wall0, 1),
-                   **{f"train_{k}": v / base.steps_per_epoch for k, v in sums.items()},
-                   **{f"val_{k}": v for k, v in val.items()}}
-            if writer is None:
-                writer = csv.DictWriter(csv_file, fieldnames=list(row))
-                writer.writeheader()
-            writer.writerow(row)
-            csv_file.flush()
-            history.append(row)
-            if ramp >= 1 and val["loss"] < best:
-                best, best_epoch = val["loss"], epoch
-                save_e2e(out / "e2e.pt", model, {**meta, "epoch": epoch + 1, "val": val})
-            elif ramp >= 1 and epoch - best_epoch >= base.patience:
-                console.print(f"early stop at epoch {epoch + 1}: no validation gain for {base.patience} epochs")
-                break
-            if (time.time() - wall0) / 60 > base.max_minutes:
-                console.print(f"time budget of {base.max_minutes:g} min reached at epoch {epoch + 1}")
-                break
-    if best_epoch < 0:  # the budget ran out inside the curriculum: keep what there is
-        best = float(history[-1].get("val_loss", float("nan")))
-        save_e2e(out / "e2e.pt", model, {**meta, "epoch": len(history), "val": history[-1]})
-    final = history[best_epoch] if best_epoch >= 0 else history[-1]
-    metrics = {k: round(float(v), 4) for k, v in final.items() if k.startswith("val_")}
-    (out / "train.json").write_text(json.dumps({"metrics": metrics, "epochs_run": len(history), **meta},
-                                               indent=2, default=str))
-    return TrainResult(out / "e2e.pt", best, len(history), metrics, time.time() - wall0)
+
+    def batch_loss(rows: Tensor, ramp: float, gen: torch.Generator) -> tuple[Tensor, dict[str, float]]:
+        images, text, proprio, action, state = _batch(sets, rows, cfg.augment, gen)
+        return chunk_loss(model(images, text, proprio), action, state, base.yaw_weight)
+
+    return fit(model, sets.ts, base, Path(out) / "e2e.pt", batch_loss,
+               lambda rows: evaluate_e2e(model, sets, rows, base.yaw_weight),
+               lambda path, meta: save_e2e(path, model, meta),
+               {"dataset_hash": dataset_hash(list(data)), "datasets": [str(p) for p in data],
+                "train_config": _jsonable(asdict(cfg)), "command": command}, console, progress)

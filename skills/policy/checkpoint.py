@@ -80,23 +80,8 @@ def load_policy(path: Path | None = None) -> LoadedPolicy:
     Raises:
         CheckpointError: missing, corrupt, another format, another feature layout or config.
     """
-    if path is None:
-        path = resolve_artifact(ARTIFACT, MAKE_COMMAND)
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"missing policy checkpoint {path}; train one with `hvla skills train policy`")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # torch raises many types for a damaged zip/pickle
-        raise CheckpointError(f"unreadable policy checkpoint {path}: {exc}") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        got = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise CheckpointError(f"{path}: format {got!r}, expected {FORMAT!r}")
-    layout = feature_layout()
-    diff = {k: (payload["layout"].get(k), v) for k, v in layout.items() if payload["layout"].get(k) != v}
-    if diff:
-        listing = ", ".join(f"{k}: checkpoint {a} vs code {b}" for k, (a, b) in diff.items())
-        raise CheckpointError(f"{path} was trained with another feature layout ({listing}); retrain it")
+    path = Path(path) if path is not None else resolve_artifact(ARTIFACT, MAKE_COMMAND)
+    payload = read_checkpoint(path, FORMAT, feature_layout(), "policy", "hvla train policy")
     try:
         config = PolicyConfig.from_json(payload["config"])
         state = payload["state_dict"]
@@ -107,6 +92,28 @@ def load_policy(path: Path | None = None) -> LoadedPolicy:
     model.eval()
     text = TextTable(payload["texts"], state["text_table"].numpy())
     return LoadedPolicy(model, text, payload.get("meta", {}), path)
+
+
+def read_checkpoint(path: Path, fmt: str, layout: dict[str, Any], what: str, make: str) -> dict[str, Any]:
+    """The payload of a checkpoint of format `fmt` whose input layout equals `layout` (this code's).
+
+    Raises:
+        CheckpointError: missing, unreadable, another format, another layout (each difference named).
+    """
+    if not path.exists():
+        raise CheckpointError(f"missing {what} checkpoint {path}; train one with `{make}`")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises many types for a damaged zip/pickle
+        raise CheckpointError(f"unreadable {what} checkpoint {path}: {exc}") from None
+    if not isinstance(payload, dict) or payload.get("format") != fmt:
+        got = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise CheckpointError(f"{path}: format {got!r}, expected {fmt!r}")
+    diff = {k: (payload["layout"].get(k), v) for k, v in layout.items() if payload["layout"].get(k) != v}
+    if diff:
+        listing = ", ".join(f"{k}: checkpoint {a} vs code {b}" for k, (a, b) in diff.items())
+        raise CheckpointError(f"{path} was trained with another input layout ({listing}); retrain it")
+    return payload
 
 
 def dataset_hash(roots: list[Path]) -> str:

@@ -13,6 +13,7 @@ import csv
 import json
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,12 +184,8 @@ def train_policy(
     `init` starts from an existing checkpoint (DAgger rounds fine-tune instead of starting over).
     """
     cfg = cfg or TrainConfig()
-    console = console or Console(stderr=True)
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    wall0 = time.time()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     start: LoadedPolicy | None = load_policy(init) if init else None
     text = start.text if start else TextTable.build(default_vocabulary())
     ts = load_training_set(list(data), text, cfg.quality, cfg.max_episodes_per_skill, cfg.dagger_boost,
@@ -197,6 +194,37 @@ def train_policy(
     if len(text.texts) != model.text_table.shape[0]:
         model.text_table = text.tensor()
     model.keep_attention = False
+
+    def batch_loss(rows: Tensor, ramp: float, gen: torch.Generator) -> tuple[Tensor, dict[str, float]]:
+        raw, action = gather(ts, rows)
+        raw = augment(raw, cfg.augment, ramp, ts.stand_in_ids, gen)
+        return chunk_loss(model(raw), action, raw.state[:, 0], cfg.yaw_weight)
+
+    def save(path: Path, meta: dict[str, Any]) -> None:
+        save_policy(path, model, text, meta)
+
+    return fit(model, ts, cfg, Path(out) / "policy.pt", batch_loss,
+               lambda rows: evaluate(model, ts, rows, yaw_weight=cfg.yaw_weight), save,
+               {"dataset_hash": dataset_hash(list(data)), "datasets": [str(p) for p in data],
+                "train_config": _jsonable(asdict(cfg)), "command": command}, console, progress)
+
+
+BatchLoss = Callable[[Tensor, float, torch.Generator], tuple[Tensor, dict[str, float]]]
+
+
+def fit(model: torch.nn.Module, ts: TrainingSet, cfg: TrainConfig, checkpoint: Path, batch_loss: BatchLoss,
+        validate: Callable[[np.ndarray], dict[str, float]], save: Callable[[Path, dict[str, Any]], None],
+        meta: dict[str, Any], console: Console | None = None, progress: bool = True) -> TrainResult:
+    """The behaviour-cloning loop any policy of this package trains with (see the module docstring).
+
+    `batch_loss(rows, curriculum ramp 0..1, generator)` -> (loss, parts) for frames `rows` of `ts`;
+    `validate(rows)` -> metrics with "loss"; `save(path, meta)` writes a checkpoint. The best one by
+    validation loss lands at `checkpoint`, the metrics next to it (metrics.csv, train.json).
+    """
+    console = console or Console(stderr=True)
+    wall0 = time.time()
+    out = checkpoint.parent
+    out.mkdir(parents=True, exist_ok=True)
     model.train()
     train_eps, val_eps = split_episodes(ts, cfg.val_fraction)
     val_rows = ts.subset_episodes(val_eps)
@@ -206,9 +234,7 @@ def train_policy(
     gen = torch.Generator().manual_seed(cfg.seed)
     max_clutter = int(ts.ep_clutter.max())
     total_steps = cfg.epochs * cfg.steps_per_epoch
-    meta_base = {"dataset_hash": dataset_hash(list(data)), "datasets": [str(p) for p in data],
-                 "train_config": _jsonable(asdict(cfg)), "command": command,
-                 "episodes": int(train_eps.sum() + val_eps.sum())}
+    meta_base = {**meta, "episodes": int(train_eps.sum() + val_eps.sum())}
     best, best_epoch, step, history = float("inf"), -1, 0, []
     csv_path = out / "metrics.csv"
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -225,10 +251,7 @@ def train_policy(
             for b in range(cfg.steps_per_epoch):
                 for group in opt.param_groups:
                     group["lr"] = _lr_at(step, total_steps, cfg)
-                idx = rows[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-                raw, action = gather(ts, idx)
-                raw = augment(raw, cfg.augment, ramp, ts.stand_in_ids, gen)
-                loss, parts = chunk_loss(model(raw), action, raw.state[:, 0], cfg.yaw_weight)
+                loss, parts = batch_loss(rows[b * cfg.batch_size:(b + 1) * cfg.batch_size], ramp, gen)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -238,7 +261,9 @@ def train_policy(
                     train_sums[k] = train_sums.get(k, 0.0) + v
                 bar.update(task, advance=1, info=f"epoch {epoch + 1} loss {loss.item():.3f}")
             if len(val_rows):
-                val = evaluate(model, ts, val_rows, yaw_weight=cfg.yaw_weight)
+                model.eval()
+                val = validate(val_rows)
+                model.train()
             else:
                 val = {"loss": train_sums["loss"] / cfg.steps_per_epoch}
             row = {"epoch": epoch + 1, "step": step, "lr": _lr_at(step, total_steps, cfg),
@@ -254,7 +279,7 @@ def train_policy(
             # Only a full-curriculum epoch can be the best: earlier ones never saw the cluttered scenes.
             if ramp >= 1 and val["loss"] < best:
                 best, best_epoch = val["loss"], epoch
-                save_policy(out / "policy.pt", model, text, {**meta_base, "epoch": epoch + 1, "val": val})
+                save(checkpoint, {**meta_base, "epoch": epoch + 1, "val": val})
             elif ramp >= 1 and epoch - best_epoch >= cfg.patience:
                 console.print(f"early stop at epoch {epoch + 1}: no validation gain for {cfg.patience} epochs")
                 break
@@ -264,12 +289,12 @@ def train_policy(
     if best_epoch < 0:  # budget ran out inside the curriculum: keep what there is
         val = history[-1]
         best = float(val.get("val_loss", float("nan")))
-        save_policy(out / "policy.pt", model, text, {**meta_base, "epoch": len(history), "val": val})
+        save(checkpoint, {**meta_base, "epoch": len(history), "val": val})
     final = history[best_epoch] if best_epoch >= 0 else history[-1]
     metrics = {k: round(float(v), 4) for k, v in final.items() if k.startswith("val_")}
     (out / "train.json").write_text(json.dumps({"metrics": metrics, "epochs_run": len(history),
                                                 **meta_base}, indent=2, default=str))
-    return TrainResult(out / "policy.pt", best, len(history), metrics, time.time() - wall0)
+    return TrainResult(checkpoint, best, len(history), metrics, time.time() - wall0)
 
 
 def _jsonable(value: Any) -> Any:

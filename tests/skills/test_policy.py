@@ -51,7 +51,7 @@ def test_a_tiny_training_run_writes_a_loadable_checkpoint_with_metrics(tmp_path,
     payload = torch.load(result.checkpoint, weights_only=False)
     payload["layout"]["n_slots"] = 99
     torch.save(payload, tmp_path / "other.pt")
-    with pytest.raises(CheckpointError, match=r"another feature layout.*n_slots"):
+    with pytest.raises(CheckpointError, match=r"another input layout.*n_slots"):
         load_policy(tmp_path / "other.pt")
     payload = torch.load(result.checkpoint, weights_only=False)
     payload["config"]["d_model"] = 32
