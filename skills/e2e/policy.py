@@ -64,6 +64,7 @@ class EndToEndSkills:
         self.instruction = ""
         self._text: torch.Tensor | None = None
         self._states: deque[np.ndarray] = deque(maxlen=max(ft.HISTORY) + 1)
+        self._last: tuple[np.ndarray, torch.Tensor] | None = None
 
     def reset(self, scene: Scene, subgoal: Subgoal) -> None:
         self.instruction = instruction_of(subgoal)
@@ -80,11 +81,27 @@ class EndToEndSkills:
         state = torch.from_numpy(states)[None].float()
         raw = ft.RawBatch(torch.zeros(0), torch.zeros(0), state, torch.zeros(0), torch.zeros(0), torch.zeros(0),
                           torch.zeros(0))
+        self._last = (images, ft.proprio_features(raw))
         with torch.inference_mode():
-            out = self.model(torch.from_numpy(images)[None], self._text, ft.proprio_features(raw))
+            out = self.model(torch.from_numpy(images)[None], self._text, self._last[1])
             pos, yaw, p_open = ft.decode_outputs(out, state[:, 0])
         pos, yaw, p_open, confidence = self.ensembler(pos[0].numpy(), yaw[0].numpy(), p_open[0].numpy())
         pos[:, 2] = np.maximum(pos[:, 2], MIN_Z_M)
         quats = np.array([down_quat_wxyz(float(y)) for y in yaw])
         gripper = np.where(self.ensembler.gripper(p_open, 1.0 / schema.FPS), panda.GRIPPER_MAX_M, 0.0)
         return ActionChunk(np.hstack([pos, quats]), gripper, confidence, 1.0 / schema.FPS)
+
+    def saliency(self) -> dict[str, np.ndarray]:
+        """Gradient debugging: per camera, |d (next waypoint's offset, gripper logit) / d pixel| of the last step.
+
+        Summed over colour channels and scaled to 0..1: where in each image the network looked for its
+        next move (on the object, or on the background: a shortcut)."""
+        if self._last is None or self._text is None:
+            raise MessageError("EndToEndSkills.saliency needs a step first (act)")
+        images = torch.from_numpy(self._last[0])[None].float().div(255.0).requires_grad_(True)
+        with torch.enable_grad():
+            out = self.model(images, self._text, self._last[1])
+            (out[0, 0, :3].norm() + out[0, 0, 4].abs()).backward()
+        assert images.grad is not None
+        grad = images.grad[0].abs().view(len(CAMERAS), 3, *images.shape[-2:]).sum(1).numpy()
+        return {cam: g / max(float(g.max()), 1e-12) for cam, g in zip(CAMERAS, grad)}

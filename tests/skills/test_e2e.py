@@ -76,6 +76,8 @@ def test_a_tiny_training_run_drives_the_policy_on_a_real_kitchen(tmp_path, episo
     chunk = policy.act(scene, obs.proprio)
     assert isinstance(chunk, ActionChunk) and len(chunk) == 10 and (chunk.ee_targets[:, 2] >= 0.01).all()
     assert policy.instruction == "put the banana in the bowl"
+    maps = policy.saliency()
+    assert set(maps) == set(CAMERAS) and maps["scene"].shape == (SIZE, SIZE) and maps["wrist"].max() == 1.0
     world.close()
 
     # A checkpoint from another input layout or config is refused by name.
