@@ -233,6 +233,7 @@ def fit(model: torch.nn.Module, ts: TrainingSet, cfg: TrainConfig, checkpoint: P
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
     max_clutter = int(ts.ep_clutter.max())
+    min_clutter = int(ts.ep_clutter[torch.from_numpy(train_eps)].min()) if train_eps.any() else 0
     total_steps = cfg.epochs * cfg.steps_per_epoch
     meta_base = {**meta, "episodes": int(train_eps.sum() + val_eps.sum())}
     best, best_epoch, step, history = float("inf"), -1, 0, []
@@ -243,8 +244,9 @@ def fit(model: torch.nn.Module, ts: TrainingSet, cfg: TrainConfig, checkpoint: P
         writer: csv.DictWriter | None = None
         task = bar.add_task("train", total=total_steps, info="")
         for epoch in range(cfg.epochs):
-            ramp = min(1.0, epoch / max(1, cfg.curriculum_epochs))
-            clutter_limit = max_clutter if ramp >= 1 else int(np.floor(ramp * max_clutter))
+            ramp = min(1.0, epoch / cfg.curriculum_epochs) if cfg.curriculum_epochs > 0 else 1.0
+            # The cleanest scenes there are first (a dataset may hold no scene without distractors).
+            clutter_limit = max_clutter if ramp >= 1 else max(min_clutter, int(np.floor(ramp * max_clutter)))
             weights = frame_weights(ts, train_eps, cfg, clutter_limit)
             rows = torch.multinomial(weights, cfg.steps_per_epoch * cfg.batch_size, replacement=True, generator=gen)
             train_sums: dict[str, float] = {}

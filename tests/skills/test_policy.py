@@ -62,6 +62,20 @@ def test_a_tiny_training_run_writes_a_loadable_checkpoint_with_metrics(tmp_path,
         load_policy(tmp_path / "nothing.pt")
 
 
+def test_the_curriculum_starts_from_the_cleanest_scenes_a_dataset_has(tmp_path, episode_factory):
+    writer = DatasetWriter(tmp_path / "data")
+    for i in range(4):
+        ep = episode_factory(f"c{i}", 12, i)
+        ep.meta["n_distractors"] = 2 + i % 2  # no scene without distractors
+        writer.stage(ep)
+    writer.finalise()
+    for curriculum in (0, 3):
+        cfg = TrainConfig(epochs=1, steps_per_epoch=1, batch_size=4, curriculum_epochs=curriculum, val_fraction=0.0,
+                          threads=1)
+        result = train_policy([tmp_path / "data"], tmp_path / f"run{curriculum}", cfg, progress=False)
+        assert result.checkpoint.exists()
+
+
 def test_learned_is_a_registered_skill_policy_built_from_a_given_checkpoint(tmp_path, episode_factory):
     assert "learned" in SKILL_POLICIES.names()
     data = _dataset(tmp_path / "data", episode_factory)
