@@ -58,22 +58,29 @@ def cases(disturbed: bool = False) -> list[tuple[str, tuple[SubgoalSpec, ...], o
     return out
 
 
-def planned(sentence: str, seed: int) -> tuple[SubgoalSpec, ...] | None:
-    """The offline planner's subgoals for `sentence` in the kitchen of `seed` (on the detector's tokens)."""
+def planner_check(sentences: dict[str, str], expected: dict[str, tuple[SubgoalSpec, ...]], seed: int
+                  ) -> dict[str, bool]:
+    """Per case: does the offline planner turn its sentence into the intended subgoal (on the detector's
+    tokens of the kitchen of `seed`)? Prints each sentence with the verdict."""
     from hvla.core.errors import HvlaError
     from hvla.orchestration.stack import StackConfig, build_world
     from hvla.perception.base import PERCEPTION
-    from hvla.planner.base import PLANNERS
+    from hvla.planner.registry import PLANNERS
 
     world = build_world(seed, StackConfig(perception="yolo"))
     perception = PERCEPTION.get("yolo")()
     scene = perception.perceive(world.observe(perception.cameras))
     world.close()
-    try:
-        plan = PLANNERS.get("offline")().plan(sentence, scene)
-    except HvlaError:
-        return None
-    return tuple(SubgoalSpec.of(sg.id, sg.skill, **dict(sg.args)) for sg in plan.subgoals())
+    planner = PLANNERS.get("offline")()
+    out = {}
+    for name, sentence in sentences.items():
+        try:
+            got = [(sg.skill, dict(sg.args)) for sg in planner.plan(sentence, scene).subgoals()]
+        except HvlaError as exc:
+            got = [("refused", {"error": str(exc)})]
+        out[name] = got == [(sg.skill, dict(sg.args)) for sg in expected[name]]
+        print(f"- '{sentence}' -> {name}: planner {'right' if out[name] else f'WRONG: {got}'}")
+    return out
 
 
 def stack_cases(stack: str, chosen, plans: dict[str, bool]):
@@ -105,11 +112,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), {args.workers} workers; one attempt "
           f"per episode; held-out kitchens {FIRST_SEED}..; held-out phrasings")
     all_cases = cases()
-    plans = {}
-    for name, subgoals, _, sentence in all_cases:
-        got = planned(sentence, FIRST_SEED)
-        plans[name] = got is not None and [(s.skill, s.args) for s in got] == [(s.skill, s.args) for s in subgoals[-1:]]
-        print(f"- '{sentence}' -> {name}: planner {'right' if plans[name] else 'WRONG: ' + str(got)}")
+    plans = planner_check({name: sentence for name, _, _, sentence in all_cases},
+                          {name: subgoals for name, subgoals, _, _ in all_cases}, FIRST_SEED)
     results: dict[str, dict[str, dict[str, list[RolloutResult]]]] = {s: {} for s in STACKS}
     for condition in args.conditions.split(","):
         disturbed = condition != "none"

@@ -213,6 +213,11 @@ class Scene:
 ScenePredicate = Callable[["Scene"], bool]
 
 
+# The one subgoal argument that names no object: the operator's own words, for a policy that reads
+# them itself (the end-to-end baseline). Monitors and grounding skip it.
+INSTRUCTION_ARG = "instruction"
+
+
 @dataclass(frozen=True)
 class Subgoal:
     """One step of a plan: a skill name and its grounded arguments (object instance names)."""

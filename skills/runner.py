@@ -226,7 +226,8 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
     moved = isinstance(robot, MovedObjectRobot) and robot.moved_at_s is not None
     ms = 1e3 * timed.total_s / max(timed.calls, 1)
     return RolloutResult(job.name, job.seed, result.success, result.sim_time_s, time.time() - wall0,
-                         result.failure, ms, moved, 1e3 * seen.total_s / max(seen.calls, 1))
+                         result.failure, chunk_ms=ms, disturbed=moved,
+                         perceive_ms=1e3 * seen.total_s / max(seen.calls, 1))
 
 
 class _SetUpThen:

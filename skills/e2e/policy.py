@@ -17,7 +17,7 @@ import torch
 
 from hvla.core import panda
 from hvla.core.errors import MessageError
-from hvla.core.messages import ActionChunk, Proprio, Scene, Subgoal
+from hvla.core.messages import INSTRUCTION_ARG, ActionChunk, Proprio, Scene, Subgoal
 from hvla.skills.data import schema
 from hvla.skills.e2e.checkpoint import LoadedE2E, load_e2e
 from hvla.skills.e2e.images import CAMERAS, stack_frames
@@ -27,8 +27,6 @@ from hvla.skills.policy.ensemble import EnsembleConfig, TemporalEnsembler
 from hvla.skills.policy.learned import MIN_Z_M
 from hvla.skills.policy.text import embed
 from hvla.skills.scripted.motion import down_quat_wxyz
-
-INSTRUCTION_ARG = "instruction"
 
 
 @lru_cache(maxsize=1)

@@ -91,6 +91,11 @@ def test_lost_object_names_the_missing_target_and_never_the_sink():
     assert "target 'bowl'" in next(a for a in alerts if a)
 
 
+def test_lost_object_never_looks_for_the_operators_words():
+    worded = Subgoal("s1", "pick_place", {"object": "banana", "target": "bowl", "instruction": "banana in bowl"})
+    assert not any(run(LostObjectMonitor(max_missing_s=1.0), [step(t, subgoal=worded) for t in ticks(3.0)]))
+
+
 # --- safety ----------------------------------------------------------------------------------------
 def refused(n: int, kind: str = "joint_velocity", estopped: bool = False) -> FollowResult:
     events = tuple(SafetyEvent(0.0, kind, "too fast") for _ in range(min(n, 1)))
