@@ -75,6 +75,33 @@ def run(
 
 
 @app.command()
+def debug(
+    instruction: Annotated[str, typer.Argument(help='e.g. "put the banana in the bowl"')],
+    seed: Seed = 0,
+    as_json: Json = False,
+    perception: PerceptionOpt = StackConfig.perception,
+    planner: PlannerOpt = StackConfig.planner,
+    skills: Annotated[str, typer.Option(help="The learned policy to debug: learned | e2e.")] = "learned",
+    out: Annotated[Path, typer.Option(help="Folder for trace.json and saliency images.")] = Path("runs/debug"),
+    gap_cm: Annotated[float, typer.Option(help="Next waypoints this far from the expert's count as parted.")] = 2.0,
+) -> None:
+    """Run INSTRUCTION with the learned skills shadowed by the scripted expert: where they part, and why."""
+    from hvla.orchestration.debugging import debug_episode, print_debug
+
+    stack = StackConfig(perception=perception, planner=planner, skills=skills, image_size=128)
+    try:
+        stack.validate()
+        report = debug_episode(instruction, seed, stack, out, gap_cm / 100)
+    except HvlaError as exc:
+        raise _bad_input(exc, as_json) from None
+    if as_json:
+        print(json.dumps(report, default=_json_default))
+    else:
+        print_debug(report, console)
+    raise typer.Exit(code=0 if report["success"] else 1)
+
+
+@app.command()
 def plan(
     instruction: Annotated[str, typer.Argument(help="The instruction to plan.")],
     seed: Seed = 0,

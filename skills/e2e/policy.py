@@ -89,6 +89,12 @@ class EndToEndSkills:
         gripper = np.where(self.ensembler.gripper(p_open, 1.0 / schema.FPS), panda.GRIPPER_MAX_M, 0.0)
         return ActionChunk(np.hstack([pos, quats]), gripper, confidence, 1.0 / schema.FPS)
 
+    def last_images(self) -> np.ndarray:
+        """(3 * cameras, S, S) uint8: what the network saw at the last step."""
+        if self._last is None:
+            raise MessageError("EndToEndSkills.last_images needs a step first (act)")
+        return self._last[0]
+
     def saliency(self) -> dict[str, np.ndarray]:
         """Gradient debugging: per camera, |d (next waypoint's offset, gripper logit) / d pixel| of the last step.
 
