@@ -139,3 +139,18 @@ def test_camera_occlusion_covers_part_of_the_image_near_the_lens():
         assert np.allclose(seen.frames[cam].depth_m[changed], OccludedCamerasRobot.NEAR_M)
     assert robot.control_dt_s == world.control_dt_s
     world.close()
+
+
+def test_the_committed_end_to_end_policy_is_registered_and_acts_on_a_real_kitchen():
+    from hvla.skills.base import SKILL_POLICIES
+
+    world = KitchenWorld(seed=5)
+    obs = world.observe(CAMERAS)
+    scene = OraclePerception().perceive(obs)
+    policy = SKILL_POLICIES.get("e2e")()
+    assert policy.cameras == CAMERAS and policy.model.config.image_size == 64
+    policy.reset(scene, Subgoal("s0", "pick", {"object": "apple"}))
+    chunk = policy.act(scene, obs.proprio)
+    # Near the hand: a chunk is one second of motion, not a jump across the table.
+    assert np.linalg.norm(chunk.ee_targets[0, :3] - obs.proprio.ee_position_m) < 0.1
+    world.close()
