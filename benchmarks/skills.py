@@ -199,8 +199,9 @@ def failures(results: dict[str, dict[str, list[RolloutResult]]], top: int = 4) -
         reasons: dict[str, int] = defaultdict(int)
         for rs in cases.values():
             for r in rs:
-                if not r.success:
-                    reasons[(r.reason or "")[:100]] += 1
+                if not r.success:  # the case, then why (without the subgoal's own description)
+                    why = (r.reason or "").split(" failed: ", 1)[-1]
+                    reasons[f"{r.name}: {why}"[:110]] += 1
         for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:top]:
             print(f"- {name}: {n} x {reason}")
 
