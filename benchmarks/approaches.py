@@ -18,9 +18,10 @@ it disturbs detector and pixels alike; the token-dropout `occlusion` of benchmar
 not reach the end-to-end network).
 
 How the end-to-end checkpoint was made (both steps resumable; the exact command is in artifacts/MANIFEST):
-    for s in "pick_place 160" "pick 100" "wipe 60"; do set -- $s
+    for s in "pick_place 160" "pick 80" "wipe 40"; do set -- $s
         hvla data record --skill $1 --episodes $2 --first-seed 1000 --cameras scene,wrist --out data/e2e/$1; done
-    hvla train e2e --data data/e2e/pick_place --data data/e2e/pick --data data/e2e/wipe --out data/runs/e2e --register
+    hvla train e2e --data data/e2e/pick_place --data data/e2e/pick --data data/e2e/wipe --out data/runs/e2e \
+        --epochs 40 --steps-per-epoch 200 --max-minutes 35 --register   # early stop at 27 epochs, 11 min
 """
 
 from __future__ import annotations
