@@ -92,7 +92,7 @@ def stack_cases(stack: str, chosen, plans: dict[str, bool]):
     for name, subgoals, case, sentence in chosen:
         if stack == "end-to-end":
             last = subgoals[-1]
-            spec = SubgoalSpec.of(last.id, last.skill, **dict(last.args), instruction=sentence)
+            spec = SubgoalSpec(last.id, last.skill, last.args, sentence)
             out.append((name, (spec,), case))
         elif plans[name]:
             out.append((name, subgoals, case))

@@ -213,11 +213,6 @@ class Scene:
 ScenePredicate = Callable[["Scene"], bool]
 
 
-# The one subgoal argument that names no object: the operator's own words, for a policy that reads
-# them itself (the end-to-end baseline). Monitors and grounding skip it.
-INSTRUCTION_ARG = "instruction"
-
-
 @dataclass(frozen=True)
 class Subgoal:
     """One step of a plan: a skill name and its grounded arguments (object instance names)."""
@@ -227,6 +222,9 @@ class Subgoal:
     args: Mapping[str, str] = field(default_factory=dict)
     success: ScenePredicate | None = None  # overrides the skill's own predicate when given
     timeout_s: float | None = None  # None: the executor uses the skill's own time budget
+    # The operator's own words for this step, for a policy that reads words itself (the end-to-end
+    # baseline); never an object, so it is not among `args`. "" = none given.
+    instruction: str = ""
 
     def __post_init__(self) -> None:
         if not self.id or not self.skill:
@@ -240,7 +238,8 @@ class Subgoal:
         return f"{self.skill}({args})"
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "skill": self.skill, "args": dict(self.args)}
+        out = {"id": self.id, "skill": self.skill, "args": dict(self.args)}
+        return {**out, "instruction": self.instruction} if self.instruction else out
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from hvla.controllers.base import FollowResult
-from hvla.core.messages import INSTRUCTION_ARG, Proprio, Scene, Subgoal
+from hvla.core.messages import Proprio, Scene, Subgoal
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class LostObjectMonitor:
 
     def check(self, step: StepInfo) -> str | None:
         for role, name in step.subgoal.args.items():
-            if role == INSTRUCTION_ARG or step.scene.find(name) is not None or name == "sink":
+            if step.scene.find(name) is not None or name == "sink":
                 self._missing_since.pop(name, None)
                 continue
             since = self._missing_since.setdefault(name, step.t_s)

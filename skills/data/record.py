@@ -241,13 +241,14 @@ class SubgoalSpec:
     id: str
     skill: str
     args: tuple[tuple[str, str], ...]
+    instruction: str = ""  # the operator's words (`Subgoal.instruction`)
 
     def build(self) -> Subgoal:
-        return Subgoal(self.id, self.skill, dict(self.args))
+        return Subgoal(self.id, self.skill, dict(self.args), instruction=self.instruction)
 
     @classmethod
-    def of(cls, id: str, skill: str, **args: str) -> SubgoalSpec:
-        return cls(id, skill, tuple(args.items()))
+    def of(cls, id: str, skill: str, instruction: str = "", **args: str) -> SubgoalSpec:
+        return cls(id, skill, tuple(args.items()), instruction)
 
 
 def build_subgoals(specs: Sequence[SubgoalSpec]) -> list[Subgoal]:

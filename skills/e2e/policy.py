@@ -1,7 +1,7 @@
 """`EndToEndSkills`: the pixels-to-actions network behind the `SkillPolicy` interface (`--skills e2e`).
 
 It reads both cameras from the observation and ignores the scene's object tokens entirely. The task
-reaches it as words: a subgoal's `instruction` argument when the caller has the operator's own
+reaches it as words: a subgoal's `instruction` field when the caller has the operator's own
 sentence (the benchmark's pure end-to-end stack), else a phrasing of the planned subgoal (`hvla run
 --skills e2e`, where the planner still splits a long instruction). Chunks are blended like the
 object-centric policy's (temporal ensembling).
@@ -17,7 +17,7 @@ import torch
 
 from hvla.core import panda
 from hvla.core.errors import MessageError
-from hvla.core.messages import INSTRUCTION_ARG, ActionChunk, Proprio, Scene, Subgoal
+from hvla.core.messages import ActionChunk, Proprio, Scene, Subgoal
 from hvla.skills.data import schema
 from hvla.skills.e2e.checkpoint import LoadedE2E, load_e2e
 from hvla.skills.e2e.images import CAMERAS, stack_frames
@@ -41,12 +41,11 @@ def _sentence_vector(text: str) -> torch.Tensor:
 
 def instruction_of(subgoal: Subgoal) -> str:
     """The words the network conditions on: the operator's sentence if given, else the subgoal phrased."""
-    given = subgoal.args.get(INSTRUCTION_ARG)
-    if given:
-        return str(given)
+    if subgoal.instruction:
+        return subgoal.instruction
     if subgoal.skill not in TRAIN_TEMPLATES:
         raise MessageError(f"the end-to-end policy knows skills {sorted(TRAIN_TEMPLATES)}, not '{subgoal.skill}'")
-    return phrasings(subgoal.skill, {k: v for k, v in subgoal.args.items() if k != INSTRUCTION_ARG})[0]
+    return phrasings(subgoal.skill, subgoal.args)[0]
 
 
 class EndToEndSkills:

@@ -17,7 +17,6 @@ import torch
 from torch import Tensor
 
 from hvla.core.errors import DatasetError
-from hvla.core.messages import INSTRUCTION_ARG
 from hvla.skills.data import schema
 from hvla.skills.data.lerobot import load_dataset
 from hvla.skills.data.quality import QualityFilter, episode_args
@@ -208,8 +207,7 @@ def subgoal_conditioning(skill: str, args: dict[str, str], slot_names: list[str]
     roles = np.zeros(schema.N_SLOTS, dtype=np.int64)
     arg_ids = np.zeros(ft.MAX_ARGS, dtype=np.int64)
     arg_roles = np.zeros(ft.MAX_ARGS, dtype=np.int64)
-    named = [(role, name) for role, name in args.items() if role != INSTRUCTION_ARG]  # words are not objects
-    for j, (role, name) in enumerate(named[: ft.MAX_ARGS]):
+    for j, (role, name) in enumerate(list(args.items())[: ft.MAX_ARGS]):
         role_id = ft.ARG_ROLES.get(role, 0)
         if name in slot_names:
             roles[slot_names.index(name)] = role_id

@@ -92,7 +92,7 @@ def test_lost_object_names_the_missing_target_and_never_the_sink():
 
 
 def test_lost_object_never_looks_for_the_operators_words():
-    worded = Subgoal("s1", "pick_place", {"object": "banana", "target": "bowl", "instruction": "banana in bowl"})
+    worded = Subgoal("s1", "pick_place", {"object": "banana", "target": "bowl"}, instruction="banana in bowl")
     assert not any(run(LostObjectMonitor(max_missing_s=1.0), [step(t, subgoal=worded) for t in ticks(3.0)]))
 
 

@@ -71,8 +71,8 @@ def test_a_tiny_training_run_drives_the_policy_on_a_real_kitchen(tmp_path, episo
     obs = world.observe(CAMERAS)
     scene = OraclePerception().perceive(obs)
     policy = EndToEndSkills(loaded)
-    policy.reset(scene, Subgoal("s0", "pick_place", {"object": "banana", "target": "bowl",
-                                                      "instruction": "put the banana in the bowl"}))
+    policy.reset(scene, Subgoal("s0", "pick_place", {"object": "banana", "target": "bowl"},
+                                instruction="put the banana in the bowl"))
     chunk = policy.act(scene, obs.proprio)
     assert isinstance(chunk, ActionChunk) and len(chunk) == 10 and (chunk.ee_targets[:, 2] >= 0.01).all()
     assert policy.instruction == "put the banana in the bowl"
@@ -96,7 +96,7 @@ def test_a_tiny_training_run_drives_the_policy_on_a_real_kitchen(tmp_path, episo
 
 
 def test_the_policy_hears_the_operators_words_else_a_phrasing_of_the_subgoal():
-    given = Subgoal("s0", "pick", {"object": "apple", "instruction": "grab me that apple"})
+    given = Subgoal("s0", "pick", {"object": "apple"}, instruction="grab me that apple")
     assert instruction_of(given) == "grab me that apple"
     assert instruction_of(Subgoal("s0", "pick_place", {"object": "lemon", "target": "plate"})) == \
         "put the lemon on the plate"
