@@ -130,8 +130,8 @@ class RolloutResult:
     wall_time_s: float
     reason: str | None = None
     chunk_ms: float = 0.0  # mean time of one policy.act
-    perceive_ms: float = 0.0  # mean time of one perception.perceive (0 for the oracle's lookup)
     disturbed: bool = False
+    perceive_ms: float = 0.0  # mean time of one perception.perceive (0 for the oracle's lookup)
 
 
 class _TimedPerception:
@@ -226,8 +226,7 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
     moved = isinstance(robot, MovedObjectRobot) and robot.moved_at_s is not None
     ms = 1e3 * timed.total_s / max(timed.calls, 1)
     return RolloutResult(job.name, job.seed, result.success, result.sim_time_s, time.time() - wall0,
-                         result.failure, chunk_ms=ms, disturbed=moved,
-                         perceive_ms=1e3 * seen.total_s / max(seen.calls, 1))
+                         result.failure, ms, moved, 1e3 * seen.total_s / max(seen.calls, 1))
 
 
 class _SetUpThen:
