@@ -27,7 +27,7 @@ from hvla.skills.policy import features as ft
 from hvla.skills.policy.checkpoint import dataset_hash
 from hvla.skills.policy.samples import TrainingSet, gather, load_training_set
 from hvla.skills.policy.text import TextTable, default_vocabulary, embed
-from hvla.skills.policy.train import TrainConfig, TrainResult, _jsonable, chunk_loss, fit
+from hvla.skills.policy.train import TrainConfig, TrainResult, _jsonable, batched_metrics, chunk_loss, fit
 
 
 @dataclass(frozen=True)
@@ -126,16 +126,13 @@ def _batch(data: E2ESet, rows: Tensor, aug: ImageAugment | None, gen: torch.Gene
 def evaluate_e2e(model: EndToEndPolicy, data: E2ESet, rows: np.ndarray, yaw_weight: float,
                  batch: int = 256) -> dict[str, float]:
     """Validation metrics on clean frames with each episode's first phrasing."""
-    sums: dict[str, float] = {}
     gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for i in range(0, len(rows), batch):
-            idx = torch.from_numpy(rows[i:i + batch])
-            images, text, proprio, action, state = _batch(data, idx, None, gen)
-            loss, parts = chunk_loss(model(images, text, proprio), action, state, yaw_weight)
-            for k, v in {"loss": loss.item(), **parts}.items():
-                sums[k] = sums.get(k, 0.0) + v * len(idx)
-    return {k: v / max(len(rows), 1) for k, v in sums.items()}
+
+    def loss_of(idx: Tensor) -> tuple[Tensor, dict[str, float]]:
+        images, text, proprio, action, state = _batch(data, idx, None, gen)
+        return chunk_loss(model(images, text, proprio), action, state, yaw_weight)
+
+    return batched_metrics(rows, batch, loss_of)
 
 
 def train_e2e(data: list[Path], out: Path, cfg: E2ETrainConfig | None = None, console: Console | None = None,

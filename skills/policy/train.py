@@ -151,21 +151,28 @@ def chunk_loss(out: Tensor, action: Tensor, state: Tensor, yaw_weight: float) ->
                   "grip_acc": acc}
 
 
-def evaluate(model: ObjectCentricPolicy, ts: TrainingSet, rows: np.ndarray, *, yaw_weight: float,
-             batch: int = 1024) -> dict[str, float]:
-    model.eval()
+def batched_metrics(rows: np.ndarray, batch: int, loss_of: Callable[[Tensor], tuple[Tensor, dict[str, float]]]
+                    ) -> dict[str, float]:
+    """Frame-weighted means of `loss_of(row indices)` -> (loss, parts) over `rows`, without gradients.
+
+    Validation: `fit` puts the model in eval mode around it."""
     sums: dict[str, float] = {}
-    n = 0
     with torch.no_grad():
         for i in range(0, len(rows), batch):
             idx = torch.from_numpy(rows[i:i + batch])
-            raw, action = gather(ts, idx)
-            loss, parts = chunk_loss(model(raw), action, raw.state[:, 0], yaw_weight)
+            loss, parts = loss_of(idx)
             for k, v in {"loss": loss.item(), **parts}.items():
                 sums[k] = sums.get(k, 0.0) + v * len(idx)
-            n += len(idx)
-    model.train()
-    return {k: v / max(n, 1) for k, v in sums.items()}
+    return {k: v / max(len(rows), 1) for k, v in sums.items()}
+
+
+def evaluate(model: ObjectCentricPolicy, ts: TrainingSet, rows: np.ndarray, *, yaw_weight: float,
+             batch: int = 1024) -> dict[str, float]:
+    def loss_of(idx: Tensor) -> tuple[Tensor, dict[str, float]]:
+        raw, action = gather(ts, idx)
+        return chunk_loss(model(raw), action, raw.state[:, 0], yaw_weight)
+
+    return batched_metrics(rows, batch, loss_of)
 
 
 def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
