@@ -65,6 +65,7 @@ class ShadowedPolicy:
         self.trace: list[StepTrace] = []
         self._subgoal = ""
         self._run = 0
+        self._saliency: dict[str, np.ndarray] = {}  # this step's maps (e2e), computed once
 
     def reset(self, scene: Scene, subgoal: Subgoal) -> None:
         self.shadow.reset(scene, subgoal)
@@ -93,7 +94,8 @@ class ShadowedPolicy:
             return {att["tokens"][i]: round(float(readout[i]), 3) for i in top}
         if hasattr(self.learner, "saliency"):
             out = {}
-            for cam, sal in self.learner.saliency().items():
+            self._saliency = self.learner.saliency()
+            for cam, sal in self._saliency.items():
                 h, w = sal.shape
                 mass = sal / max(float(sal.sum()), 1e-12)
                 out[f"{cam}:u"] = round(float((mass.sum(0) * np.arange(w)).sum() / (w - 1)), 3)
@@ -106,9 +108,8 @@ class ShadowedPolicy:
 
         assert self.saliency_dir is not None
         images = self.learner.last_images()  # (3 * cameras, S, S) uint8
-        maps = self.learner.saliency()
         tiles = []
-        for i, sal in enumerate(maps.values()):
+        for i, sal in enumerate(self._saliency.values()):
             rgb = images[3 * i:3 * i + 3].transpose(1, 2, 0).astype(np.float32)
             heat = np.stack([sal, np.zeros_like(sal), 1 - sal], axis=-1) * 255
             tiles.append(np.hstack([rgb, 0.4 * rgb + 0.6 * heat]))

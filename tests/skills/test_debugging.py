@@ -41,3 +41,18 @@ def test_the_shadowed_learned_policy_records_every_step_with_its_attention():
     assert len(step.focus) == 3 and all(0 <= v <= 1 for v in step.focus.values())
     assert policy.to_json()["steps"][0]["subgoal"] == "s0"
     world.close()
+
+
+def test_an_intervention_of_the_end_to_end_net_writes_its_saliency_image(tmp_path):
+    from hvla.skills.e2e.policy import EndToEndSkills
+
+    world = KitchenWorld(seed=4)
+    obs = world.observe(("scene", "wrist"))
+    scene = OraclePerception().perceive(obs)
+    policy = ShadowedPolicy(EndToEndSkills(), 4, None, tmp_path, gap_m=0.0)  # every step parts
+    policy.reset(scene, Subgoal("s0", "pick", {"object": "apple"}))
+    for _ in range(4):
+        policy.act(scene, obs.proprio)
+    assert len(list(tmp_path.glob("s0_*.png"))) == 1  # once, when the run reaches MIN_STEPS
+    assert set(policy.trace[-1].focus) == {"scene:u", "scene:v", "wrist:u", "wrist:v"}
+    world.close()
