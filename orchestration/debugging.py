@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hvla.core.errors import ConfigError
-from hvla.orchestration.episode_log import _atomic_write
+from hvla.core.files import atomic_write_bytes
 from hvla.orchestration.stack import StackConfig, build_executor, build_world
 from hvla.perception.base import PERCEPTION
 from hvla.skills.debugging import GAP_M, ShadowedPolicy
@@ -47,7 +47,7 @@ def debug_episode(instruction: str, seed: int, stack: StackConfig, out: Path, ga
         "interventions": trace["interventions"], "trace": str(out / "trace.json"),
     }
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "trace.json", json.dumps({**report, **trace}, default=float).encode())
+    atomic_write_bytes(out / "trace.json", json.dumps({**report, **trace}, default=float).encode())
     return report
 
 

@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hvla.core.errors import DatasetError, MessageError
+from hvla.core.files import atomic_write_bytes
 from hvla.core.messages import (
     ActionChunk,
     CameraFrame,
@@ -61,28 +62,6 @@ _BAD_NPZ = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile)
 
 class IncompleteEpisodeWarning(UserWarning):
     """A step or event at the end of an episode log was cut off and skipped."""
-
-
-# --- atomic files ---------------------------------------------------------------------------------
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
-    """Write `data` to `path` via a temporary file in the same folder and a rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        if durable:
-            f.flush()
-            os.fsync(f.fileno())
-    os.replace(tmp, path)
-    if durable:
-        _fsync_dir(path.parent)  # makes the rename itself survive a power cut
 
 
 def _json_default(obj: Any) -> Any:
@@ -416,7 +395,7 @@ class EpisodeWriter:
             raise DatasetError(f"episode {self.episode_id} is {self.state}; nothing more can be written")
 
     def _write(self, relpath: str, data: bytes) -> None:
-        _atomic_write(self.path / relpath, data, self.durable)
+        atomic_write_bytes(self.path / relpath, data, self.durable)
 
     def _write_status(self, state: str, error: str | None = None) -> None:
         self._write("status.json", _dumps({"state": state, "error": error, "wall_s": time.time()}, "status"))

@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from hvla.core.errors import DatasetError
+from hvla.core.files import atomic_write_bytes
 from hvla.skills.data import schema
 
 CODEBASE_VERSION = "v3.0"
@@ -132,29 +133,14 @@ class EpisodeRecord:
         return len(next(iter(self.columns.values())))
 
 
-def _fsync_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _write_parquet(path: Path, table: pa.Table) -> None:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
-    _fsync_write(path, sink.getvalue().to_pybytes())
+    atomic_write_bytes(path, sink.getvalue().to_pybytes())
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    _fsync_write(path, (json.dumps(obj, indent=2, default=_json_default) + "\n").encode())
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, default=_json_default) + "\n").encode())
 
 
 def _json_default(value: Any) -> Any:
@@ -220,7 +206,7 @@ class DatasetWriter:
             if key not in episode.videos:
                 raise DatasetError(f"episode {episode.uid}: no video for {key}")
             dest = self.staging / f"{episode.uid}.{key}.mp4"
-            _fsync_write(dest, Path(episode.videos[key]).read_bytes())
+            atomic_write_bytes(dest, Path(episode.videos[key]).read_bytes())
             videos[key] = dest.name
         marker = {"uid": episode.uid, "task": episode.task, "length": episode.length, "meta": episode.meta,
                   "videos": videos}
@@ -375,7 +361,7 @@ def _write_meta_and_swap(
                  "categories": list(schema.CATEGORIES), **extra_info},
     }
     _write_json(nxt / "meta" / "info.json", info)
-    _fsync_write(nxt / "COMPLETE", b"ok\n")
+    atomic_write_bytes(nxt / "COMPLETE", b"ok\n")
     recover_interrupted_commit(root)  # the swap itself: the same code a crashed run uses to roll forward
     _collect_garbage(root, rows, features)
     return info

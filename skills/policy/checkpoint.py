@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import torch
 
 from hvla.core.artifacts import resolve_artifact
 from hvla.core.errors import CheckpointError
+from hvla.core.files import atomic_write_bytes
 from hvla.skills.data import schema
 from hvla.skills.policy import features as ft
 from hvla.skills.policy.model import ObjectCentricPolicy, PolicyConfig
@@ -64,14 +63,7 @@ def atomic_torch_save(payload: dict[str, Any], path: Path) -> None:
     """`torch.save` to a temporary file, fsync, rename: a crash never leaves half a checkpoint."""
     buf = io.BytesIO()
     torch.save(payload, buf)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as f:
-        f.write(buf.getvalue())
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write_bytes(Path(path), buf.getvalue())
 
 
 def load_policy(path: Path | None = None) -> LoadedPolicy:
