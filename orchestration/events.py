@@ -27,6 +27,7 @@ SUBGOAL_FAILED = "subgoal_failed"
 RETRY = "retry"
 REPLAN = "replan"
 MONITOR_ALERT = "monitor_alert"
+MONITOR_WARNING = "monitor_warning"  # noted, the attempt goes on (the anomaly monitor)
 SAFETY_REFUSAL = "safety_refusal"
 EPISODE_FINISHED = "episode_finished"
 
@@ -41,6 +42,7 @@ KINDS: tuple[str, ...] = (
     RETRY,
     REPLAN,
     MONITOR_ALERT,
+    MONITOR_WARNING,
     SAFETY_REFUSAL,
     EPISODE_FINISHED,
 )

@@ -60,6 +60,7 @@ class EpisodeResult:
     wall_time_s: float
     replans: int = 0
     log_dir: str | None = None
+    warnings: list[str] = field(default_factory=list)  # monitors that warned without aborting
 
 
 class StepRecorder(Protocol):
@@ -116,6 +117,7 @@ class Executor:
         # A policy that reads pixels itself (the end-to-end network) names its views in `cameras`.
         policy_cameras = getattr(self.policy, "cameras", ())
         self._cameras = tuple(dict.fromkeys((*self.perception.cameras, *policy_cameras, *self.config.log_cameras)))
+        self._warnings: list[str] = []
 
     # --- entry points ----------------------------------------------------------------------
     def observe(self) -> tuple[Observation, Scene]:
@@ -132,6 +134,7 @@ class Executor:
 
     def run_plan(self, plan: Plan) -> EpisodeResult:
         wall0 = time.time()
+        self._warnings = []
         obs, _ = self.observe()
         t0 = obs.t_s
         self._emit(ev.PLAN_CREATED, t0, detail={"subgoals": len(plan.graph), "instruction": plan.instruction})
@@ -158,7 +161,8 @@ class Executor:
         self.perception.reset()
         obs = self._robot.observe(())
         success = failure is None
-        return EpisodeResult(success, plan, results, failure, obs.t_s - t0, time.time() - wall0, replans)
+        return EpisodeResult(success, plan, results, failure, obs.t_s - t0, time.time() - wall0, replans,
+                             warnings=list(self._warnings))
 
     # --- subgoals --------------------------------------------------------------------------
     def _run_with_retries(self, subgoal: Subgoal) -> SubgoalResult:
@@ -212,10 +216,14 @@ class Executor:
             else:
                 self._robot.drain()
             obs, scene = self.observe()
-            step = StepInfo(obs.t_s, subgoal, scene, obs.proprio, follow, chunk.confidence)
+            step = StepInfo(obs.t_s, subgoal, scene, obs.proprio, follow, chunk.confidence,
+                            getattr(self.policy, "anomaly", None))
             for monitor in self.monitors:
                 alert = monitor.check(step)
-                if alert is not None:
+                if alert is not None and not getattr(monitor, "aborts", True):
+                    self._emit(ev.MONITOR_WARNING, obs.t_s, subgoal.id, {"warning": alert})
+                    self._warnings.append(f"t={obs.t_s:.1f}s {subgoal.id} {subgoal.describe()}: {alert}")
+                elif alert is not None:
                     self._emit(ev.MONITOR_ALERT, obs.t_s, subgoal.id, {"alert": alert})
                     self.controller.hold(self._robot, 0.3)
                     self._robot.drain()

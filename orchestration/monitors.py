@@ -1,7 +1,8 @@
 """Runtime monitors: they watch each 10 Hz step and name what went wrong before a timeout would.
 
 A monitor returns an alert string (the failure reason) or None. The executor aborts the subgoal
-attempt on the first alert, then retries or re-plans.
+attempt on the first alert, then retries or re-plans; a monitor whose `aborts` is False only warns
+(the executor logs a `monitor_warning` event and the attempt goes on).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class StepInfo:
     proprio: Proprio
     follow: FollowResult
     confidence: float = 1.0
+    anomaly: float | None = None  # the policy's anomaly score (> 1: unlike its training data); None: not scored
 
 
 class Monitor(Protocol):
@@ -100,5 +102,32 @@ class LostObjectMonitor:
         return None
 
 
+@dataclass
+class AnomalyMonitor:
+    """The policy has met situations unlike its training data (anomaly score > 1) for `steps` steps in a row.
+
+    The chapter's anomaly detection: by default a warning for the operator, not a failure. An unusual
+    scene is often still one the policy handles (a moved object it re-grasps), so aborting on it would
+    trade successes for caution; `aborts=True` makes it a failure for cautious deployments.
+    """
+
+    steps: int = 3
+    aborts: bool = False
+    _run: int = 0
+
+    def reset(self, subgoal: Subgoal) -> None:
+        self._run = 0
+
+    def check(self, step: StepInfo) -> str | None:
+        if step.anomaly is None or step.anomaly <= 1.0:
+            self._run = 0
+            return None
+        self._run += 1
+        if self._run == self.steps:  # once per stretch of unusual steps
+            return (f"out of distribution: the policy's anomaly score has been over its normal limit for "
+                    f"{self.steps} steps ({step.anomaly:.1f}x)")
+        return None
+
+
 def default_monitors() -> list[Monitor]:
-    return [StallMonitor(), SafetyRefusalMonitor(), LostObjectMonitor()]
+    return [StallMonitor(), SafetyRefusalMonitor(), LostObjectMonitor(), AnomalyMonitor()]

@@ -117,6 +117,7 @@ def episode_report(
         "subgoals": [r.to_json() for r in result.subgoals],
         "failure": result.failure,
         "replans": result.replans,
+        "warnings": result.warnings,
         "sim_time_s": round(result.sim_time_s, 3),
         "wall_time_s": round(time.time() - wall0, 3),
         "log_dir": None,
@@ -132,7 +133,7 @@ def _execute(executor: Executor, plan: Plan, console: Console | None) -> Episode
         task = bar.add_task("planning", total=None)
 
         def show(event: ev.Event) -> None:
-            if event.kind in (ev.SUBGOAL_STARTED, ev.RETRY, ev.REPLAN, ev.MONITOR_ALERT):
+            if event.kind in (ev.SUBGOAL_STARTED, ev.RETRY, ev.REPLAN, ev.MONITOR_ALERT, ev.MONITOR_WARNING):
                 sg = plan.graph.nodes.get(event.subgoal_id, {}).get("subgoal")
                 what = sg.describe() if sg is not None else event.subgoal_id
                 bar.update(task, description=f"{event.kind.lower().replace('_', ' ')}: {what} (t={event.t_s:.1f}s)")
@@ -192,6 +193,8 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         )
     out = Console(width=max(Console().width, 120))
     out.print(table)
+    for warning in report.get("warnings", []):
+        out.print(f"[yellow]warning:[/yellow] {warning}")
     verdict = "[green]SUCCESS[/green]" if report["success"] else f"[red]FAILED[/red]: {report['failure']}"
     out.print(
         f"{verdict}  sim {report['sim_time_s']:.1f} s, wall {report['wall_time_s']:.1f} s"

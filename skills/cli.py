@@ -28,7 +28,8 @@ console = Console(stderr=True)
 data_app = typer.Typer(add_completion=False, no_args_is_help=True,
                        help="Demonstration datasets (LeRobotDataset v3): record, report, repair.")
 train_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                        help="Train the learned skill policy (behaviour cloning, DAgger) and the end-to-end baseline.")
+                        help="Train the learned skill policy (behaviour cloning, DAgger), its anomaly detector and "
+                             "the end-to-end baseline.")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="hvla skill data and training tools.")
 app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
@@ -281,6 +282,53 @@ def train_e2e_cmd(
     console.print(result.metrics)
     if register:
         _register(result.checkpoint, _command(), result.metrics, E2E_ARTIFACT)
+
+
+@train_app.command("anomaly")
+def train_anomaly(
+    data: DataPaths,
+    policy: Annotated[Path | None, typer.Option(help="Policy checkpoint (default: the committed one).")] = None,
+    out: Annotated[Path, typer.Option(help="Detector file (.npz).")] = Path("data/runs/anomaly.npz"),
+    quantile: Annotated[float, typer.Option(help="Share of held-out normal frames under the limit.")] = 0.99,
+    val_fraction: Annotated[float, typer.Option(help="Episodes held out to calibrate the limit.")] = 0.25,
+    register: Annotated[bool, typer.Option(help="Copy to artifacts/skills/anomaly.npz and list it in MANIFEST "
+                                                "(only for the committed policy).")] = False,
+) -> None:
+    """Fit the anomaly detector of a skill policy on the successful episodes of DATA (normal operation)."""
+    from hvla.skills.data.quality import QualityFilter
+    from hvla.skills.policy.anomaly import ARTIFACT, fit_detector
+    from hvla.skills.policy.checkpoint import load_policy
+    from hvla.skills.policy.samples import load_training_set
+    from hvla.skills.policy.train import split_episodes
+
+    try:
+        loaded = load_policy(policy)
+        ts = load_training_set(list(data), loaded.text, QualityFilter(success_only=True))
+        loaded.model.text_table = loaded.text.tensor()  # words of these datasets the policy never saw
+        fit_mask, val_mask = split_episodes(ts, val_fraction)
+        detector, report = fit_detector(loaded, ts, fit_mask, val_mask, quantile)
+        detector.save(out)
+    except HvlaError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"anomaly detector for {loaded.path} (limit: {quantile:.0%} of held-out normal frames)")
+    for col in ("skill", "fit frames", "held-out frames", "limit", "fit frames over it", "shrinkage"):
+        table.add_column(col)
+    for skill, r in report.items():
+        if "skipped" in r:
+            table.add_row(skill, "-", "-", "-", "-", f"skipped: {r['skipped']}")
+            continue
+        table.add_row(skill, str(r["fit_frames"]), str(r["val_frames"]), f"{r['limit']:.2f}",
+                      f"{r['fit_over_limit']:.1%}", f"{r['shrinkage']:.3f}")
+    Console().print(table)
+    console.print(f"wrote {out}")
+    if register:
+        from hvla.core.artifacts import read_manifest
+        from hvla.skills.policy.checkpoint import ARTIFACT as POLICY_ARTIFACT
+
+        if read_manifest().get(POLICY_ARTIFACT, {}).get("sha256") != detector.policy_sha256:
+            raise _fail(HvlaError(f"--register: {loaded.path} is not the committed policy; the committed "
+                                  "detector must watch the committed policy"))
+        _register(out, _command(), {"quantile": quantile, "skills": report}, ARTIFACT)
 
 
 def _label_recipe(checkpoint: Path) -> dict[str, bool]:

@@ -62,13 +62,14 @@ class PolicySpec:
     ensemble_horizon: int | None = None  # learned: chunks blended (None: the policy's default, 1: none)
     label_on_truth: bool = False  # dagger: the expert labels from simulator truth, whatever the learner sees
     hold_frames: int | None = None  # learned: frames a missed token stays present (None: the policy's default)
+    anomaly: str | None = None  # learned: anomaly detector file ("committed": the artefact; None: unwatched)
 
     def build(self, seed: int):
         if self.kind == "scripted":
             return SKILL_POLICIES.get("scripted")()
         if self.kind == "e2e":
             return _end_to_end(self.checkpoint, self.ensemble_horizon)
-        learner = _learner(self.checkpoint, self.ensemble_horizon, self.hold_frames)
+        learner = _learner(self.checkpoint, self.ensemble_horizon, self.hold_frames, self.anomaly)
         if self.kind == "learned":
             return learner
         if self.kind == "dagger":
@@ -79,14 +80,17 @@ class PolicySpec:
         raise ConfigError(f"unknown policy kind '{self.kind}'; known: scripted, learned, dagger, e2e")
 
 
-def _learner(checkpoint: str | None, ensemble_horizon: int | None = None, hold_frames: int | None = None):
+def _learner(checkpoint: str | None, ensemble_horizon: int | None = None, hold_frames: int | None = None,
+             anomaly: str | None = None):
+    from hvla.skills.policy.anomaly import load_detector
     from hvla.skills.policy.checkpoint import load_policy
     from hvla.skills.policy.ensemble import EnsembleConfig
     from hvla.skills.policy.learned import HOLD_FRAMES, LearnedSkills
 
     ensemble = EnsembleConfig(horizon=ensemble_horizon) if ensemble_horizon else None
     hold = HOLD_FRAMES if hold_frames is None else hold_frames
-    return LearnedSkills(_cached(load_policy, checkpoint), ensemble, hold)
+    detector = _cached(load_detector, None if anomaly == "committed" else anomaly) if anomaly else None
+    return LearnedSkills(_cached(load_policy, checkpoint), ensemble, hold, detector)
 
 
 def _end_to_end(checkpoint: str | None, ensemble_horizon: int | None = None):
@@ -132,6 +136,8 @@ class RolloutResult:
     chunk_ms: float = 0.0  # mean time of one policy.act
     disturbed: bool = False
     perceive_ms: float = 0.0  # mean time of one perception.perceive (0 for the oracle's lookup)
+    warnings: tuple[str, ...] = ()  # monitors that warned without aborting (the anomaly monitor)
+    max_anomaly: float | None = None  # highest anomaly score of the policy under test (None: not scored)
 
 
 class _TimedPerception:
@@ -155,13 +161,18 @@ class _TimedPerception:
 
 
 class _TimedPolicy:
-    """Measures the policy's `act` time (the benchmark's latency column)."""
+    """Measures the policy's `act` time (the benchmark's latency column) and keeps its highest anomaly score."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
         self.cameras = getattr(inner, "cameras", ())
         self.total_s = 0.0
         self.calls = 0
+        self.max_anomaly: float | None = None
+
+    @property
+    def anomaly(self) -> float | None:
+        return getattr(self.inner, "anomaly", None)
 
     def reset(self, scene, subgoal) -> None:
         self.inner.reset(scene, subgoal)
@@ -171,6 +182,8 @@ class _TimedPolicy:
         chunk = self.inner.act(scene, proprio)
         self.total_s += time.perf_counter() - t0
         self.calls += 1
+        if self.anomaly is not None:
+            self.max_anomaly = max(self.max_anomaly or 0.0, self.anomaly)
         return chunk
 
 
@@ -226,7 +239,8 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
     moved = isinstance(robot, MovedObjectRobot) and robot.moved_at_s is not None
     ms = 1e3 * timed.total_s / max(timed.calls, 1)
     return RolloutResult(job.name, job.seed, result.success, result.sim_time_s, time.time() - wall0,
-                         result.failure, ms, moved, 1e3 * seen.total_s / max(seen.calls, 1))
+                         result.failure, ms, moved, 1e3 * seen.total_s / max(seen.calls, 1),
+                         tuple(result.warnings), timed.max_anomaly)
 
 
 class _SetUpThen:
@@ -236,6 +250,10 @@ class _SetUpThen:
         self.setup, self.policy, self.setup_ids = setup, policy, setup_ids
         self.cameras = getattr(policy, "cameras", ())
         self.active = policy
+
+    @property
+    def anomaly(self) -> float | None:
+        return getattr(self.active, "anomaly", None)
 
     def reset(self, scene, subgoal) -> None:
         self.active = self.setup if subgoal.id in self.setup_ids else self.policy

@@ -4,7 +4,9 @@ Closed loop at the executor's 10 Hz: each `act` encodes the scene into the slots
 (an object missing from a frame keeps its last-seen position: for up to `hold_frames` frames it is
 still called present, a flicker any detector has; after that it is flagged absent), stacks the last
 frames, predicts K waypoints relative to the hand and blends them with the previous chunks
-(temporal ensembling). `attention()` returns the last step's attention maps with token names.
+(temporal ensembling). `attention()` returns the last step's attention maps with token names. With an
+anomaly detector, `anomaly` holds the last step's score (> 1: unlike the training data; the
+executor's `AnomalyMonitor` reads it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from hvla.core.errors import MessageError
 from hvla.core.messages import ActionChunk, Proprio, Scene, Subgoal
 from hvla.skills.data import schema
 from hvla.skills.policy import features as ft
+from hvla.skills.policy.anomaly import AnomalyDetector
 from hvla.skills.policy.checkpoint import LoadedPolicy, load_policy
 from hvla.skills.policy.ensemble import EnsembleConfig, TemporalEnsembler
 from hvla.skills.policy.samples import subgoal_conditioning
@@ -42,14 +45,19 @@ class LearnedSkills:
     """Trained skills: pick, place, pick_place, wipe (see `features.SKILL_TEXT`)."""
 
     def __init__(self, policy: LoadedPolicy | None = None, ensemble: EnsembleConfig | None = None,
-                 hold_frames: int = HOLD_FRAMES) -> None:
+                 hold_frames: int = HOLD_FRAMES, detector: AnomalyDetector | None = None) -> None:
         if hold_frames < 0:
             raise MessageError(f"hold_frames={hold_frames} must be >= 0")
         self.hold_frames = hold_frames
         self.policy = policy or _committed_policy()
+        if detector is not None:
+            detector.check_policy(self.policy)
+        self.detector = detector
+        self.anomaly: float | None = None
         self.model = self.policy.model
         self.model.eval()
         self.model.keep_attention = True
+        self.model.keep_embedding = detector is not None
         self.ensembler = TemporalEnsembler(ensemble)
         self.subgoal: Subgoal | None = None
         self._history: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=max(ft.HISTORY) + 1)
@@ -58,6 +66,7 @@ class LearnedSkills:
         if subgoal.skill not in ft.SKILL_TEXT:
             raise MessageError(f"the learned policy knows skills {sorted(ft.SKILL_TEXT)}, not '{subgoal.skill}'")
         self.subgoal = subgoal
+        self.anomaly = None
         self.slots = schema.SlotMap()
         self.memory = self.slots.encode(scene.tokens).reshape(schema.N_SLOTS, schema.TOKEN_DIM)
         self.init = self.memory.copy()
@@ -107,6 +116,8 @@ class LearnedSkills:
         with torch.inference_mode():
             out = self.model(raw)
             pos, yaw, p_open = ft.decode_outputs(out, raw.state[:, 0])
+        if self.detector is not None and self.model.embedding is not None:
+            self.anomaly = self.detector.score(self.subgoal.skill, self.model.embedding[0].numpy())
         pos, yaw, p_open, confidence = self.ensembler(pos[0].numpy(), yaw[0].numpy(), p_open[0].numpy())
         pos[:, 2] = np.maximum(pos[:, 2], MIN_Z_M)
         quats = np.array([down_quat_wxyz(float(y)) for y in yaw])

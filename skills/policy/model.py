@@ -6,7 +6,7 @@ and proprio outputs *and* the outputs and input features of the tokens the subgo
 object, target, tool, region): a grasp needs the target's offset to the millimetre, and a value
 averaged through attention blurs it. It decodes K waypoint offsets (relative to the hand), yaw
 offsets and gripper logits. Attention weights of the last forward pass are kept per layer for the
-debugging tools (`last_attention`).
+debugging tools (`last_attention`); the head's last hidden layer (`embed`) for the anomaly detector.
 """
 
 from __future__ import annotations
@@ -102,6 +102,8 @@ class ObjectCentricPolicy(nn.Module):
         self.head = nn.Sequential(nn.Linear(head_in, 2 * d), nn.GELU(), nn.Linear(2 * d, 2 * d), nn.GELU(),
                                   nn.Linear(2 * d, config.chunk_k * 5))
         self.keep_attention = False
+        self.keep_embedding = False  # keep the last forward's `embed` output in `embedding`
+        self.embedding: Tensor | None = None
 
     def tokens(self, raw: ft.RawBatch, obj: Tensor, category: Tensor, valid: Tensor, prop: Tensor
                ) -> tuple[Tensor, Tensor]:
@@ -120,6 +122,13 @@ class ObjectCentricPolicy(nn.Module):
 
     def forward(self, raw: ft.RawBatch) -> Tensor:
         """(B, K, 5): waypoint offsets (3, in 10 cm), yaw offset [rad], gripper-open logit."""
+        hidden = self.embed(raw)
+        if self.keep_embedding:
+            self.embedding = hidden.detach()
+        return self.head[-1](hidden).view(-1, self.config.chunk_k, 5)
+
+    def embed(self, raw: ft.RawBatch) -> Tensor:
+        """(B, 2d) the head's last hidden layer: the situation as the policy sees it (the anomaly detector's input)."""
         obj, category, valid = ft.object_features(raw)
         prop = ft.proprio_features(raw)
         x, pad = self.tokens(raw, obj, category, valid, prop)
@@ -131,8 +140,7 @@ class ObjectCentricPolicy(nn.Module):
         for role in range(1, len(ft.ROLES)):
             mask = (raw.roles == role).float()  # (B, N); at most one slot per role
             parts += [torch.einsum("bn,bnd->bd", mask, x[:, first_obj:]), torch.einsum("bn,bnf->bf", mask, obj)]
-        out = self.head(torch.cat([*parts, prop], dim=-1))
-        return out.view(-1, self.config.chunk_k, 5)
+        return self.head[:-1](torch.cat([*parts, prop], dim=-1))
 
     def last_attention(self) -> list[Tensor]:
         """Per layer (B, heads, S, S) from the last forward with `keep_attention = True`."""

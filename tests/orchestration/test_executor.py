@@ -266,6 +266,18 @@ def test_a_monitor_alert_aborts_the_attempt_holds_the_arm_and_becomes_the_reason
     assert len(alerts) == 1 and alerts[0].detail == {"alert": "stalled: fake"}
 
 
+def test_a_warning_monitor_is_logged_and_the_attempt_goes_on():
+    warn = AlertAfter(2, "out of distribution: fake")
+    warn.aborts = False
+    ex = executor(monitors=[warn], config=ExecutorConfig(retries=0))
+    result = ex.run_plan(Plan.sequence([Subgoal("a", "pick", success=after(0.5))]))
+    assert result.success and result.subgoals[0].outcome == "succeeded"
+    warnings = ex.events.of_kind(ev.MONITOR_WARNING)
+    assert len(warnings) >= 1 and warnings[0].detail == {"warning": "out of distribution: fake"}
+    assert not ex.events.of_kind(ev.MONITOR_ALERT)
+    assert len(result.warnings) == len(warnings) and "a pick()" in result.warnings[0]
+
+
 def test_safety_refusals_are_events_and_too_many_end_the_attempt():
     ex = executor(controller=FakeController(refusals=40), monitors=[SafetyRefusalMonitor(max_refusals=100)],
                   config=ExecutorConfig(retries=0))

@@ -9,6 +9,7 @@ from hvla.controllers.base import FollowResult
 from hvla.controllers.safety import SafetyEvent
 from hvla.core.messages import ObjectToken, Observation, Proprio, Scene, Subgoal
 from hvla.orchestration.monitors import (
+    AnomalyMonitor,
     LostObjectMonitor,
     SafetyRefusalMonitor,
     StallMonitor,
@@ -30,12 +31,13 @@ def step(
     objects: tuple[str, ...] = ("banana", "bowl"),
     follow: FollowResult | None = None,
     subgoal: Subgoal = PICK,
+    anomaly: float | None = None,
 ) -> StepInfo:
     T = np.eye(4)
     T[:3, 3] = [hand_x_m, 0.0, 0.3]
     proprio = Proprio(np.zeros(7), np.zeros(7), gripper_m, T)
     scene = Scene(tuple(token(n) for n in objects), Observation(t_s, proprio))
-    return StepInfo(t_s, subgoal, scene, proprio, follow or FollowResult(steps=50, reached=True))
+    return StepInfo(t_s, subgoal, scene, proprio, follow or FollowResult(steps=50, reached=True), anomaly=anomaly)
 
 
 def run(monitor, steps: list[StepInfo]) -> list[str | None]:
@@ -123,3 +125,18 @@ def test_default_monitors_are_quiet_on_a_healthy_step():
     healthy = [step(t, hand_x_m=0.4 + 0.05 * t) for t in ticks(5.0)]
     for monitor in default_monitors():
         assert not any(run(monitor, healthy)), type(monitor).__name__
+
+
+# --- anomaly ---------------------------------------------------------------------------------------
+
+def test_anomaly_warns_once_per_stretch_of_steps_over_the_limit_and_never_aborts():
+    scores = [0.5, 1.5, 1.6, 0.9, 1.2, 1.3, 1.4, 1.5, 2.0, None, 3.0, 3.0, 3.0]
+    out = run(AnomalyMonitor(steps=3), [step(0.1 * i, anomaly=a) for i, a in enumerate(scores)])
+    warned = [i for i, alert in enumerate(out) if alert is not None]
+    assert warned == [6, 12]  # a dip under the limit (or an unscored step) starts the count again
+    assert "out of distribution" in out[6] and "(1.4x)" in out[6]
+    assert AnomalyMonitor().aborts is False
+
+
+def test_anomaly_is_quiet_for_a_policy_without_a_detector():
+    assert run(AnomalyMonitor(steps=1), [step(0.1 * i) for i in range(20)]) == [None] * 20
