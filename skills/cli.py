@@ -26,7 +26,7 @@ from hvla.core.errors import HvlaError
 
 console = Console(stderr=True)
 data_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                       help="Demonstration datasets (LeRobotDataset v3): record, report, repair.")
+                       help="Demonstration datasets (LeRobotDataset v3): record, teleop, report, repair.")
 train_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="Train the learned skill policy (behaviour cloning, DAgger), its anomaly detector and "
                              "the end-to-end baseline.")
@@ -77,6 +77,40 @@ def record(
     ok = sum(r.success for r in results)
     console.print(f"recorded {len(results)} new episodes ({ok} succeeded); {out} now holds "
                   f"{info['total_episodes']} episodes, {info['total_frames']} frames")
+
+
+@data_app.command("teleop")
+def teleop(
+    skill: Annotated[str, typer.Option(help="pick | pick_place | place | wipe")],
+    object: Annotated[str, typer.Option("--object", help="What to pick or place (banana, apple, ...).")] = "",
+    target: Annotated[str, typer.Option(help="Where to place it (bowl, plate).")] = "",
+    seed: Annotated[int, typer.Option(help="The kitchen (keep 10000+ for benchmarks).")] = 1000,
+    out: Annotated[Path, typer.Option(help="Dataset folder (LeRobot v3); episodes are added to it.")] = Path(
+        "data/teleop"),
+    keys: Annotated[Path | None, typer.Option(help="Read the keys from this file instead of the terminal.")] = None,
+    cameras: Annotated[str, typer.Option(help="Comma-separated cameras to record as mp4 (scene,wrist).")] = "",
+    step_cm: Annotated[float, typer.Option(help="How far one key moves the hand.")] = 1.0,
+) -> None:
+    """Teleoperate SKILL with keys (w/s x, a/d y, r/f z, q/e yaw, g gripper, . hold; x ends) and record it."""
+    from hvla.skills.data.teleop import KEY_HELP, TeleopConfig, parse_keys
+    from hvla.skills.teleop import TeleopEpisode, teleop_subgoal, terminal_keys
+
+    args = {"object": object, "target": target} if skill != "wipe" else {"tool": object or "sponge",
+                                                                         "region": "counter"}
+    try:
+        subgoal = teleop_subgoal(skill, {k: v for k, v in args.items() if v})
+        episode = TeleopEpisode(seed, subgoal, tuple(c for c in cameras.split(",") if c),
+                                TeleopConfig(step_m=step_cm / 100))
+        if keys is not None:
+            source = iter(parse_keys(keys.read_text()))
+        else:
+            console.print(KEY_HELP)
+            source = terminal_keys(episode.status)
+        result = episode.run(source, out)
+    except HvlaError as exc:
+        raise _fail(exc) from None
+    verdict = "[green]succeeded[/green]" if result["success"] else f"[red]failed[/red] ({result['reason']})"
+    console.print(f"{result['uid']}: {verdict}, {result['frames']} frames recorded into {out}")
 
 
 @data_app.command("report")

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import hvla.skills
 
-WIRING = {"cli.py", "runner.py"}  # tools on top of the stack: they borrow the executor loop
+WIRING = {"cli.py", "runner.py", "teleop.py"}  # tools on top of the stack: they borrow the executor loop
 
 
 def test_skill_library_modules_never_import_orchestration():
