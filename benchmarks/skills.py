@@ -139,6 +139,8 @@ def policy_key(spec: PolicySpec) -> str:
     key = f"{spec.kind}:{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
     if spec.ensemble_horizon is not None:
         key += f"+ens{spec.ensemble_horizon}"
+    if spec.kind != "e2e" and spec.runtime != "torch":
+        key += f"+{spec.runtime}"  # the same network and outputs; the loop's chunk_ms differs
     return key if spec.hold_frames is None else key + f"+hold{spec.hold_frames}"
 
 
@@ -207,7 +209,7 @@ def failures(results: dict[str, dict[str, list[RolloutResult]]], top: int = 4) -
 
 
 def latency(spec: PolicySpec, calls: int = 300) -> tuple[float, float]:
-    """In-process act() time [ms] on a real scene, one thread: median, p95."""
+    """In-process act() time [ms] on a real scene, one thread, in `spec.runtime`: median, p95."""
     import torch
 
     from hvla.core.messages import Subgoal
@@ -220,7 +222,7 @@ def latency(spec: PolicySpec, calls: int = 300) -> tuple[float, float]:
     world = KitchenWorld(seed=FIRST_SEED)
     obs = world.observe(())
     scene = OraclePerception().perceive(obs)
-    policy = LearnedSkills(load_policy(Path(spec.checkpoint) if spec.checkpoint else None))
+    policy = LearnedSkills(load_policy(Path(spec.checkpoint) if spec.checkpoint else None), runtime=spec.runtime)
     policy.reset(scene, Subgoal("s0", "pick_place", {"object": "banana", "target": "bowl"}))
     for _ in range(20):
         policy.act(scene, obs.proprio)
@@ -299,14 +301,16 @@ def main() -> None:
                 bold = "**" if skill == "all" else ""
                 print(f"| {kind.replace('_', ' ')} | {bold}{skill}{bold} | " + " | ".join(row) + " |")
     if "latency" in sections:
-        med, p95 = latency(learned)
-        loop = [r.chunk_ms for c in cache.rows.values() if c["key"].startswith(policy_key(learned))
-                for r in [RolloutResult(**{k: v for k, v in c.items() if k != "key"})]]
-        print("\n### Inference latency (one act() = features + transformer + ensembling)\n")
-        print("| measure | median [ms] | p95 [ms] | budget [ms] |\n|---|---|---|---|")
-        print(f"| in-process, 1 thread | {med:.2f} | {p95:.2f} | 5 |")
-        if loop:
-            print(f"| in the loop (mean per episode) | {np.median(loop):.2f} | {np.percentile(loop, 95):.2f} | 5 |")
+        print("\n### Inference latency (one act() = features + network + ensembling)\n")
+        print("| runtime | measure | median [ms] | p95 [ms] | budget [ms] |\n|---|---|---|---|---|")
+        for runtime in ("torch", "onnx"):
+            spec = replace(learned, runtime=runtime)
+            med, p95 = latency(spec)
+            print(f"| {runtime} | in-process, 1 thread | {med:.2f} | {p95:.2f} | 5 |")
+            loop = [c["chunk_ms"] for c in cache.rows.values() if c["key"].startswith(policy_key(spec) + "|")]
+            if loop:  # from this cache's episodes of that runtime (the main section fills it)
+                print(f"| {runtime} | in the loop, mean per episode ({len(loop)} episodes) | {np.median(loop):.2f} | "
+                      f"{np.percentile(loop, 95):.2f} | 5 |")
 
 
 if __name__ == "__main__":

@@ -63,13 +63,14 @@ class PolicySpec:
     label_on_truth: bool = False  # dagger: the expert labels from simulator truth, whatever the learner sees
     hold_frames: int | None = None  # learned: frames a missed token stays present (None: the policy's default)
     anomaly: str | None = None  # learned: anomaly detector file ("committed": the artefact; None: unwatched)
+    runtime: str = "onnx"  # learned: where the network runs, "onnx" (ONNX Runtime) or "torch"
 
     def build(self, seed: int):
         if self.kind == "scripted":
             return SKILL_POLICIES.get("scripted")()
         if self.kind == "e2e":
             return _end_to_end(self.checkpoint, self.ensemble_horizon)
-        learner = _learner(self.checkpoint, self.ensemble_horizon, self.hold_frames, self.anomaly)
+        learner = _learner(self.checkpoint, self.ensemble_horizon, self.hold_frames, self.anomaly, self.runtime)
         if self.kind == "learned":
             return learner
         if self.kind == "dagger":
@@ -81,7 +82,7 @@ class PolicySpec:
 
 
 def _learner(checkpoint: str | None, ensemble_horizon: int | None = None, hold_frames: int | None = None,
-             anomaly: str | None = None):
+             anomaly: str | None = None, runtime: str = "onnx"):
     from hvla.skills.policy.anomaly import load_detector
     from hvla.skills.policy.checkpoint import load_policy
     from hvla.skills.policy.ensemble import EnsembleConfig
@@ -90,7 +91,7 @@ def _learner(checkpoint: str | None, ensemble_horizon: int | None = None, hold_f
     ensemble = EnsembleConfig(horizon=ensemble_horizon) if ensemble_horizon else None
     hold = HOLD_FRAMES if hold_frames is None else hold_frames
     detector = _cached(load_detector, None if anomaly == "committed" else anomaly) if anomaly else None
-    return LearnedSkills(_cached(load_policy, checkpoint), ensemble, hold, detector)
+    return LearnedSkills(_cached(load_policy, checkpoint), ensemble, hold, detector, runtime)
 
 
 def _end_to_end(checkpoint: str | None, ensemble_horizon: int | None = None):

@@ -4,7 +4,9 @@ Closed loop at the executor's 10 Hz: each `act` encodes the scene into the slots
 (an object missing from a frame keeps its last-seen position: for up to `hold_frames` frames it is
 still called present, a flicker any detector has; after that it is flagged absent), stacks the last
 frames, predicts K waypoints relative to the hand and blends them with the previous chunks
-(temporal ensembling). `attention()` returns the last step's attention maps with token names. With an
+(temporal ensembling). The network runs in ONNX Runtime by default (`runtime`, see `policy/runtime.py`:
+the same outputs, a fraction of the time) or in torch. `attention()` returns the last step's
+attention maps with token names (from the torch module, recomputed on demand). With an
 anomaly detector, `anomaly` holds the last step's score (> 1: unlike the training data; the
 executor's `AnomalyMonitor` reads it).
 """
@@ -18,13 +20,14 @@ import numpy as np
 import torch
 
 from hvla.core import panda
-from hvla.core.errors import MessageError
+from hvla.core.errors import ConfigError, MessageError
 from hvla.core.messages import ActionChunk, Proprio, Scene, Subgoal
 from hvla.skills.data import schema
 from hvla.skills.policy import features as ft
 from hvla.skills.policy.anomaly import AnomalyDetector
 from hvla.skills.policy.checkpoint import LoadedPolicy, load_policy
 from hvla.skills.policy.ensemble import EnsembleConfig, TemporalEnsembler
+from hvla.skills.policy.runtime import RUNTIMES, OnnxPolicy
 from hvla.skills.policy.samples import subgoal_conditioning
 from hvla.skills.scripted.motion import down_quat_wxyz
 
@@ -45,9 +48,15 @@ class LearnedSkills:
     """Trained skills: pick, place, pick_place, wipe (see `features.SKILL_TEXT`)."""
 
     def __init__(self, policy: LoadedPolicy | None = None, ensemble: EnsembleConfig | None = None,
-                 hold_frames: int = HOLD_FRAMES, detector: AnomalyDetector | None = None) -> None:
+                 hold_frames: int = HOLD_FRAMES, detector: AnomalyDetector | None = None,
+                 runtime: str = "onnx") -> None:
         if hold_frames < 0:
             raise MessageError(f"hold_frames={hold_frames} must be >= 0")
+        if runtime not in RUNTIMES:
+            raise ConfigError(f"unknown policy runtime '{runtime}'; known: {list(RUNTIMES)}")
+        self.runtime = runtime
+        self._onnx: OnnxPolicy | None = None
+        self._last_raw: ft.RawBatch | None = None
         self.hold_frames = hold_frames
         self.policy = policy or _committed_policy()
         if detector is not None:
@@ -113,11 +122,17 @@ class LearnedSkills:
             state=torch.from_numpy(np.stack([f[1] for f in frames]))[None],
             roles=roles, skill=skill, args=args, arg_roles=arg_roles,
         )
+        self._last_raw = raw
         with torch.inference_mode():
-            out = self.model(raw)
+            if self.runtime == "onnx":
+                if self._onnx is None:
+                    self._onnx = OnnxPolicy(self.policy, raw)
+                out, embedding = self._onnx(raw, self.model.text_table)
+            else:
+                out, embedding = self.model(raw), self.model.embedding
             pos, yaw, p_open = ft.decode_outputs(out, raw.state[:, 0])
-        if self.detector is not None and self.model.embedding is not None:
-            self.anomaly = self.detector.score(self.subgoal.skill, self.model.embedding[0].numpy())
+        if self.detector is not None and embedding is not None:
+            self.anomaly = self.detector.score(self.subgoal.skill, embedding[0].numpy())
         pos, yaw, p_open, confidence = self.ensembler(pos[0].numpy(), yaw[0].numpy(), p_open[0].numpy())
         pos[:, 2] = np.maximum(pos[:, 2], MIN_Z_M)
         quats = np.array([down_quat_wxyz(float(y)) for y in yaw])
@@ -126,6 +141,9 @@ class LearnedSkills:
 
     def attention(self) -> dict:
         """Last step's attention: per layer (heads, S, S) arrays and the name of every token."""
+        if self.runtime != "torch" and self._last_raw is not None:  # the exported graph keeps none: recompute
+            with torch.inference_mode():
+                self.model(self._last_raw)
         maps = [a[0].numpy() for a in self.model.last_attention()]
         names = ["readout", "proprio", f"skill:{self.subgoal.skill if self.subgoal else ''}"]
         args = list(self.subgoal.args.items()) if self.subgoal else []

@@ -105,15 +105,16 @@ class ObjectCentricPolicy(nn.Module):
         self.keep_embedding = False  # keep the last forward's `embed` output in `embedding`
         self.embedding: Tensor | None = None
 
-    def tokens(self, raw: ft.RawBatch, obj: Tensor, category: Tensor, valid: Tensor, prop: Tensor
-               ) -> tuple[Tensor, Tensor]:
-        """(B, S, d) token embeddings and (B, S) padding mask."""
+    def tokens(self, raw: ft.RawBatch, obj: Tensor, category: Tensor, valid: Tensor, prop: Tensor,
+               text_table: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """(B, S, d) token embeddings and (B, S) padding mask (`text_table`: instead of the stored one)."""
+        table = self.text_table if text_table is None else text_table
         B = obj.shape[0]
         kinds = self.kind.weight
         objects = self.obj_in(obj) + self.category(category) + self.role(raw.roles) + kinds[4]
         proprio = self.proprio_in(prop)[:, None] + kinds[1]
-        skill = self.text_in(self.text_table[raw.skill])[:, None] + kinds[2]
-        args = self.text_in(self.text_table[raw.args]) + self.role(raw.arg_roles) + kinds[3]
+        skill = self.text_in(table[raw.skill])[:, None] + kinds[2]
+        args = self.text_in(table[raw.args]) + self.role(raw.arg_roles) + kinds[3]
         readout = self.readout.expand(B, 1, -1) + kinds[0]
         x = torch.cat([readout, proprio, skill, args, objects], dim=1)
         fixed = torch.zeros(B, 3, dtype=torch.bool, device=x.device)
@@ -127,11 +128,14 @@ class ObjectCentricPolicy(nn.Module):
             self.embedding = hidden.detach()
         return self.head[-1](hidden).view(-1, self.config.chunk_k, 5)
 
-    def embed(self, raw: ft.RawBatch) -> Tensor:
-        """(B, 2d) the head's last hidden layer: the situation as the policy sees it (the anomaly detector's input)."""
+    def embed(self, raw: ft.RawBatch, text_table: Tensor | None = None) -> Tensor:
+        """(B, 2d) the head's last hidden layer: the situation as the policy sees it (the anomaly detector's input).
+
+        `text_table` replaces the stored MiniLM table (the ONNX export takes it as an input, so words
+        first met at run time reach the exported graph too)."""
         obj, category, valid = ft.object_features(raw)
         prop = ft.proprio_features(raw)
-        x, pad = self.tokens(raw, obj, category, valid, prop)
+        x, pad = self.tokens(raw, obj, category, valid, prop, text_table)
         for block in self.blocks:
             x = block(x, pad, self.keep_attention)
         x = self.norm(x)

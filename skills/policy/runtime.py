@@ -1,0 +1,90 @@
+"""Deployment runtime: the skill policy's network exported to ONNX and run by ONNX Runtime.
+
+The chapter's model optimisation step. The export is made once per checkpoint (keyed by its
+sha256, cached outside git like the detector's) and computes the same two outputs as the torch
+module: the (1, K, 5) chunk and the (1, 2d) embedding the anomaly detector reads. The MiniLM table is
+an input, not a constant, so words met only at run time (the mango) reach the exported graph.
+Attention maps stay a torch-runtime feature (the debugging tools use `--runtime torch`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from hvla.core.artifacts import ARTIFACTS_DIR, sha256_of
+from hvla.core.errors import CheckpointError, ConfigError
+from hvla.skills.policy import features as ft
+from hvla.skills.policy.checkpoint import LoadedPolicy
+
+RUNTIMES = ("torch", "onnx")
+INPUTS = ("text_table", "tokens", "init_tokens", "state", "roles", "skill", "args", "arg_roles")
+
+
+class _Exported(nn.Module):
+    """The policy with flat tensor inputs and both outputs, for `torch.onnx.export`."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, text_table: Tensor, tokens: Tensor, init_tokens: Tensor, state: Tensor, roles: Tensor,
+                skill: Tensor, args: Tensor, arg_roles: Tensor) -> tuple[Tensor, Tensor]:
+        raw = ft.RawBatch(tokens, init_tokens, state, roles, skill, args, arg_roles)
+        hidden = self.model.embed(raw, text_table)
+        return self.model.head[-1](hidden).view(-1, self.model.config.chunk_k, 5), hidden
+
+
+def onnx_cache_path(policy: LoadedPolicy) -> Path:
+    if policy.path is None:
+        raise ConfigError("the ONNX runtime needs a saved checkpoint (its sha256 names the export)")
+    root = Path(os.environ.get("HVLA_CACHE", ARTIFACTS_DIR.parent / "data" / "cache"))
+    return root / "skills" / f"{policy.path.stem}_{sha256_of(policy.path)[:12]}.onnx"
+
+
+def export_onnx(policy: LoadedPolicy, example: ft.RawBatch, path: Path) -> Path:
+    """Export to `path` atomically (parallel workers never see half a file)."""
+    wrapper = _Exported(policy.model).eval()
+    args = (policy.model.text_table, *(getattr(example, f) for f in INPUTS[1:]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp, warnings.catch_warnings():
+        # Shapes are fixed (one sample, N slots, H frames) but for the text table: the tracer's notes on
+        # shape arithmetic and the legacy exporter's deprecation notice say nothing about this graph.
+        warnings.simplefilter("ignore")
+        out = Path(tmp) / "policy.onnx"
+        torch.onnx.export(wrapper, args, str(out), input_names=list(INPUTS), output_names=["chunk", "embedding"],
+                          dynamic_axes={"text_table": {0: "texts"}}, opset_version=17, dynamo=False)
+        os.replace(out, path)
+    return path
+
+
+class OnnxPolicy:
+    """Runs one policy step through ONNX Runtime on one thread (the loop shares the cores)."""
+
+    def __init__(self, policy: LoadedPolicy, example: ft.RawBatch) -> None:
+        import onnxruntime as ort
+
+        path = onnx_cache_path(policy)
+        if not path.exists():
+            export_onnx(policy, example, path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # a damaged cache file: say which, and how to remake it
+            raise CheckpointError(f"unreadable ONNX export {path} ({exc}); delete it to re-export") from None
+
+    def __call__(self, raw: ft.RawBatch, text_table: Tensor) -> tuple[Tensor, Tensor]:
+        feeds = {"text_table": text_table.numpy()}
+        for name in INPUTS[1:]:
+            value = getattr(raw, name).numpy()
+            feeds[name] = value.astype(np.int64) if value.dtype.kind in "iu" else value.astype(np.float32)
+        chunk, embedding = self.session.run(None, feeds)
+        return torch.from_numpy(chunk), torch.from_numpy(embedding)
