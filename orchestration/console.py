@@ -3,6 +3,7 @@ press e-stop. `hvla serve` starts it on 127.0.0.1.
 
 One episode runs at a time, in a worker thread; the page polls `/api/runs/{id}` for events and the
 latest frame. The e-stop goes straight to the controller's safety layer (halt within one period).
+The page also teleoperates the hand to record demonstrations (`console_teleop.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 
 from hvla.core.errors import HvlaError
 from hvla.orchestration import events as ev
+from hvla.orchestration.console_teleop import TELEOP_PAGE, add_teleop_routes
 from hvla.orchestration.session import plan_report, scene_summary
 from hvla.orchestration.stack import StackConfig, build_executor, build_world
 
@@ -126,6 +128,7 @@ def create_app(default_stack: StackConfig | None = None) -> FastAPI:
         run.executor.controller.estop("operator e-stop from the console")
         return {"id": run_id, "estopped": True}
 
+    add_teleop_routes(app)
     return app
 
 
@@ -184,4 +187,4 @@ async function poll(){const r=await fetch('/api/runs/'+id+'?since='+n); const j=
   document.getElementById('state').textContent='state: '+j.state+(j.result?' '+JSON.stringify(j.result.failure):'');
   document.getElementById('frame').src='/api/runs/'+id+'/frame.png?'+Date.now();
   if(j.state==='running'||j.state==='planning') setTimeout(poll,500)}
-</script></body></html>"""
+</script>""" + TELEOP_PAGE + "</body></html>"

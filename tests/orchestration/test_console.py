@@ -46,3 +46,38 @@ def test_console_estop_halts_the_episode():
     status = _wait_until_finished(client, run["id"])
     assert status["state"] == "failed"
     assert "e-stop" in status["result"]["failure"]
+
+
+def test_console_teleoperation_records_a_demonstration(tmp_path):
+    import numpy as np
+    from fastapi import FastAPI
+
+    from hvla.orchestration.console_teleop import add_teleop_routes
+    from hvla.perception.oracle import OraclePerception
+    from hvla.sim.world import KitchenWorld
+    from hvla.skills.data.lerobot import load_dataset
+    from hvla.skills.data.record import scene_for
+
+    app = FastAPI()
+    add_teleop_routes(app, root=tmp_path)
+    client = TestClient(app)
+    assert client.post("/api/teleop", json={"dataset": "../escape"}).status_code == 400
+    session = client.post("/api/teleop", json={"skill": "pick", "object": "lemon", "seed": 1004}).json()
+    assert "lemon at dx" in session["status"]
+    world = KitchenWorld(seed=1004, scene=scene_for(("lemon",), 0))  # the same kitchen, to aim the keys
+    obs = world.observe(())
+    d = np.asarray(OraclePerception().perceive(obs).find("lemon").position_m) - obs.proprio.T_world_ee[:3, 3]
+    keys = ("w" if d[0] > 0 else "s") * round(abs(d[0]) / 0.01) + ("a" if d[1] > 0 else "d") * round(abs(d[1]) / 0.01)
+    keys += "....." + "f" * round(abs(d[2]) / 0.01) + "....." + "g" + "." * 8 + "r" * 20
+    assert client.post(f"/api/teleop/{session['id']}/keys", json={"keys": "z"}).status_code == 400
+    assert client.post(f"/api/teleop/{session['id']}/keys", json={"keys": keys}).status_code == 200
+    deadline = time.time() + 120
+    while (status := client.get(f"/api/teleop/{session['id']}").json())["state"] == "driving":
+        assert time.time() < deadline
+        time.sleep(0.2)
+    assert status["state"] == "succeeded", status
+    png = client.get(f"/api/teleop/{session['id']}/frame.png")
+    assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
+    ds = load_dataset(tmp_path / "console", ("action",))
+    assert ds.episodes[0]["hvla/source"] == "teleop" and ds.episodes[0]["hvla/success"]
+    assert list((tmp_path / "console" / "videos").rglob("*.mp4"))  # the scene camera, recorded
