@@ -33,8 +33,8 @@ CONDITIONS: dict[str, tuple[str, Disturbance]] = {  # name: (cases, disturbance)
     "mango (never in training)": ("mango", Disturbance()),
     "moved 3-5 cm mid-grasp": ("disturbed", Disturbance("moved_object")),
     "moved 10-15 cm mid-grasp": ("disturbed", Disturbance("moved_object", shift_m=(0.10, 0.15))),
-    "tokens missing, p = 0.3": ("disturbed", Disturbance("occlusion", drop_p=0.3)),
-    "tokens missing, p = 0.6": ("disturbed", Disturbance("occlusion", drop_p=0.6)),
+    "tokens missing p=0.3": ("disturbed", Disturbance("occlusion", drop_p=0.3)),
+    "tokens missing p=0.6": ("disturbed", Disturbance("occlusion", drop_p=0.6)),
     "3 extra distractors": ("disturbed", Disturbance("distractors")),
 }
 

@@ -26,7 +26,7 @@ from hvla.core.errors import HvlaError
 
 console = Console(stderr=True)
 data_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                       help="Demonstration datasets (LeRobotDataset v3): record, teleop, report, repair.")
+                       help="Demonstration datasets (LeRobotDataset v3): record, teleop, rollouts, report, repair.")
 train_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="Train the learned skill policy (behaviour cloning, DAgger), its anomaly detector and "
                              "the end-to-end baseline.")
@@ -77,6 +77,35 @@ def record(
     ok = sum(r.success for r in results)
     console.print(f"recorded {len(results)} new episodes ({ok} succeeded); {out} now holds "
                   f"{info['total_episodes']} episodes, {info['total_frames']} frames")
+
+
+@data_app.command("rollouts")
+def rollouts(
+    episodes: Annotated[int, typer.Option(help="Roll-outs, spread over the skills in turn.")] = 60,
+    skills: Annotated[str, typer.Option(help="Comma-separated skills.")] = "pick,pick_place,place,wipe",
+    policy: Annotated[Path | None, typer.Option(help="Policy checkpoint (default: the committed one).")] = None,
+    first_seed: Annotated[int, typer.Option(help="Kitchens first_seed.. (keep 10000..49999 for benchmarks).")
+                          ] = 60_000,
+    out: Annotated[Path, typer.Option(help="Dataset folder (LeRobot v3).")] = Path("data/rollouts"),
+    workers: Workers = 0,
+) -> None:
+    """Autonomous collection: the learned policy's own roll-outs in normal kitchens, labelled by the expert.
+
+    Kept whether they succeed or not (flagged). The normal-operation data of `hvla train anomaly`, and
+    DAgger data for any later round."""
+    from hvla.core.artifacts import resolve_artifact
+    from hvla.skills.policy.checkpoint import ARTIFACT, MAKE_COMMAND
+    from hvla.skills.policy.dagger import DaggerConfig
+    from hvla.skills.runner import dagger_collect
+
+    try:
+        checkpoint = policy or resolve_artifact(ARTIFACT, MAKE_COMMAND)
+        cfg = DaggerConfig(rounds=1, episodes_per_round=episodes, skills=tuple(skills.split(",")),
+                           first_seed=first_seed, moved_object_share=0.0)
+        success = dagger_collect(0, checkpoint, out, cfg, workers or None)
+    except HvlaError as exc:
+        raise _fail(exc) from None
+    console.print("roll-out success: " + ", ".join(f"{k} {v:.0%}" for k, v in success.items() if v == v))
 
 
 @data_app.command("teleop")
