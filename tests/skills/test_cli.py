@@ -35,3 +35,15 @@ def test_a_damaged_dataset_is_bad_input_until_repaired(tmp_path, episode_factory
 def test_unknown_skill_is_bad_input(tmp_path):
     result = CliRunner().invoke(app, ["data", "record", "--skill", "juggle", "--episodes", "1", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "juggle" in result.output
+
+
+def test_rollouts_of_the_committed_policy_are_kept_with_expert_labels(tmp_path):
+    from hvla.skills.data.lerobot import load_dataset
+
+    result = CliRunner().invoke(app, ["data", "rollouts", "--episodes", "1", "--skills", "pick", "--workers", "1",
+                                      "--out", str(tmp_path / "ro")])
+    assert result.exit_code == 0, result.output
+    assert "roll-out success: all" in result.output
+    ds = load_dataset(tmp_path / "ro", ("action", "action.executed"))
+    assert len(ds.episodes) == 1 and ds.episodes[0]["hvla/skill"] == "pick"
+    assert ds.episodes[0]["hvla/source"] == "dagger0" and ds.episodes[0]["hvla/seed"] == 60_000
