@@ -264,6 +264,8 @@ def dagger(
                                                      "few demonstrations, 1: the roll-outs already outnumber them).")
                             ] = 3.0,
     epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per round.")] = 6,
+    curriculum_epochs: Annotated[int, typer.Option(help="Fine-tuning epochs on the cleanest scenes first (0: "
+                                                        "every scene from the start).")] = 1,
     steps_per_epoch: int = 120,
     batch_size: int = 128,
     lr: Annotated[float, typer.Option(help="Peak fine-tuning learning rate.")] = 5e-4,
@@ -280,7 +282,7 @@ def dagger(
     cfg = DaggerConfig(rounds=rounds, episodes_per_round=episodes, beta0=beta, skills=tuple(skills.split(",")),
                        moved_object_share=moved_share, perception=perception, lead_in_p=lead_in)
     tcfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
-                       curriculum_epochs=0, warmup_steps=50, lr=lr, patience=3, threads=threads,
+                       curriculum_epochs=curriculum_epochs, warmup_steps=50, lr=lr, patience=3, threads=threads,
                        max_episodes_per_skill=episodes_per_skill or None, dagger_boost=dagger_boost,
                        **_label_recipe(init))
 
