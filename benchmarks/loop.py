@@ -6,7 +6,8 @@
         --stack skills=learned+perception=yolo        # any layer mix per row
 
 Each seed runs exactly what `hvla run "<instruction>" --seed N --json` runs (planning, retries,
-re-planning), without episode logs. Prints the success rate, per-subgoal outcomes and timings.
+re-planning), without episode logs. Prints the success rate, per-subgoal outcomes and timings, and how many
+episodes the learned policy's anomaly monitor warned in.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def summarise(name: str, reports: list[dict[str, Any]]) -> tuple[str, ...]:
         f"{np.median([r['sim_time_s'] for r in ok]) if ok else float('nan'):.1f}",
         f"{np.median([r['wall_time_s'] for r in ok]) if ok else float('nan'):.1f}",
         str(retried), str(sum(r.get("replans", 0) for r in reports)),
+        str(sum(bool(r.get("warnings")) for r in reports)),
     )
 
 
@@ -83,7 +85,8 @@ def main() -> None:
         rows.append(summarise(name, reports))
         failures[name] = Counter((r["failure"] or "")[:90] for r in reports if not r["success"])
         failed_seeds[name] = [r["seed"] for r in reports if not r["success"]]
-    header = ("stack", "success", "rate [%]", "median sim [s]", "median wall [s]", "subgoals retried", "replans")
+    header = ("stack", "success", "rate [%]", "median sim [s]", "median wall [s]", "subgoals retried", "replans",
+              "episodes with anomaly warnings")
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for row in rows:
         print("| " + " | ".join(row) + " |")
