@@ -1,15 +1,17 @@
 """Anomaly detection for the learned skill policy: is this situation like the ones it was trained on?
 
 The chapter's recipe: fit a model of normal operation, warn when the policy's inputs leave it. The
-features are the policy's own view of the moment, the last hidden layer of its head (`embed`, 128
-numbers that already combine the objects the subgoal names, the hand and the subgoal). Per skill, a
-Gaussian with a Ledoit-Wolf shrunk covariance is fitted on the frames of normal episodes
-(demonstrations, or roll-outs of normal scenes); the score of a frame is its Mahalanobis distance
-divided by the limit, the `quantile` of the scores of held-out normal episodes. So a score above 1 is
-rarer than 1 - quantile of normal frames; the runtime monitor warns only after several such frames in
-a row (`orchestration.monitors.AnomalyMonitor`).
+features are what the policy's head reads (`ObjectCentricPolicy.embed`: its pooled tokens, the raw
+features of the objects the subgoal names relative to the hand and to where they started, and the
+proprioception). Per skill, the frames of normal episodes are projected on their first principal
+components (`components`; a full-rank Gaussian over ~500 numbers from a few dozen episodes fits
+those episodes, not normality) and kept as reference points; a frame's distance is its mean
+distance to the `k` nearest references (nearest neighbours follow the phases of a skill, which one
+ellipsoid would blur). The score is that distance over the limit, the `quantile` of the distances
+of held-out normal episodes: above 1 is rarer than 1 - quantile of normal frames. The runtime
+monitor warns only after several such frames in a row (`orchestration.monitors.AnomalyMonitor`).
 
-A detector belongs to one policy checkpoint (its embedding is that network's): the checkpoint's
+A detector belongs to one policy checkpoint (the features are that network's): the checkpoint's
 sha256 is stored and checked on load.
 """
 
@@ -23,7 +25,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.covariance import LedoitWolf
+from sklearn.decomposition import PCA
+from sklearn.neighbors import NearestNeighbors
 
 from hvla.core.artifacts import read_manifest, resolve_artifact, sha256_of
 from hvla.core.errors import CheckpointError, ConfigError
@@ -31,22 +34,27 @@ from hvla.core.files import atomic_write_bytes
 from hvla.skills.policy.checkpoint import LoadedPolicy
 from hvla.skills.policy.samples import TrainingSet, gather
 
-FORMAT = "hvla-anomaly/1"
+FORMAT = "hvla-anomaly/2"
 ARTIFACT = "skills/anomaly.npz"
 MAKE_COMMAND = "hvla train anomaly --data ... (see the README, 'Anomaly detection')"
 
 
 @dataclass(frozen=True)
 class SkillModel:
-    """A Gaussian over one skill's embeddings and the distance that bounds normal frames."""
+    """One skill's normal frames in principal-component space, and the distance that bounds them."""
 
-    mean: np.ndarray  # (D,)
-    precision: np.ndarray  # (D, D)
-    limit: float  # Mahalanobis distance at the calibration quantile of held-out normal frames
+    mean: np.ndarray  # (F,) of the features
+    components: np.ndarray  # (C, F) principal axes
+    references: np.ndarray  # (R, C) projected normal frames
+    k: int
+    limit: float  # mean k-nearest distance at the calibration quantile of held-out normal frames
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", NearestNeighbors(n_neighbors=self.k).fit(self.references))
 
     def distance(self, x: np.ndarray) -> np.ndarray:
-        d = np.atleast_2d(x) - self.mean
-        return np.sqrt(np.maximum(np.einsum("bi,ij,bj->b", d, self.precision, d), 0.0))
+        z = (np.atleast_2d(x) - self.mean) @ self.components.T
+        return self._index.kneighbors(z, return_distance=True)[0].mean(axis=1)
 
 
 @dataclass(frozen=True)
@@ -75,8 +83,9 @@ class AnomalyDetector:
         arrays: dict[str, np.ndarray] = {}
         for skill, m in self.skills.items():
             arrays[f"{skill}/mean"] = m.mean.astype(np.float32)
-            arrays[f"{skill}/precision"] = m.precision.astype(np.float32)
-            arrays[f"{skill}/limit"] = np.array(m.limit, dtype=np.float64)
+            arrays[f"{skill}/components"] = m.components.astype(np.float32)
+            arrays[f"{skill}/references"] = m.references.astype(np.float32)
+            arrays[f"{skill}/k_limit"] = np.array([m.k, m.limit], dtype=np.float64)
         header = {"format": FORMAT, "policy_sha256": self.policy_sha256, "quantile": self.quantile,
                   "skills": sorted(self.skills), "meta": self.meta}
         arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
@@ -99,8 +108,9 @@ def load_detector(path: Path | None = None) -> AnomalyDetector:
             header = json.loads(bytes(z["header"]).decode())
             if header.get("format") != FORMAT:
                 raise CheckpointError(f"{path}: format {header.get('format')!r}, expected {FORMAT!r}")
-            skills = {s: SkillModel(z[f"{s}/mean"].astype(np.float64), z[f"{s}/precision"].astype(np.float64),
-                                    float(z[f"{s}/limit"])) for s in header["skills"]}
+            skills = {s: SkillModel(z[f"{s}/mean"].astype(np.float64), z[f"{s}/components"].astype(np.float64),
+                                    z[f"{s}/references"].astype(np.float64), int(z[f"{s}/k_limit"][0]),
+                                    float(z[f"{s}/k_limit"][1])) for s in header["skills"]}
     except CheckpointError:
         raise
     except Exception as exc:  # numpy/zipfile/json raise many types for a damaged file
@@ -127,35 +137,43 @@ def embeddings(policy: LoadedPolicy, ts: TrainingSet, rows: np.ndarray, batch: i
 
 
 def fit_detector(policy: LoadedPolicy, ts: TrainingSet, fit_episodes: np.ndarray, val_episodes: np.ndarray,
-                 quantile: float = 0.99, min_frames: int = 200) -> tuple[AnomalyDetector, dict[str, Any]]:
-    """Fit one Gaussian per skill on `fit_episodes` (boolean (E,) mask), calibrate the limit on `val_episodes`.
+                 quantile: float = 0.99, components: int = 16, k: int = 10, max_references: int = 6000,
+                 min_frames: int = 200) -> tuple[AnomalyDetector, dict[str, Any]]:
+    """Fit one model per skill on `fit_episodes` (boolean (E,) mask), calibrate the limit on `val_episodes`.
 
-    Returns the detector and a report per skill (frames used, limit, the share of held-out normal frames
-    over it, which is 1 - quantile by construction, and of the fitting frames, which shows overfit).
+    Returns the detector and a report per skill: frames used, the limit, and the share of held-out
+    normal frames over it (1 - quantile by construction) next to that of the fitting frames: far
+    fewer of those would mean the model learnt its episodes, not normal operation.
     """
     if not 0.5 <= quantile < 1.0:
         raise ConfigError(f"quantile={quantile} must lie in [0.5, 1)")
     if policy.path is None:
         raise ConfigError("fit the anomaly detector on a saved policy checkpoint (its sha256 ties the two)")
+    names = np.array(ts.ep_skill_name)
+    rng = np.random.default_rng(0)
     models: dict[str, SkillModel] = {}
     report: dict[str, Any] = {}
     for skill in sorted(set(ts.ep_skill_name)):
-        fit_rows = ts.subset_episodes(fit_episodes & (np.array(ts.ep_skill_name) == skill))
-        val_rows = ts.subset_episodes(val_episodes & (np.array(ts.ep_skill_name) == skill))
+        fit_rows = ts.subset_episodes(fit_episodes & (names == skill))
+        val_rows = ts.subset_episodes(val_episodes & (names == skill))
         if len(fit_rows) < min_frames or len(val_rows) < min_frames // 4:
             report[skill] = {"skipped": f"{len(fit_rows)} fitting / {len(val_rows)} held-out frames"}
             continue
         fit_x, val_x = embeddings(policy, ts, fit_rows), embeddings(policy, ts, val_rows)
-        lw = LedoitWolf().fit(fit_x)
-        probe = SkillModel(lw.location_, lw.precision_, 1.0)
+        pca = PCA(n_components=min(components, fit_x.shape[1]), random_state=0).fit(fit_x)
+        refs = pca.transform(fit_x)
+        if len(refs) > max_references:
+            refs = refs[np.sort(rng.choice(len(refs), max_references, replace=False))]
+        probe = SkillModel(pca.mean_, pca.components_, refs, k, 1.0)
         limit = float(np.quantile(probe.distance(val_x), quantile))
-        models[skill] = SkillModel(lw.location_, lw.precision_, limit)
+        models[skill] = SkillModel(pca.mean_, pca.components_, refs, k, limit)
+        fit_sample = fit_x[rng.choice(len(fit_x), min(len(fit_x), 2000), replace=False)]
         report[skill] = {
             "fit_frames": int(len(fit_rows)), "val_frames": int(len(val_rows)), "limit": round(limit, 3),
-            "shrinkage": round(float(lw.shrinkage_), 4),
-            "fit_over_limit": round(float(np.mean(probe.distance(fit_x) > limit)), 4),
+            "explained_variance": round(float(pca.explained_variance_ratio_.sum()), 3),
+            "fit_over_limit": round(float(np.mean(probe.distance(fit_sample) > limit)), 4),
         }
     if not models:
         raise ConfigError(f"no skill has enough frames to fit an anomaly model: {report}")
-    meta = {"dataset_frames": int(ts.num_frames), "report": report}
+    meta = {"dataset_frames": int(ts.num_frames), "components": components, "k": k, "report": report}
     return AnomalyDetector(models, sha256_of(policy.path), quantile, meta), report

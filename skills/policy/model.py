@@ -6,7 +6,7 @@ and proprio outputs *and* the outputs and input features of the tokens the subgo
 object, target, tool, region): a grasp needs the target's offset to the millimetre, and a value
 averaged through attention blurs it. It decodes K waypoint offsets (relative to the hand), yaw
 offsets and gripper logits. Attention weights of the last forward pass are kept per layer for the
-debugging tools (`last_attention`); the head's last hidden layer (`embed`) for the anomaly detector.
+debugging tools (`last_attention`); what the head reads (`embed`) feeds the anomaly detector.
 """
 
 from __future__ import annotations
@@ -123,13 +123,16 @@ class ObjectCentricPolicy(nn.Module):
 
     def forward(self, raw: ft.RawBatch) -> Tensor:
         """(B, K, 5): waypoint offsets (3, in 10 cm), yaw offset [rad], gripper-open logit."""
-        hidden = self.embed(raw)
+        situation = self.embed(raw)
         if self.keep_embedding:
-            self.embedding = hidden.detach()
-        return self.head[-1](hidden).view(-1, self.config.chunk_k, 5)
+            self.embedding = situation.detach()
+        return self.head(situation).view(-1, self.config.chunk_k, 5)
 
     def embed(self, raw: ft.RawBatch, text_table: Tensor | None = None) -> Tensor:
-        """(B, 2d) the head's last hidden layer: the situation as the policy sees it (the anomaly detector's input).
+        """(B, F) what the head reads: the situation as the policy sees it (the anomaly detector's input).
+
+        The readout and proprio outputs, the outputs and raw features of the tokens the subgoal names
+        and the proprio features.
 
         `text_table` replaces the stored MiniLM table (the ONNX export takes it as an input, so words
         first met at run time reach the exported graph too)."""
@@ -144,7 +147,7 @@ class ObjectCentricPolicy(nn.Module):
         for role in range(1, len(ft.ROLES)):
             mask = (raw.roles == role).float()  # (B, N); at most one slot per role
             parts += [torch.einsum("bn,bnd->bd", mask, x[:, first_obj:]), torch.einsum("bn,bnf->bf", mask, obj)]
-        return self.head[:-1](torch.cat([*parts, prop], dim=-1))
+        return torch.cat([*parts, prop], dim=-1)
 
     def last_attention(self) -> list[Tensor]:
         """Per layer (B, heads, S, S) from the last forward with `keep_attention = True`."""

@@ -2,7 +2,7 @@
 
 The chapter's model optimisation step. The export is made once per checkpoint (keyed by its
 sha256, cached outside git like the detector's) and computes the same two outputs as the torch
-module: the (1, K, 5) chunk and the (1, 2d) embedding the anomaly detector reads. The MiniLM table is
+module: the (1, K, 5) chunk and the (1, F) situation features the anomaly detector reads. The MiniLM table is
 an input, not a constant, so words met only at run time (the mango) reach the exported graph.
 Attention maps stay a torch-runtime feature (the debugging tools use `--runtime torch`).
 """
@@ -24,6 +24,7 @@ from hvla.skills.policy import features as ft
 from hvla.skills.policy.checkpoint import LoadedPolicy
 
 RUNTIMES = ("torch", "onnx")
+EXPORT_VERSION = 2  # of the exported graph's outputs: part of the cache name, so an old export is never reused
 INPUTS = ("text_table", "tokens", "init_tokens", "state", "roles", "skill", "args", "arg_roles")
 
 
@@ -37,15 +38,15 @@ class _Exported(nn.Module):
     def forward(self, text_table: Tensor, tokens: Tensor, init_tokens: Tensor, state: Tensor, roles: Tensor,
                 skill: Tensor, args: Tensor, arg_roles: Tensor) -> tuple[Tensor, Tensor]:
         raw = ft.RawBatch(tokens, init_tokens, state, roles, skill, args, arg_roles)
-        hidden = self.model.embed(raw, text_table)
-        return self.model.head[-1](hidden).view(-1, self.model.config.chunk_k, 5), hidden
+        situation = self.model.embed(raw, text_table)
+        return self.model.head(situation).view(-1, self.model.config.chunk_k, 5), situation
 
 
 def onnx_cache_path(policy: LoadedPolicy) -> Path:
     if policy.path is None:
         raise ConfigError("the ONNX runtime needs a saved checkpoint (its sha256 names the export)")
     root = Path(os.environ.get("HVLA_CACHE", ARTIFACTS_DIR.parent / "data" / "cache"))
-    return root / "skills" / f"{policy.path.stem}_{sha256_of(policy.path)[:12]}.onnx"
+    return root / "skills" / f"{policy.path.stem}_{sha256_of(policy.path)[:12]}_v{EXPORT_VERSION}.onnx"
 
 
 def export_onnx(policy: LoadedPolicy, example: ft.RawBatch, path: Path) -> Path:
