@@ -376,14 +376,14 @@ def train_anomaly(
     except HvlaError as exc:
         raise _fail(exc) from None
     table = Table(title=f"anomaly detector for {loaded.path} (limit: {quantile:.0%} of held-out normal frames)")
-    for col in ("skill", "fit frames", "held-out frames", "limit", "fit frames over it", "variance kept"):
+    for col in ("skill", "fit frames", "held-out frames", "limit", "variance kept"):
         table.add_column(col)
     for skill, r in report.items():
         if "skipped" in r:
-            table.add_row(skill, "-", "-", "-", "-", f"skipped: {r['skipped']}")
+            table.add_row(skill, "-", "-", "-", f"skipped: {r['skipped']}")
             continue
         table.add_row(skill, str(r["fit_frames"]), str(r["val_frames"]), f"{r['limit']:.2f}",
-                      f"{r['fit_over_limit']:.1%}", f"{r['explained_variance']:.0%}")
+                      f"{r['explained_variance']:.0%}")
     Console().print(table)
     console.print(f"wrote {out}")
     if register:
