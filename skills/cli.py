@@ -87,6 +87,8 @@ def rollouts(
     first_seed: Annotated[int, typer.Option(help="Kitchens first_seed.. (keep 10000..49999 for benchmarks).")
                           ] = 60_000,
     out: Annotated[Path, typer.Option(help="Dataset folder (LeRobot v3).")] = Path("data/rollouts"),
+    lead_in: Annotated[float, typer.Option(help="Share of roll-outs that start where another (scripted) skill "
+                                                "left the arm, as in a plan.")] = 0.4,
     workers: Workers = 0,
 ) -> None:
     """Autonomous collection: the learned policy's own roll-outs in normal kitchens, labelled by the expert.
@@ -101,7 +103,7 @@ def rollouts(
     try:
         checkpoint = policy or resolve_artifact(ARTIFACT, MAKE_COMMAND)
         cfg = DaggerConfig(rounds=1, episodes_per_round=episodes, skills=tuple(skills.split(",")),
-                           first_seed=first_seed, moved_object_share=0.0)
+                           first_seed=first_seed, moved_object_share=0.0, lead_in_p=lead_in)
         success = dagger_collect(0, checkpoint, out, cfg, workers or None)
     except HvlaError as exc:
         raise _fail(exc) from None
