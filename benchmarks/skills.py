@@ -20,10 +20,10 @@ the recording commands in the README):
 BC vs BC+DAgger and data efficiency (the rows of issue 7's closing note; D = the four expert datasets,
 --data data/demos/pick --data data/demos/pick_place --data data/demos/place --data data/demos/wipe):
     hvla train policy $D --episodes-per-skill 10 --epochs 15 --steps-per-epoch 200 --out data/runs/eff10g
-    hvla train dagger --rounds 2 --init data/runs/eff10g/policy.pt $D --skills pick,pick_place,place \
-        --moved-share 0.8 --episodes 60 --episodes-per-skill 10 --out data/runs/dagger10s
+    hvla train dagger --rounds 3 --init data/runs/eff10g/policy.pt $D --skills pick,pick_place,place \
+        --moved-share 0.8 --episodes 60 --episodes-per-skill 10 --threads 1 --out data/runs/dagger10r3
     benchmarks/skills.py --sections dagger --seeds 8 --disturbance-seeds 20 --bc data/runs/eff10g/policy.pt \
-        --learned data/runs/dagger10s/round-2/policy/policy.pt
+        --learned data/runs/dagger10r3/round-3/policy/policy.pt
 (10 demonstrations per skill are the first 10 of each dataset: recording 20 per skill is enough for this row.)
 """
 
