@@ -27,10 +27,12 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 
-# Tools on top of the stack that live beside their layer (the skills' recording/DAgger/benchmark runner
+# Tools on top of the stack that live beside their layer (the skills' recording/DAgger/benchmark runner, teleoperation
 # and its CLI) may import anything, orchestration included; no library module may import them.
-TOOLS: dict[str, str] = {"skills/runner.py": "hvla.skills.runner", "skills/cli.py": "hvla.skills.cli"}
-TOOL_USERS = ("orchestration/cli.py",)  # the hvla command mounts the tools' command groups
+TOOLS: dict[str, str] = {"skills/runner.py": "hvla.skills.runner", "skills/cli.py": "hvla.skills.cli",
+                         "skills/teleop.py": "hvla.skills.teleop"}
+# The hvla command mounts the tools' command groups; the console serves teleoperation.
+TOOL_USERS = ("orchestration/cli.py", "orchestration/console_teleop.py")
 
 
 def hvla_imports(path: Path, layer: str) -> list[tuple[int, str]]:
