@@ -66,7 +66,6 @@ class LearnedSkills:
         self.model = self.policy.model
         self.model.eval()
         self.model.keep_attention = True
-        self.model.keep_embedding = detector is not None
         self.ensembler = TemporalEnsembler(ensemble)
         self.subgoal: Subgoal | None = None
         self._history: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=max(ft.HISTORY) + 1)
@@ -129,9 +128,10 @@ class LearnedSkills:
                     self._onnx = OnnxPolicy(self.policy, raw)
                 out, embedding = self._onnx(raw, self.model.text_table)
             else:
-                out, embedding = self.model(raw), self.model.embedding
+                embedding = self.model.embed(raw)
+                out = self.model.decode(embedding)
             pos, yaw, p_open = ft.decode_outputs(out, raw.state[:, 0])
-        if self.detector is not None and embedding is not None:
+        if self.detector is not None:
             self.anomaly = self.detector.score(self.subgoal.skill, embedding[0].numpy())
         pos, yaw, p_open, confidence = self.ensembler(pos[0].numpy(), yaw[0].numpy(), p_open[0].numpy())
         pos[:, 2] = np.maximum(pos[:, 2], MIN_Z_M)

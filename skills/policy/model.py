@@ -102,8 +102,6 @@ class ObjectCentricPolicy(nn.Module):
         self.head = nn.Sequential(nn.Linear(head_in, 2 * d), nn.GELU(), nn.Linear(2 * d, 2 * d), nn.GELU(),
                                   nn.Linear(2 * d, config.chunk_k * 5))
         self.keep_attention = False
-        self.keep_embedding = False  # keep the last forward's `embed` output in `embedding`
-        self.embedding: Tensor | None = None
 
     def tokens(self, raw: ft.RawBatch, obj: Tensor, category: Tensor, valid: Tensor, prop: Tensor,
                text_table: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -123,9 +121,10 @@ class ObjectCentricPolicy(nn.Module):
 
     def forward(self, raw: ft.RawBatch) -> Tensor:
         """(B, K, 5): waypoint offsets (3, in 10 cm), yaw offset [rad], gripper-open logit."""
-        situation = self.embed(raw)
-        if self.keep_embedding:
-            self.embedding = situation.detach()
+        return self.decode(self.embed(raw))
+
+    def decode(self, situation: Tensor) -> Tensor:
+        """(B, K, 5) from what the head reads (`embed`): callers that also need the situation call both."""
         return self.head(situation).view(-1, self.config.chunk_k, 5)
 
     def embed(self, raw: ft.RawBatch, text_table: Tensor | None = None) -> Tensor:

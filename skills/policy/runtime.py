@@ -4,7 +4,7 @@ The chapter's model optimisation step. The export is made once per checkpoint (k
 sha256, cached outside git like the detector's) and computes the same two outputs as the torch
 module: the (1, K, 5) chunk and the (1, F) situation features the anomaly detector reads. The MiniLM table is
 an input, not a constant, so words met only at run time (the mango) reach the exported graph.
-Attention maps stay a torch-runtime feature (the debugging tools use `--runtime torch`).
+The exported graph keeps no attention maps: `LearnedSkills.attention` recomputes them in torch.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class _Exported(nn.Module):
                 skill: Tensor, args: Tensor, arg_roles: Tensor) -> tuple[Tensor, Tensor]:
         raw = ft.RawBatch(tokens, init_tokens, state, roles, skill, args, arg_roles)
         situation = self.model.embed(raw, text_table)
-        return self.model.head(situation).view(-1, self.model.config.chunk_k, 5), situation
+        return self.model.decode(situation), situation
 
 
 def onnx_cache_path(policy: LoadedPolicy) -> Path:
