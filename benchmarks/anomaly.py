@@ -17,7 +17,6 @@ A good detector: few warnings in normal scenes, many where the policy fails.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import platform
 from pathlib import Path
@@ -25,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from hvla.skills.data.disturb import Disturbance
-from hvla.skills.runner import PolicySpec, RolloutJob, RolloutResult, default_workers, map_jobs, run_rollout
-from skills import FIRST_SEED, Cache, disturbance_cases, main_cases, mango_cases, policy_key
+from hvla.skills.runner import PolicySpec, RolloutResult, default_workers
+from skills import FIRST_SEED, Cache, disturbance_cases, main_cases, mango_cases, run
 
 CONDITIONS: dict[str, tuple[str, Disturbance]] = {  # name: (cases, disturbance)
     "normal": ("main", Disturbance()),
@@ -39,34 +38,11 @@ CONDITIONS: dict[str, tuple[str, Disturbance]] = {  # name: (cases, disturbance)
 }
 
 
-def detector_key(detector: str) -> str:
-    from hvla.core.artifacts import ARTIFACTS_DIR
-    from hvla.skills.policy.anomaly import ARTIFACT
-
-    path = ARTIFACTS_DIR / ARTIFACT if detector == "committed" else Path(detector)
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-
-
 def run_condition(spec: PolicySpec, name: str, seeds: range, cache: Cache, workers: int) -> list[RolloutResult]:
     which, disturbance = CONDITIONS[name]
     cases = {"main": main_cases, "mango": mango_cases, "disturbed": disturbance_cases}[which]()
-    prefix = f"{policy_key(spec)}+anomaly:{detector_key(spec.anomaly or 'committed')}|{name}"
-    out, todo = [], []
-    for case_name, subgoals, case in cases:
-        for seed in seeds:
-            key = f"{prefix}|{case_name}|{seed}"
-            if key in cache.rows:
-                row = {k: v for k, v in cache.rows[key].items() if k != "key"}
-                out.append(RolloutResult(**{**row, "warnings": tuple(row.get("warnings", ()))}))
-                continue
-            todo.append((key, RolloutJob(case_name, seed, subgoals, case.scene(), spec, disturbance)))
-    if todo:
-        def keep(i: int, result: RolloutResult) -> None:
-            cache.add(todo[i][0], result)
-
-        out += map_jobs(run_rollout, [(j,) for _, j in todo], workers, f"{name}: {len(todo)} episodes",
-                        on_result=keep)
-    return out
+    results = run({"learned": spec}, cases, seeds, disturbance, cache, workers, name, condition=name)
+    return [r for per_case in results["learned"].values() for r in per_case]
 
 
 def share(num: int, den: int) -> str:

@@ -119,6 +119,10 @@ class Cache:
                     row = json.loads(line)
                     self.rows[row["key"]] = row
 
+    def result(self, key: str) -> RolloutResult:
+        row = {k: v for k, v in self.rows[key].items() if k != "key"}
+        return RolloutResult(**{**row, "warnings": tuple(row.get("warnings", ()))})  # JSON made the tuple a list
+
     def add(self, key: str, result: RolloutResult) -> None:
         row = {"key": key, **result.__dict__}
         self.rows[key] = row
@@ -141,22 +145,29 @@ def policy_key(spec: PolicySpec) -> str:
         key += f"+ens{spec.ensemble_horizon}"
     if spec.kind != "e2e" and spec.runtime != "torch":
         key += f"+{spec.runtime}"  # the same network and outputs; the loop's chunk_ms differs
+    if spec.anomaly:  # the warnings depend on the detector
+        from hvla.skills.policy.anomaly import ARTIFACT as ANOMALY_ARTIFACT
+
+        detector = ARTIFACTS_DIR / ANOMALY_ARTIFACT if spec.anomaly == "committed" else Path(spec.anomaly)
+        key += f"+anomaly:{hashlib.sha256(detector.read_bytes()).hexdigest()[:12]}"
     return key if spec.hold_frames is None else key + f"+hold{spec.hold_frames}"
 
 
 def run(policies: dict[str, PolicySpec], cases, seeds: range, disturbance: Disturbance, cache: Cache,
-        workers: int, label: str, perception: str = "oracle") -> dict[str, dict[str, list[RolloutResult]]]:
-    """results[policy][case] = list of results (cached ones reused)."""
+        workers: int, label: str, perception: str = "oracle", condition: str | None = None
+        ) -> dict[str, dict[str, list[RolloutResult]]]:
+    """results[policy][case] = list of results (cached ones reused).
+
+    `condition` names the disturbance in the cache key where its kind alone does not (other parameters)."""
     suffix = "" if perception == "oracle" else f"|{perception}"
     keys = {name: policy_key(spec) + suffix for name, spec in policies.items()}
     todo, out = [], defaultdict(lambda: defaultdict(list))
     for pname, spec in policies.items():
         for name, subgoals, case in cases:
             for seed in seeds:
-                key = f"{keys[pname]}|{name}|{seed}|{disturbance.kind}"
+                key = f"{keys[pname]}|{name}|{seed}|{condition or disturbance.kind}"
                 if key in cache.rows:
-                    row = {k: v for k, v in cache.rows[key].items() if k != "key"}
-                    out[pname][name].append(RolloutResult(**row))
+                    out[pname][name].append(cache.result(key))
                     continue
                 first = 1 if CHAINED in name else 0
                 todo.append((pname, key, RolloutJob(name, seed, subgoals, case.scene(), spec, disturbance,
