@@ -112,13 +112,12 @@ def add_teleop_routes(app: FastAPI, root: Path = TELEOP_ROOT) -> None:
 
 
 def _drive(session: _Teleop, dataset: Path) -> None:
-    from hvla.skills.teleop import TeleopEpisode, teleop_subgoal
+    from hvla.skills.teleop import TeleopEpisode, teleop_args, teleop_subgoal
 
     req = session.request
-    args = {"tool": req.object or "sponge", "region": "counter"} if req.skill == "wipe" else {
-        k: v for k, v in (("object", req.object), ("target", req.target)) if v}
     try:
-        episode = TeleopEpisode(req.seed, teleop_subgoal(req.skill, args), cameras=("scene",))
+        subgoal = teleop_subgoal(req.skill, teleop_args(req.skill, req.object, req.target))
+        episode = TeleopEpisode(req.seed, subgoal, cameras=("scene",))
     except HvlaError as exc:
         session.state, session.status = "error", str(exc)
         session.started.set()
@@ -137,18 +136,12 @@ def _drive(session: _Teleop, dataset: Path) -> None:
             yield key
 
     try:
-        result = episode.run(_refreshing(from_queue(), refresh), dataset)
+        result = episode.run(from_queue(), dataset, on_tick=refresh)
     except Exception as exc:  # the page must show any failure, not a dead thread
         session.state, session.status = "error", f"{type(exc).__name__}: {exc}"
         return
     session.result = {**result, "dataset": str(dataset)}
     session.state = "succeeded" if result["success"] else "failed"
-
-
-def _refreshing(keys, refresh):
-    for key in keys:
-        yield key
-        refresh()  # after the previous key's tick ran: the page sees where that key took the hand
 
 
 TELEOP_PAGE = """<h3>teleoperation (records a demonstration)</h3>

@@ -124,12 +124,10 @@ def teleop(
 ) -> None:
     """Teleoperate SKILL with keys (w/s x, a/d y, r/f z, q/e yaw, g gripper, . hold; x ends) and record it."""
     from hvla.skills.data.teleop import KEY_HELP, TeleopConfig, parse_keys
-    from hvla.skills.teleop import TeleopEpisode, teleop_subgoal, terminal_keys
+    from hvla.skills.teleop import TeleopEpisode, teleop_args, teleop_subgoal, terminal_keys
 
-    args = {"object": object, "target": target} if skill != "wipe" else {"tool": object or "sponge",
-                                                                         "region": "counter"}
     try:
-        subgoal = teleop_subgoal(skill, {k: v for k, v in args.items() if v})
+        subgoal = teleop_subgoal(skill, teleop_args(skill, object, target))
         episode = TeleopEpisode(seed, subgoal, tuple(c for c in cameras.split(",") if c),
                                 TeleopConfig(step_m=step_cm / 100))
         if keys is not None:

@@ -9,7 +9,7 @@ cameras as mp4) and trains the same policies. The keys are in `hvla.skills.data.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,13 @@ from hvla.skills.data.record import HELD_OUT_OBJECTS, EpisodeRecorder, scene_for
 from hvla.skills.data.teleop import TeleopConfig, TeleopOperator, future_chunks, parse_keys
 
 TELEOP_TIMEOUT_S = 180.0  # people are slower than the scripted experts' budgets
+
+
+def teleop_args(skill: str, obj: str = "", target: str = "") -> dict[str, str]:
+    """The subgoal arguments from an operator's form (object, target; wipe: the tool, the counter)."""
+    if skill == "wipe":
+        return {"tool": obj or "sponge", "region": "counter"}
+    return {k: v for k, v in (("object", obj), ("target", target)) if v}
 
 
 def teleop_subgoal(skill: str, args: dict[str, str]) -> Subgoal:
@@ -52,6 +59,7 @@ class TeleopEpisode:
         self.seed, self.subgoal, self.cameras, self.config = seed, subgoal, cameras, config or TeleopConfig()
         self.world = KitchenWorld(seed=seed, scene=scene_for(objects, 0))
         self.oracle = PERCEPTION.get("oracle")()
+        self.uid = f"teleop-{subgoal.skill}-{'-'.join(subgoal.args.values())}-s{seed:06d}"
 
     def status(self) -> str:
         """One line for the operator: where the hand is, the gripper, and the named objects relative to it."""
@@ -67,11 +75,14 @@ class TeleopEpisode:
                 parts.append(f"{role} {name} at dx {d[0] * 100:+.0f} dy {d[1] * 100:+.0f} dz {d[2] * 100:+.0f} cm")
         return "; ".join(parts)
 
-    def run(self, keys: Iterator[str], root: Path, on_tick: Callable[[], None] | None = None) -> dict:
+    def run(self, keys: Iterable[str], root: Path, on_tick: Callable[[], None] | None = None) -> dict:
         """Drive the episode with `keys` and stage + commit it into the dataset `root`.
 
         Returns the uid, success, frames and the failure reason (the operator stopped, the time ran out).
         """
+        writer = DatasetWriter(root, cameras=self.cameras)
+        if self.uid in writer.done_uids():  # before the operator's work, not after
+            raise ConfigError(f"{root} already holds {self.uid}; pick another --seed")
         operator = TeleopOperator(_ticking(keys, on_tick), self.config)
         recorder = EpisodeRecorder(operator, [self.subgoal], [self.subgoal.id], self.cameras)
         executor = Executor(
@@ -81,29 +92,32 @@ class TeleopEpisode:
         )
         result = executor.run_plan(Plan.sequence([self.subgoal], f"teleop {self.subgoal.describe()}"))
         outcome = result.subgoals[0]
-        uid = f"teleop-{self.subgoal.skill}-{'-'.join(self.subgoal.args.values())}-s{self.seed:06d}"
-        writer = DatasetWriter(root, cameras=self.cameras)
-        if uid in writer.done_uids():
-            raise ConfigError(f"{root} already holds {uid}; pick another --seed")
         meta = {"seed": self.seed, "source": "teleop", "noise_m": 0.0, "disturbance": "none",
                 "n_objects": len(self.world.layout.objects), "n_distractors": 0,
                 "sim_time_s": round(result.sim_time_s, 2), "lead_in": ""}
         with tempfile.TemporaryDirectory() as tmp:
             outcomes = {outcome.id: (outcome.outcome == "succeeded", outcome.reason)}
-            episodes = recorder.episodes(uid, outcomes, meta, Path(tmp))
+            episodes = recorder.episodes(self.uid, outcomes, meta, Path(tmp))
             for episode in episodes:
                 episode.columns["action"] = future_chunks(episode.columns["action.executed"])
                 writer.stage(episode)
             writer.finalise()
         self.world.close()
         frames = sum(e.length for e in episodes)
-        return {"uid": uid, "success": outcome.outcome == "succeeded", "frames": frames, "reason": outcome.reason}
+        return {"uid": self.uid, "success": outcome.outcome == "succeeded", "frames": frames, "reason": outcome.reason}
 
 
 def _ticking(keys: Iterator[str], on_tick: Callable[[], None] | None) -> Iterator[str]:
-    for key in keys:  # `on_tick` as each key is taken (a display refresh, a progress count)
+    """`keys`, calling `on_tick` each time the executor asks for the next one: after the previous tick ran
+    and before waiting for the operator, so a display shows where the last key took the hand."""
+    keys = iter(keys)
+    while True:
         if on_tick is not None:
             on_tick()
+        try:
+            key = next(keys)
+        except StopIteration:
+            return
         yield key
 
 
