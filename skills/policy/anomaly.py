@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +119,11 @@ def load_detector(path: Path | None = None) -> AnomalyDetector:
     return AnomalyDetector(skills, header["policy_sha256"], float(header["quantile"]), header.get("meta", {}))
 
 
+@lru_cache(maxsize=1)
 def committed_detector() -> AnomalyDetector | None:
-    """The committed detector, or None where none is listed in the manifest (the policy then runs unwatched)."""
+    """The committed detector, or None where none is listed in the manifest (the policy then runs unwatched).
+
+    Loaded once per process, like the committed policy: every `--skills learned` episode builds a policy."""
     if ARTIFACT not in read_manifest():
         return None
     return load_detector(None)
