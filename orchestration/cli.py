@@ -148,18 +148,25 @@ def serve(
 def episodes(
     log_dir: Annotated[Path, typer.Argument(help="Root folder of episode logs.")] = Path("runs"),
 ) -> None:
-    """List recorded episodes: state (complete / incomplete / running), outcome, steps, instruction."""
+    """List recorded episodes: state (complete / incomplete / running / interrupted), outcome, steps, instruction.
+
+    "interrupted": the run was killed (its process is gone) before it could finish; what it logged is kept."""
     from rich.table import Table
 
-    from hvla.orchestration.episode_log import list_episodes
+    from hvla.orchestration.episode_log import INTERRUPTED, list_episodes
 
     table = Table(title=f"episodes in {log_dir}")
     for col in ("episode", "state", "success", "steps", "seed", "instruction"):
         table.add_column(col)
-    for ep in list_episodes(log_dir):
+    summaries = list_episodes(log_dir)
+    for ep in summaries:
         table.add_row(ep.episode_id, ep.state, str(ep.success), str(ep.n_steps), str(ep.meta.get("seed", "")),
                       str(ep.meta.get("instruction", "")))
-    Console(width=max(Console().width, 120)).print(table)
+    out = Console(width=max(Console().width, 120))
+    out.print(table)
+    for ep in (s for s in summaries if s.state == INTERRUPTED):
+        out.print(f"{ep.episode_id}: interrupted, {ep.error}; its {ep.n_steps} steps stay readable "
+                  f"(`hvla replay {ep.path}`)", soft_wrap=True)
 
 
 @app.command()

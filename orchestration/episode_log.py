@@ -3,7 +3,7 @@
 Layout of `root/<episode_id>/`:
 
     meta.json       what the caller passed (seed, instruction, implementations, ...) + episode_id
-    status.json     {"state": "running" | "complete" | "incomplete", "error": str | null}
+    status.json     {"state": "running" | "complete" | "incomplete", "error": str | null, "owner": pid/host}
     plan.json       the latest Plan.to_json();  plans.json: every plan of the episode, in order
     events.jsonl    one Event.to_json() per line, flushed and fsynced per event
     steps/NNNNNN.npz  one file per 10 Hz step: observation, tokens, action chunk, joint commands
@@ -14,6 +14,11 @@ Every file except events.jsonl is written to a temporary name in the same folder
 place (`os.replace` is atomic on POSIX), so a reader sees either the old file or the new one. A process
 that dies (exception, Ctrl-C, SIGKILL) leaves `status.json` at "running" or "incomplete": the loader
 reports such an episode as `incomplete=True` and still reads every step that was written.
+
+A killed writer cannot write its own ending, so "running" on disk is only a claim: status.json names the
+writer (pid, host, process start time) and the reader reports "interrupted" once that process is gone.
+A log from another host (or from before the owner was recorded) is judged by its last write instead:
+quiet for `STALE_S`, it is interrupted.
 
 Step files are `.npz` without pickles. Images are PNG (lossless) or JPEG bytes, depth is float16
 (about 1 mm resolution at 1 m), everything else float64. Object masks and features are not logged.
@@ -49,11 +54,14 @@ from hvla.core.messages import (
     Proprio,
     Scene,
 )
+from hvla.core.owner import Owner
 from hvla.core.robot import JointCommand
 from hvla.orchestration.events import Event
 
 FORMAT_VERSION = 1
 RUNNING, COMPLETE, INCOMPLETE = "running", "complete", "incomplete"
+INTERRUPTED = "interrupted"  # never on disk: a "running" log whose writer is gone, as the reader sees it
+STALE_S = 600.0  # a "running" log whose owner cannot be checked and that was not written for this long
 IMAGE_FORMATS = ("png", "jpeg")
 _EXT = {"png": ".png", "jpeg": ".jpg"}
 # What np.load and zipfile raise on a truncated or garbled .npz.
@@ -193,8 +201,8 @@ class Episode:
     steps: list[StepRecord]
     outcome: dict[str, Any] | None
     incomplete: bool
-    state: str  # "running" (the writer died without a word), "complete" or "incomplete"
-    error: str | None = None  # why the writer stopped, when it could say
+    state: str  # "running" (its writer lives), "interrupted" (it died without a word), "complete" or "incomplete"
+    error: str | None = None  # why the writer stopped, when it could say (or, interrupted, who died)
     final_proprio: Proprio | None = None  # after the last step's commands
     final_t_s: float | None = None
 
@@ -213,6 +221,7 @@ class EpisodeSummary:
     success: bool | None
     n_steps: int
     meta: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
 
 
 # --- writer ---------------------------------------------------------------------------------------
@@ -259,6 +268,7 @@ class EpisodeWriter:
         self.steps_dir.mkdir()
         self.n_steps = 0
         self.state = RUNNING
+        self._owner = Owner.current()
         self._plans: list[dict[str, Any]] = []
         self._t0_wall_s = time.time()
         meta_json = {
@@ -398,7 +408,8 @@ class EpisodeWriter:
         atomic_write_bytes(self.path / relpath, data, self.durable)
 
     def _write_status(self, state: str, error: str | None = None) -> None:
-        self._write("status.json", _dumps({"state": state, "error": error, "wall_s": time.time()}, "status"))
+        status = {"state": state, "error": error, "wall_s": time.time(), "owner": self._owner.to_json()}
+        self._write("status.json", _dumps(status, "status"))
 
     def _close(self, state: str, error: str | None = None) -> None:
         self.state = state
@@ -513,6 +524,35 @@ def _load_events(path: Path) -> tuple[list[Event], bool]:
     return events, False
 
 
+def last_write_wall_s(path: Path | str) -> float:
+    """When the episode was last written: its status, its events or its steps folder (a new step renames a
+    file into it), whichever is newest. At 10 Hz this is the writer's heartbeat."""
+    path = Path(path)
+    times = [p.stat().st_mtime for p in (path / "status.json", path / "events.jsonl", path / "steps") if p.exists()]
+    return max(times, default=(path / "meta.json").stat().st_mtime)
+
+
+def reported_state(path: Path | str, status: Mapping[str, Any]) -> tuple[str, str | None]:
+    """(state, error) of an episode folder from its status.json: "running" turns "interrupted" once the
+    writer is known to be gone (or, when it cannot be asked, after `STALE_S` without a write)."""
+    state = status.get("state", RUNNING)
+    if state != RUNNING:
+        return state, status.get("error")
+    owner = Owner.from_json(status.get("owner"))
+    alive = owner.alive() if owner is not None else None
+    if alive:
+        return RUNNING, None
+    last = last_write_wall_s(path)
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(last))
+    if alive is False:
+        return INTERRUPTED, f"its writer ({owner.describe()}) died without finishing; last write {when}"
+    quiet_s = time.time() - last
+    if quiet_s <= STALE_S:
+        return RUNNING, None
+    who = f"its writer ({owner.describe()}) is on another host" if owner is not None else "no writer recorded"
+    return INTERRUPTED, f"not finished and not written for {quiet_s:.0f} s (last write {when}; {who})"
+
+
 def load_episode(path: Path | str, images: bool = True) -> Episode:
     """Read an episode folder back, complete or not. `images=False` skips decoding camera frames.
 
@@ -537,7 +577,7 @@ def load_episode(path: Path | str, images: bool = True) -> Episode:
             final_proprio, final_t_s = final.proprio, final.t_s
         except _BAD_NPZ as err:
             raise DatasetError(f"{path / 'final.npz'}: damaged ({err!r})") from err
-    state = status.get("state", RUNNING)
+    state, error = reported_state(path, status)
     return Episode(
         path=path,
         meta=meta,
@@ -548,7 +588,7 @@ def load_episode(path: Path | str, images: bool = True) -> Episode:
         outcome=outcome,
         incomplete=state != COMPLETE or events_cut or steps_cut,
         state=state,
-        error=status.get("error"),
+        error=error,
         final_proprio=final_proprio,
         final_t_s=final_t_s,
     )
@@ -563,14 +603,16 @@ def list_episodes(root: Path | str) -> list[EpisodeSummary]:
     for path in sorted(p for p in root.iterdir() if (p / "meta.json").is_file()):
         status = _read_json(path / "status.json") if (path / "status.json").exists() else {}
         outcome = _read_json(path / "outcome.json") if (path / "outcome.json").exists() else None
+        state, error = reported_state(path, status)
         out.append(
             EpisodeSummary(
                 path=path,
                 episode_id=path.name,
-                state=status.get("state", RUNNING),
+                state=state,
                 success=None if outcome is None else bool(outcome.get("success")),
                 n_steps=len(step_files(path)),
                 meta=_read_json(path / "meta.json"),
+                error=error,
             )
         )
     return out

@@ -105,6 +105,25 @@ def test_plan_json_lists_grounded_subgoals_edges_scores_and_scene(moves):
     assert moves == []
 
 
+def test_episodes_lists_a_log_whose_writer_died_as_interrupted(tmp_path, synthetic_step):
+    from hvla.orchestration.episode_log import EpisodeWriter
+
+    with EpisodeWriter(tmp_path, "finished", meta={"seed": 1}) as w:
+        w.finish(True)
+    killed = EpisodeWriter(tmp_path, "killed", meta={"seed": 2, "instruction": "pick the apple"})
+    killed.write_step(*synthetic_step(0))
+    status = json.loads((killed.path / "status.json").read_text())
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    status["owner"]["pid"] = int(gone.stdout)  # as a SIGKILL leaves it: "running", its process gone
+    (killed.path / "status.json").write_text(json.dumps(status))
+    result = CliRunner().invoke(app, ["episodes", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[1]: line for line in result.stdout.splitlines() if line.split()[1:2] in (["finished"],
+                                                                                                   ["killed"])}
+    assert "complete" in rows["finished"] and "interrupted" in rows["killed"], result.stdout
+    assert f"pid {int(gone.stdout)}" in flat(result.stdout) and "hvla replay" in flat(result.stdout)
+
+
 # --- whole episodes --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def first_episode(tmp_path_factory) -> tuple[Path, dict]:
@@ -176,7 +195,7 @@ def test_killed_episode_leaves_the_earlier_log_intact_and_the_partial_one_readab
         warnings.simplefilter("ignore")  # a step or event cut mid-write is skipped with a warning
         partial = load_episode(partial_dir, images=False)
     assert partial.incomplete and partial.outcome is None
-    assert partial.state == ("running" if sig == signal.SIGKILL else "incomplete")
+    assert partial.state == ("interrupted" if sig == signal.SIGKILL else "incomplete")
     if sig == signal.SIGINT:
         assert "KeyboardInterrupt" in (partial.error or "")
     assert partial.meta["seed"] == 2 and partial.plan is not None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from hvla.core.errors import DatasetError
 from hvla.core.messages import Observation, Plan, Scene, Subgoal
 from hvla.orchestration import events as ev
 from hvla.orchestration.episode_log import (
+    STALE_S,
     EpisodeWriter,
     IncompleteEpisodeWarning,
     StepRecord,
@@ -239,11 +242,46 @@ def test_sigkill_mid_episode_leaves_earlier_logs_intact_and_the_partial_one_read
     assert {p: p.read_bytes() for p in earlier.rglob("*") if p.is_file()} == before
     assert not load_episode(earlier).incomplete
     partial = load_episode(tmp_path / "killed")  # a step cut mid-write would be a temporary file, never seen
-    assert partial.incomplete and partial.state == "running" and partial.outcome is None
+    assert partial.incomplete and partial.state == "interrupted" and partial.outcome is None
+    assert f"pid {child.pid}" in partial.error and "died" in partial.error
     assert len(partial.steps) >= 4 and partial.plan == {"subgoals": [], "edges": [], "scores": {}}
     for i, step in enumerate(partial.steps):
         _assert_step_equal(step, i, synthetic_step(i))
     assert len(partial.events) >= 4
     summaries = {s.episode_id: s for s in list_episodes(tmp_path)}
-    assert summaries["killed"].state == "running" and summaries["killed"].success is None
+    assert summaries["killed"].state == "interrupted" and summaries["killed"].success is None
     assert summaries[earlier.name].success is True and summaries[earlier.name].n_steps == 2
+
+
+def test_an_unfinished_log_is_running_while_its_writer_lives_and_interrupted_once_it_is_gone(tmp_path, synthetic_step):
+    live = EpisodeWriter(tmp_path, "live", meta={"seed": 1})  # this process: alive
+    live.write_step(*synthetic_step(0))
+    assert load_episode(live.path).state == "running"
+    status = json.loads((live.path / "status.json").read_text())
+    assert status["owner"]["pid"] == os.getpid()
+
+    # The same log as a writer that has since died leaves it: a reaped child's pid, nothing else changed.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    status["owner"]["pid"] = int(dead.stdout)
+    (live.path / "status.json").write_text(json.dumps(status))
+    episode = load_episode(live.path)
+    assert episode.state == "interrupted" and episode.incomplete and len(episode.steps) == 1
+    assert f"pid {dead.stdout.strip()}" in episode.error
+    assert {s.episode_id: s.state for s in list_episodes(tmp_path)} == {"live": "interrupted"}
+    live.finish(True)  # the writer object itself never looked at the disk's claim
+    assert load_episode(live.path).state == "complete"
+
+
+def test_a_log_with_no_owner_is_judged_by_its_last_write(tmp_path, synthetic_step):
+    with EpisodeWriter(tmp_path, "old", meta={"seed": 1}) as w:
+        w.write_step(*synthetic_step(0))
+        status = json.loads((w.path / "status.json").read_text())
+        del status["owner"]  # as logs written before the owner was recorded
+        (w.path / "status.json").write_text(json.dumps(status))
+        assert load_episode(w.path).state == "running"  # just written: it may still be going
+        old_s = time.time() - STALE_S - 5
+        for p in (w.path / "status.json", w.path / "events.jsonl", w.path / "steps"):
+            os.utime(p, (old_s, old_s))
+        episode = load_episode(w.path)
+        assert episode.state == "interrupted" and "no writer recorded" in episode.error
+        w.finish(True)
