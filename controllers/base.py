@@ -54,7 +54,19 @@ class Controller(Protocol):
         ...
 
     def estop(self, reason: str = "software e-stop") -> None:
-        """Make the next command a hold of the current position until `reset_estop`."""
+        """From the next command, brake to rest within the limits and hold there until `reset_estop`."""
         ...
 
-    def reset_estop(self) -> None: ...
+    def reset_estop(self) -> None:
+        """The operator's explicit reset of a latched e-stop."""
+        ...
+
+    @property
+    def estopped(self) -> bool:
+        """The e-stop is latched: nothing moves until `reset_estop`."""
+        ...
+
+    @property
+    def estop_reason(self) -> str:
+        """What engaged the e-stop ('' when it is not engaged)."""
+        ...

@@ -96,6 +96,8 @@ class CartesianController:
         self.safety = SafetyLayer(self.model, self.config.safety)
         self._traj: JointTrajectory | None = None
         self._gripper_m: float | None = None  # last commanded opening
+        self._t_now_s = 0.0  # robot time: read at each state read, advanced by a period per command
+        self._t_expected_s: float | None = None  # robot time of the next command if none is late
 
     # --- Controller interface ---------------------------------------------------------------
 
@@ -128,7 +130,8 @@ class CartesianController:
         return self._finish(robot, run, waypoints[-1].T_world_ee, skipped, all_issued=issued == len(waypoints))
 
     def hold(self, robot: Robot, duration_s: float) -> FollowResult:
-        """Brake to rest and keep the position for `duration_s`."""
+        """Brake to rest (jerk-limited, at the planning limits) and keep the position for `duration_s`,
+        or for as long as the braking takes: a hold never returns with the arm still moving."""
         if not duration_s > 0:
             raise ConfigError(f"duration_s={duration_s} must be > 0")
         q_now = self._sync(robot)
@@ -138,7 +141,10 @@ class CartesianController:
             self._gripper_m = robot.observe(cameras=()).proprio.gripper_m
         run = self._start_run()
         budget = max(1, round(duration_s / robot.control_dt_s))
-        self._stream(robot, run, q_now, budget, until_done=False, target=None)
+        q_now = self._stream(robot, run, q_now, budget, until_done=False, target=None)
+        limit = budget + round(self.config.settle_s / robot.control_dt_s)
+        while not run.estopped and not (traj.done and self.safety.at_rest) and run.steps < limit:
+            q_now = self._stream(robot, run, q_now, run.steps + 1, until_done=False, target=None)
         T_final = self.model.fk(traj.sample().q_rad)
         return self._finish(robot, run, T_final, [], all_issued=True)
 
@@ -146,8 +152,18 @@ class CartesianController:
         self.safety.estop(reason)
 
     def reset_estop(self) -> None:
+        """The operator's reset; refused (SafetyError) while the arm is still braking."""
         self.safety.reset_estop()
         self._traj = None  # restart from the measured state, not the abandoned plan
+
+    @property
+    def estopped(self) -> bool:
+        """The e-stop is latched: every command is a stop, then a hold, until `reset_estop`."""
+        return self.safety.estopped
+
+    @property
+    def estop_reason(self) -> str:
+        return self.safety.estop_reason
 
     # --- planning ---------------------------------------------------------------------------
 
@@ -236,14 +252,16 @@ class CartesianController:
                 self._send_estop_hold(robot, run)
                 return q_now
             if run.steps % self.config.observe_every == 0:
-                q_now = robot.observe(cameras=()).proprio.q_rad
+                obs = robot.observe(cameras=())
+                q_now, self._t_now_s = obs.proprio.q_rad, obs.t_s
             sample = traj.step()
             try:
                 cmd = JointCommand(sample.q_rad, sample.dq_radps, float(self._gripper_m))
             except MessageError as err:  # a NaN from the generator must stop the arm, not pass
                 self.safety.estop(f"trajectory produced an invalid sample: {err}")
+                self._send_estop_hold(robot, run)
                 raise SafetyError(f"trajectory produced an invalid sample: {err}") from err
-            safe = self.safety.check(cmd, q_now, dt)
+            safe = self.safety.check(cmd, q_now, self._since_last_command(dt))
             robot.command(safe)
             run.steps += 1
             if not np.array_equal(safe.q_rad, cmd.q_rad):
@@ -253,23 +271,41 @@ class CartesianController:
         return q_now
 
     def _send_estop_hold(self, robot: Robot, run: _Run) -> None:
-        """One command through the engaged e-stop: the safety layer turns it into a hold.
-
-        The robot keeps tracking that hold after `follow` returns, so one command suffices.
-        """
-        q_now = robot.observe(cameras=()).proprio.q_rad
-        still = JointCommand(q_now, np.zeros(7), float(self._gripper_m))
-        robot.command(self.safety.check(still, q_now, robot.control_dt_s))
-        run.steps += 1
+        """Commands through the engaged e-stop until the arm is at rest: the safety layer turns each into
+        the next sample of its category-1 stop, then a hold. The robot keeps tracking that hold after
+        `follow` returns."""
+        dt = robot.control_dt_s
+        gripper = float(self._gripper_m) if self._gripper_m is not None else robot.observe(()).proprio.gripper_m
+        limit = run.steps + round(5.0 / dt)  # from full speed a stop takes well under a second
+        while True:
+            obs = robot.observe(cameras=())
+            q_now, self._t_now_s = obs.proprio.q_rad, obs.t_s
+            robot.command(self.safety.check(JointCommand(q_now, np.zeros(7), gripper), q_now,
+                                            self._since_last_command(dt)))
+            run.steps += 1
+            if self.safety.at_rest or run.steps >= limit:
+                break
         run.estopped = True
         self._traj = None  # after reset_estop, start again from the measured state
 
+    def _since_last_command(self, dt_s: float) -> float:
+        """Time [s] since the previous command, for the command about to be sent: the control period, or
+        more when the sender went silent (the safety layer's watchdog reads it). Advances the clock."""
+        late_s = 0.0 if self._t_expected_s is None else self._t_now_s - self._t_expected_s
+        self._t_expected_s = self._t_now_s + dt_s
+        self._t_now_s += dt_s
+        return dt_s + late_s if late_s > 0.5 * dt_s else dt_s
+
     def _replan_from(self, safe: JointCommand, target: _Waypoint | None) -> None:
-        """Continue the trajectory from the command actually sent (a clamp or a hold)."""
+        """Continue the trajectory from the command actually sent (a clamp, a filtered step, a stop)."""
         traj = self._traj
         assert traj is not None
         goal = traj.target_q_rad
-        traj.reset(safe.q_rad, safe.dq_radps)
+        state = self.safety.state
+        if state is None:
+            traj.reset(safe.q_rad, safe.dq_radps)
+        else:
+            traj.reset(*state)
         if target is not None:
             traj.set_target(goal)
 
@@ -284,7 +320,8 @@ class CartesianController:
 
     def _sync(self, robot: Robot) -> FloatArray:
         """Measured q; the trajectory restarts from it unless it continues the last command."""
-        proprio = robot.observe(cameras=()).proprio
+        obs = robot.observe(cameras=())
+        proprio, self._t_now_s = obs.proprio, obs.t_s
         traj = self._trajectory(robot)
         if np.abs(traj.sample().q_rad - proprio.q_rad).max() > 0.05:  # moved by hand, or a new episode
             traj.reset(proprio.q_rad, proprio.dq_radps)

@@ -1,8 +1,12 @@
 """The last gate before the robot: every joint command passes through `SafetyLayer.check`.
 
 Clamps what can be clamped (joint positions, velocities, gripper), refuses what cannot (leaving
-the workspace, TCP too fast, driving into a singularity) by holding the last safe command, and
-records every violation. The software e-stop turns the very next command into a hold.
+the workspace, TCP too fast, driving into a singularity, a sender gone silent) by stopping, and
+records every violation. Every stop (e-stop, refusal, watchdog) is a category-1 stop: the time-optimal,
+jerk-limited deceleration of the command stream along its path, then a hold (`braking.HardLimitMotion`).
+Every command let through is checked for acceleration and jerk as the FCI derives them (finite
+differences of the commanded positions); one that exceeds them is replaced by the closest step the
+limits allow. The e-stop is latched until `reset_estop`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from hvla.controllers.braking import HardLimitMotion
 from hvla.controllers.robot_model import PandaModel
 from hvla.core import panda
 from hvla.core.errors import ConfigError, SafetyError
@@ -37,6 +42,9 @@ class SafetyConfig:
     singularity_halt_cond: float = 30.0
     watchdog_s: float = 0.1  # a gap between commands longer than this means the sender died
     margin_rad: float = panda.COMMAND_MARGIN_RAD
+    # Stops and filtered commands use this fraction of the hard acceleration and jerk limits: the rest is
+    # headroom for the first samples, which join a stream whose state is estimated from its positions.
+    stop_limit_fraction: float = 0.9
     max_events: int = 10_000  # oldest events are dropped beyond this; `counts` keeps the totals
 
     def __post_init__(self) -> None:
@@ -56,6 +64,8 @@ class SafetyConfig:
             raise ConfigError(f"watchdog_s={self.watchdog_s} must be > 0")
         if not 0 <= self.margin_rad < 0.5:
             raise ConfigError(f"margin_rad={self.margin_rad} must be in [0, 0.5)")
+        if not 0 < self.stop_limit_fraction <= 0.95:
+            raise ConfigError(f"stop_limit_fraction={self.stop_limit_fraction} must be in (0, 0.95]")
         if self.max_events < 1:
             raise ConfigError(f"max_events={self.max_events} must be >= 1")
 
@@ -65,8 +75,8 @@ class SafetyEvent:
     """One violation: when (safety-layer clock [s]), what kind, and the numbers behind it."""
 
     t_s: float
-    kind: str  # estop, nonfinite, watchdog, joint_limit, joint_velocity, joint_step, gripper,
-    # singularity_slow, singularity_halt, workspace, ee_speed
+    kind: str  # estop, nonfinite, watchdog, joint_limit, joint_velocity, joint_step, joint_acceleration,
+    # joint_jerk, gripper, singularity_slow, singularity_halt, workspace, ee_speed
     detail: str
 
     @property
@@ -87,9 +97,14 @@ class SafetyLayer:
         self.counts: Counter[str] = Counter()
         self.t_s = 0.0
         self._estop = threading.Event()  # set from any thread; read once per control period
-        self._estop_q: FloatArray | None = None  # latched hold position while the e-stop is engaged
-        self._last: JointCommand | None = None  # the last command let through (or hold sent)
+        self._estop_reason = ""
+        self._last: JointCommand | None = None  # the last command sent (let through, filtered or a stop sample)
         self._last_cond = 0.0  # Jacobian condition number at `_last`
+        self._history: deque[FloatArray] = deque(maxlen=3)  # the positions sent before `_last`'s, oldest first
+        self._motion: HardLimitMotion | None = None  # made for the first control period seen
+        self._motion_live = False  # the motion generator produced `_last`: its state is exact
+        self._period_s = 0.002  # the command stream's period, from the last `dt_s` that was not a gap
+        self._stopping = False  # a stop (refusal, watchdog) is braking: it goes on until the arm is at rest
 
     # --- the gate ---------------------------------------------------------------------------
 
@@ -105,42 +120,69 @@ class SafetyLayer:
         q_now = self._finite_state(cmd, q_now_rad)
         # A hold keeps the gripper as it was: opening it on a stop would drop what it holds.
         gripper = self._last.gripper_m if self._last is not None else float(np.clip(cmd.gripper_m, 0, _GRIPPER_MAX))
-        if self._estop.is_set():
-            if self._estop_q is None:  # latch the position seen at the first command after the stop
-                self._estop_q = np.clip(q_now, self.model.q_min_rad, self.model.q_max_rad)
-            return JointCommand(self._estop_q, np.zeros(7), gripper)
+        if self._estop.is_set() or self._stopping:
+            return self._stop(q_now, gripper, dt_s)
         if self._last is not None and dt_s > self.config.watchdog_s:
             self._record("watchdog", f"{dt_s:.3f} s since the last command > {self.config.watchdog_s} s")
-            return self._hold(q_now, gripper)  # the robot may have drifted: hold where it is now
+            return self._stop(q_now, gripper, dt_s)
         ref = self._last.q_rad if self._last is not None else np.clip(q_now, self.q_lo, self.q_hi)
         ref_cond = self._last_cond if self._last is not None else self.model.condition_number(ref)
         q, dq = self._clamp_joints(cmd, ref, dt_s)
         cond = self.model.condition_number(q)
         if self._refuse_singular(cond, ref_cond) or self._refuse_cartesian(q, ref, dt_s):
-            self._last_cond = ref_cond
-            return self._hold(ref, gripper)
+            return self._stop(q_now, gripper, dt_s)
         q, dq, cond = self._slow_near_singularity(q, dq, ref, cond, ref_cond)
         dq = self._limit_ff_ee_speed(q, dq)
-        self._last, self._last_cond = JointCommand(q, dq, self._clamp_gripper(cmd.gripper_m)), cond
-        return self._last
+        if self._last is None:
+            self._history.clear()
+            self._history.extend([ref] * 3)  # a new stream starts from rest where the arm is
+        filtered = self._filter_derivatives(q, dq, dt_s)
+        if filtered is not None:
+            q, dq = filtered
+            cond = self.model.condition_number(q)
+        else:
+            self._motion_live = False
+        return self._send(JointCommand(q, dq, self._clamp_gripper(cmd.gripper_m)), cond)
 
     # --- e-stop -----------------------------------------------------------------------------
 
     def estop(self, reason: str = "software e-stop") -> None:
-        """Hold the current position with zero velocity from the next command until `reset_estop`."""
+        """From the next command, brake to rest within the limits and hold there until `reset_estop`."""
         if not self._estop.is_set():
             self._record("estop", reason)
+            self._estop_reason = reason
         self._estop.set()
 
     def reset_estop(self) -> None:
-        """Release the e-stop; the next command starts from the measured position."""
+        """Release the e-stop (the operator's explicit reset); the next command starts from the measured
+        position. Refused while the arm is still braking: a reset never cuts a stop short."""
+        if self._estop.is_set() and not self.at_rest:
+            raise SafetyError("the arm is still braking; reset the e-stop once it has stopped")
         self._estop.clear()
-        self._estop_q = None
-        self._last = None
+        self._estop_reason = ""
+        self.reset()
 
     @property
     def estopped(self) -> bool:
         return self._estop.is_set()
+
+    @property
+    def estop_reason(self) -> str:
+        return self._estop_reason
+
+    @property
+    def at_rest(self) -> bool:
+        """The last command sent holds still (no stream yet counts as rest)."""
+        return self._last is None or (not np.any(self._last.dq_radps) and self._derivatives_at_rest())
+
+    @property
+    def state(self) -> tuple[FloatArray, FloatArray, FloatArray] | None:
+        """(q, dq, ddq) of the command stream as sent, for a generator that continues it (None: no stream)."""
+        if self._last is None:
+            return None
+        self._sync_motion(self._period_s)
+        assert self._motion is not None
+        return self._motion.q.copy(), self._motion.dq.copy(), self._motion.ddq.copy()
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -159,6 +201,9 @@ class SafetyLayer:
     def reset(self) -> None:
         """Forget the last safe command (a new episode or a robot moved by hand); keeps the log."""
         self._last = None
+        self._history.clear()
+        self._motion_live = False
+        self._stopping = False
 
     # --- internals --------------------------------------------------------------------------
 
@@ -174,14 +219,85 @@ class SafetyLayer:
             raise SafetyError(f"non-finite joint command or state (measured q {q_now.tolist()})")
         return q_now
 
-    def _hold(self, q_rad: FloatArray, gripper_m: float) -> JointCommand:
-        """Zero velocity at `q_rad`; it becomes the reference the next command is checked against.
+    def _send(self, cmd: JointCommand, cond: float) -> JointCommand:
+        if self._last is not None:
+            self._history.append(self._last.q_rad)
+        self._last, self._last_cond = cmd, cond
+        return cmd
 
-        Clipped to the hard limits only: holding a measured pose inside the margin would move the arm.
+    def _stop(self, q_now: FloatArray, gripper_m: float, dt_s: float) -> JointCommand:
+        """The next sample of a category-1 stop: brake the sent stream to rest, then hold.
+
+        With no stream yet, the hold is at the measured position (clipped to the hard limits only:
+        holding a measured pose inside the margin would move the arm).
         """
-        self._last = JointCommand(np.clip(q_rad, self.model.q_min_rad, self.model.q_max_rad), np.zeros(7), gripper_m)
-        self._last_cond = self.model.condition_number(self._last.q_rad)
-        return self._last
+        if self._last is None:
+            q = np.clip(q_now, self.model.q_min_rad, self.model.q_max_rad)
+            self._history.clear()
+            self._history.extend([q] * 3)
+            motion = self._motion_for(dt_s)
+            motion.set_state(q, np.zeros(7), np.zeros(7))
+        else:
+            self._sync_motion(dt_s)
+            motion = self._motion_for(dt_s)
+        q, dq = motion.brake()
+        self._motion_live = True
+        q = np.clip(q, self.model.q_min_rad, self.model.q_max_rad)
+        sent = self._send(JointCommand(q, dq, gripper_m), self.model.condition_number(q))
+        self._stopping = not self.at_rest  # a stop, once begun, ends at rest; then commands are checked again
+        return sent
+
+    def _filter_derivatives(self, q: FloatArray, dq: FloatArray, dt_s: float) -> tuple[FloatArray, FloatArray] | None:
+        """The closest step the acceleration and jerk limits allow toward (q, dq); None when (q, dq) is within."""
+        assert self._last is not None or len(self._history) == 3
+        prev = self._last.q_rad if self._last is not None else self._history[-1]
+        h2, h3 = (self._history[-1], self._history[-2]) if self._last is not None else (prev, prev)
+        acc = (q - 2 * prev + h2) / dt_s**2
+        jerk = (q - 3 * prev + 3 * h2 - h3) / dt_s**3
+        acc_ratio = float(np.max(np.abs(acc) / panda.DDQ_MAX_RADPS2))
+        jerk_ratio = float(np.max(np.abs(jerk) / panda.DDDQ_MAX_RADPS3))
+        if acc_ratio <= 1.0 and jerk_ratio <= 1.0:
+            return None
+        kind, ratio = ("joint_acceleration", acc_ratio) if acc_ratio > 1.0 else ("joint_jerk", jerk_ratio)
+        self._record(kind, f"command is {ratio:.1f}x the {kind.removeprefix('joint_')} limit: filtered")
+        if self._last is None:  # a first command that jumps: from rest at the reference
+            self._motion_for(dt_s).set_state(prev, np.zeros(7), np.zeros(7))
+        else:
+            self._sync_motion(dt_s)
+        q_f, dq_f = self._motion_for(dt_s).track(q, dq)
+        self._motion_live = True
+        return np.clip(q_f, self.q_lo, self.q_hi), dq_f
+
+    def _motion_for(self, dt_s: float) -> HardLimitMotion:
+        """The generator at the stream's period (a watchdog gap is not a period: the stop keeps the last one)."""
+        if dt_s <= self.config.watchdog_s:
+            self._period_s = dt_s
+        if self._motion is None or abs(self._motion.dt_s - self._period_s) > 1e-12:
+            old, self._motion = self._motion, HardLimitMotion(self._period_s, self.config.stop_limit_fraction)
+            if old is not None:
+                self._motion.set_state(old.q, old.dq, old.ddq)
+        return self._motion
+
+    def _sync_motion(self, dt_s: float) -> None:
+        """Give the motion generator the sent stream's state, unless it made that state itself.
+
+        The state is the cubic through the last four positions sent, evaluated at the last: continuing
+        it with a jerk within the limits keeps the stream's finite-difference jerk within them too.
+        """
+        motion = self._motion_for(dt_s)
+        if self._motion_live:
+            return
+        assert self._last is not None
+        dt = motion.dt_s
+        q0 = self._last.q_rad
+        q1, q2, q3 = (self._history[-1], self._history[-2], self._history[-3]) if len(self._history) == 3 else (q0,) * 3
+        motion.set_state(q0, (11 * q0 - 18 * q1 + 9 * q2 - 2 * q3) / (6 * dt), (2 * q0 - 5 * q1 + 4 * q2 - q3) / dt**2)
+
+    def _derivatives_at_rest(self) -> bool:
+        if len(self._history) < 3 or self._last is None:
+            return True
+        return bool(np.abs(self._last.q_rad - self._history[-1]).max() < 1e-9
+                    and np.abs(self._history[-1] - self._history[-2]).max() < 1e-9)
 
     def _clamp_joints(self, cmd: JointCommand, ref: FloatArray, dt_s: float) -> tuple[FloatArray, FloatArray]:
         """Positions inside the margin, velocities and per-period steps inside the hard limits."""

@@ -29,6 +29,9 @@ REPLAN = "replan"
 MONITOR_ALERT = "monitor_alert"
 MONITOR_WARNING = "monitor_warning"  # noted, the attempt goes on (the anomaly monitor)
 SAFETY_REFUSAL = "safety_refusal"
+ESTOP = "estop"  # the e-stop ended the attempt; the arm braked to rest and holds until a reset
+SUBGOAL_STOPPED = "subgoal_stopped"  # not failed: stopped by the e-stop or the operator, never retried
+APPROVAL_REQUESTED = "approval_requested"  # step-approval mode waits for the operator
 EPISODE_FINISHED = "episode_finished"
 
 KINDS: tuple[str, ...] = (
@@ -44,6 +47,9 @@ KINDS: tuple[str, ...] = (
     MONITOR_ALERT,
     MONITOR_WARNING,
     SAFETY_REFUSAL,
+    ESTOP,
+    SUBGOAL_STOPPED,
+    APPROVAL_REQUESTED,
     EPISODE_FINISHED,
 )
 

@@ -9,7 +9,7 @@ is an `Event`; an optional recorder stores every step.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -38,7 +38,7 @@ class SubgoalResult:
     id: str
     skill: str
     args: dict[str, str]
-    outcome: str = "pending"  # succeeded | failed | skipped
+    outcome: str = "pending"  # succeeded | failed | skipped | stopped (e-stop or the operator declined it)
     duration_s: float = 0.0  # simulated time across attempts
     attempts: int = 0
     reason: str | None = None
@@ -61,6 +61,11 @@ class EpisodeResult:
     replans: int = 0
     log_dir: str | None = None
     warnings: list[str] = field(default_factory=list)  # monitors that warned without aborting
+    stopped: bool = False  # ended by the e-stop or the operator: no retry, no re-plan
+
+    @property
+    def outcome(self) -> str:
+        return "succeeded" if self.success else "stopped" if self.stopped else "failed"
 
 
 class StepRecorder(Protocol):
@@ -98,6 +103,11 @@ class _Attempt:
     ok: bool
     reason: str | None
     duration_s: float
+    stopped: bool = False  # the e-stop is latched or the operator declined: nothing more may run
+
+
+Approver = Callable[[Subgoal], bool]
+"""Asked before each subgoal starts (the chapter's human oversight); False stops the episode."""
 
 
 @dataclass
@@ -111,6 +121,7 @@ class Executor:
     monitors: list[Monitor] = field(default_factory=default_monitors)
     events: ev.EventLog = field(default_factory=ev.EventLog)
     recorder: StepRecorder | None = None
+    approve: Approver | None = None  # step-approval mode: the operator confirms every subgoal
 
     def __post_init__(self) -> None:
         self._robot = RecordingRobot(self.robot)
@@ -141,6 +152,7 @@ class Executor:
         results: list[SubgoalResult] = []
         replans = 0
         failure: str | None = None
+        stopped = False
         queue = plan.subgoals()
         while queue:
             subgoal = queue.pop(0)
@@ -148,8 +160,10 @@ class Executor:
             results.append(result)
             if result.outcome == "succeeded":
                 continue
-            failure = f"subgoal {subgoal.id} {subgoal.describe()} failed: {result.reason}"
-            if self.planner is None or replans >= self.config.replans:
+            verb = "stopped" if result.outcome == "stopped" else "failed"
+            failure = f"subgoal {subgoal.id} {subgoal.describe()} {verb}: {result.reason}"
+            stopped = result.outcome == "stopped"
+            if stopped or self.planner is None or replans >= self.config.replans:
                 break
             replans += 1
             new_plan = self._replan(plan, results, subgoal)
@@ -162,7 +176,7 @@ class Executor:
         obs = self._robot.observe(())
         success = failure is None
         return EpisodeResult(success, plan, results, failure, obs.t_s - t0, time.time() - wall0, replans,
-                             warnings=list(self._warnings))
+                             warnings=list(self._warnings), stopped=stopped)
 
     # --- subgoals --------------------------------------------------------------------------
     def _run_with_retries(self, subgoal: Subgoal) -> SubgoalResult:
@@ -176,13 +190,30 @@ class Executor:
             if outcome.ok:
                 result.outcome, result.reason = "succeeded", None
                 return result
-            result.outcome, result.reason = "failed", outcome.reason
+            result.outcome, result.reason = ("stopped" if outcome.stopped else "failed"), outcome.reason
+            if outcome.stopped:
+                break
         return result
+
+    def _stop_reason(self, subgoal: Subgoal) -> str | None:
+        """Why `subgoal` must not start: a latched e-stop, or the operator declining it (None: it may)."""
+        if self.controller.estopped:
+            return "e-stop engaged (latched until the operator resets it)"
+        if self.approve is not None:
+            self._emit(ev.APPROVAL_REQUESTED, None, subgoal.id, {"skill": subgoal.skill, **subgoal.args})
+            if not self.approve(subgoal):
+                return "declined by the operator"
+            if self.controller.estopped:  # pressed while the operator was deciding
+                return "e-stop engaged (latched until the operator resets it)"
+        return None
 
     def run_subgoal(self, subgoal: Subgoal) -> _Attempt:
         """One attempt: the closed loop until success, a monitor alert or the timeout."""
         obs, scene = self.observe()
         t0 = obs.t_s
+        refused = self._stop_reason(subgoal)
+        if refused is not None:
+            return self._fail(subgoal, t0, t0, refused, stopped=True)
         self._emit(ev.SUBGOAL_STARTED, t0, subgoal.id, {"skill": subgoal.skill, **subgoal.args})
         try:
             self.policy.reset(scene, subgoal)
@@ -211,6 +242,11 @@ class Executor:
                 return self._fail(subgoal, t0, obs.t_s, f"{type(exc).__name__}: {exc}")
             if follow.refusals:
                 self._emit(ev.SAFETY_REFUSAL, obs.t_s, subgoal.id, {"refusals": follow.refusals})
+            if follow.estopped:  # the arm has braked to rest and holds; only the operator may release it
+                self._robot.drain()
+                self._emit(ev.ESTOP, obs.t_s, subgoal.id, {"reason": self.controller.estop_reason})
+                return self._fail(subgoal, t0, obs.t_s, f"e-stop engaged: {self.controller.estop_reason}",
+                                  stopped=True)
             if self.recorder is not None:
                 self.recorder.write_step(obs, scene, chunk, self._robot.drain(), subgoal.id)
             else:
@@ -230,9 +266,9 @@ class Executor:
                     return self._fail(subgoal, t0, obs.t_s, alert)
         return self._fail(subgoal, t0, obs.t_s, f"timeout after {timeout_s:g} s")
 
-    def _fail(self, subgoal: Subgoal, t0: float, t: float, reason: str) -> _Attempt:
-        self._emit(ev.SUBGOAL_FAILED, t, subgoal.id, {"reason": reason})
-        return _Attempt(False, reason, t - t0)
+    def _fail(self, subgoal: Subgoal, t0: float, t: float, reason: str, stopped: bool = False) -> _Attempt:
+        self._emit(ev.SUBGOAL_STOPPED if stopped else ev.SUBGOAL_FAILED, t, subgoal.id, {"reason": reason})
+        return _Attempt(False, reason, t - t0, stopped)
 
     def _replan(self, plan: Plan, results: list[SubgoalResult], failed: Subgoal) -> Plan | None:
         _, scene = self.observe()

@@ -111,6 +111,7 @@ def episode_report(
         "instruction": instruction,
         "seed": seed,
         "success": result.success,
+        "outcome": result.outcome,  # succeeded | failed | stopped (e-stop or the operator)
         "plan": planned["subgoals"],
         "edges": planned["edges"],
         "scores": planned["scores"],

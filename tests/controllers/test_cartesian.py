@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from hvla.controllers import CONTROLLERS, CartesianController, Controller, KinematicRobot
+from hvla.controllers.braking import limit_ratios
 from hvla.controllers.transforms import matrix_to_pose, pose_error, pose_to_matrix
 from hvla.core import panda
 from hvla.core.errors import UnreachableError
@@ -82,27 +83,44 @@ def test_chunk_with_no_reachable_waypoint_raises(controller, robot):
     np.testing.assert_array_equal(robot.q_rad, q_before)  # nothing was commanded
 
 
-def test_estop_during_follow_holds_within_one_control_period(controller, model):
+def test_estop_during_follow_brakes_within_the_limits_then_holds_until_reset(controller, model):
     class StopAfter(KinematicRobot):
         """Engages the e-stop from 'outside' after n commands, as an operator or monitor would."""
 
         def command(self, cmd):
             super().command(cmd)
-            if len(self.commands) == 100:
-                self.q_at_stop = self.q_rad.copy()
+            if len(self.commands) == 300:
+                self.speed_at_stop = np.abs(cmd.dq_radps).max()
                 controller.estop("test")
 
     robot = StopAfter(model=model)
-    result = controller.follow(line_chunk(model, robot.q_rad, [0.1, 0.1, -0.1]), robot)
-    assert result.estopped and not result.reached
-    hold = robot.commands[100]  # the very next command
-    np.testing.assert_allclose(hold.q_rad, robot.q_at_stop)
-    np.testing.assert_array_equal(hold.dq_radps, 0.0)
-    # Still held on later calls, until reset.
-    controller.follow(line_chunk(model, robot.q_rad, [0.05, 0, 0]), robot)
-    np.testing.assert_allclose(robot.q_rad, robot.q_at_stop)
+    result = controller.follow(line_chunk(model, robot.q_rad, [0.3, 0.3, -0.2]), robot)
+    assert result.estopped and not result.reached and controller.estopped
+    assert robot.speed_at_stop > 0.2  # moving when the stop came
+    stream = np.array([c.q_rad for c in robot.commands])
+    ratios = limit_ratios(stream, robot.control_dt_s, np.array([c.dq_radps for c in robot.commands]))
+    assert ratios.worst <= 1.0, ratios  # no discontinuity the FCI would reject
+    np.testing.assert_array_equal(robot.commands[-1].dq_radps, 0.0)  # and it ends at rest
+    q_stopped = robot.q_rad.copy()
+    # Latched: later calls hold where the stop ended, until the operator resets it.
+    assert controller.follow(line_chunk(model, robot.q_rad, [0.05, 0, 0]), robot).estopped
+    np.testing.assert_allclose(robot.q_rad, q_stopped)
     controller.reset_estop()
+    assert not controller.estopped
     assert controller.follow(line_chunk(model, robot.q_rad, [0.05, 0, 0]), robot).reached
+
+
+def test_a_silent_sender_trips_the_watchdog_and_the_arm_brakes(controller, robot, model):
+    chunk = line_chunk(model, robot.q_rad, [0.3, 0.2, -0.1], k=10)
+    controller.follow(chunk, robot, duration_s=0.4)  # receding horizon: the arm is left moving
+    assert np.abs(robot.commands[-1].dq_radps).max() > 0.1
+    robot.t_s += 0.25  # no command for 0.25 s (the policy hung)
+    n = len(robot.commands)
+    controller.follow(chunk, robot, duration_s=0.4)
+    assert controller.safety.counts["watchdog"] == 1
+    ratios = limit_ratios(np.array([c.q_rad for c in robot.commands]), robot.control_dt_s)
+    assert ratios.worst <= 1.0, ratios
+    assert any(not np.any(c.dq_radps) for c in robot.commands[n:])  # it came to rest
 
 
 def test_receding_horizon_then_continue_is_smooth(controller, robot, model):

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
+from hvla.controllers.braking import limit_ratios
 from hvla.controllers.safety import SafetyConfig, SafetyLayer
+from hvla.controllers.trajectory import JointTrajectory, TrajectoryConfig
 from hvla.core import panda
 from hvla.core.errors import ConfigError, SafetyError
 from hvla.core.robot import JointCommand
@@ -25,7 +27,7 @@ def safety(model):
 
 
 def test_a_small_step_passes_unchanged(safety):
-    q = Q + 1e-3
+    q = Q + 1e-5  # from rest: 2.5 rad/s^2 and 1250 rad/s^3, within every joint's limits
     out = safety.check(cmd(q, np.full(7, 0.1)), Q, DT)
     np.testing.assert_array_equal(out.q_rad, q)
     np.testing.assert_array_equal(out.dq_radps, np.full(7, 0.1))
@@ -72,7 +74,7 @@ def test_leaving_the_workspace_is_refused_by_holding_the_last_safe_command(model
     assert safety.counts["workspace"] == 1 and safety.refusals() == 1
     assert safety.events[-1].refused
     up = Q.copy()
-    up[3] += 0.002
+    up[3] += 2e-5  # a step the acceleration and jerk limits allow from rest
     np.testing.assert_allclose(safety.check(cmd(up), Q, DT).q_rad, up)  # moving back in is fine
 
 
@@ -106,12 +108,11 @@ def test_motion_toward_a_singularity_is_slowed_then_halted(safety, model):
     np.testing.assert_allclose(out.q_rad, q0)
     assert safety.counts["singularity_halt"] == 1
     # Leaving the singularity is always allowed.
-    away = toward_singularity(-0.854)
+    away = toward_singularity(-0.85202)
     np.testing.assert_allclose(safety.check(cmd(away), q0, DT).q_rad, away)
 
 
-def test_estop_holds_the_measured_position_on_the_very_next_command(safety):
-    safety.check(cmd(Q + 0.001), Q, DT)
+def test_estop_at_rest_holds_the_measured_position_and_stays_latched(safety):
     safety.estop("operator pressed stop")
     q_measured = Q + 0.0015
     for i in range(5):  # keeps holding the position latched at the first command, whatever is asked
@@ -119,18 +120,67 @@ def test_estop_holds_the_measured_position_on_the_very_next_command(safety):
         np.testing.assert_allclose(out.q_rad, q_measured)
         np.testing.assert_array_equal(out.dq_radps, 0.0)
         assert out.gripper_m == 0.04
-    assert safety.estopped and safety.counts["estop"] == 1
+    assert safety.estopped and safety.counts["estop"] == 1 and safety.estop_reason == "operator pressed stop"
     safety.reset_estop()
-    out = safety.check(cmd(Q + 0.002), Q + 0.0015, DT)
-    np.testing.assert_allclose(out.q_rad, Q + 0.002)
+    assert not safety.estopped
+    out = safety.check(cmd(Q + 0.0015 + 1e-5), Q + 0.0015, DT)
+    np.testing.assert_allclose(out.q_rad, Q + 0.0015 + 1e-5)
 
 
-def test_watchdog_holds_where_the_robot_is_after_silence(safety):
-    safety.check(cmd(Q + 0.001), Q, DT)
-    out = safety.check(cmd(Q + 0.002), Q + 0.0012, 0.25)
-    np.testing.assert_allclose(out.q_rad, Q + 0.0012)
-    np.testing.assert_array_equal(out.dq_radps, 0.0)
+def moving_stream(safety, steps: int = 400):
+    """Drive `safety` with a real planned motion (ruckig at full planning speed); the commands it sent."""
+    traj = JointTrajectory(TrajectoryConfig(velocity_scale=0.5, acceleration_scale=0.25, jerk_scale=0.25), Q)
+    goal = Q + np.array([1.5, 0.6, -1.0, 0.8, 1.2, 0.9, -1.4])
+    traj.set_target(goal)
+    sent = []
+    for _ in range(steps):
+        s = traj.step()
+        sent.append(safety.check(cmd(s.q_rad, s.dq_radps), s.q_rad, DT))
+    return sent
+
+
+def test_estop_at_speed_brakes_to_rest_within_the_acceleration_and_jerk_limits(safety):
+    sent = moving_stream(safety)
+    speed = np.abs(sent[-1].dq_radps).max()
+    assert speed > 0.5  # the arm is moving fast when the stop comes
+    safety.estop("operator pressed stop")
+    with pytest.raises(SafetyError, match="still braking"):
+        safety.reset_estop()
+    for _ in range(600):
+        sent.append(safety.check(cmd(Q, np.ones(7)), Q, DT))  # whatever is asked, the stop goes on
+    stream = np.array([c.q_rad for c in sent])
+    ratios = limit_ratios(stream, DT, np.array([c.dq_radps for c in sent]))
+    assert ratios.worst <= 1.0, ratios
+    assert ratios.acceleration > 0.5  # time-optimal: it brakes near the hard limits, not the planning ones
+    assert safety.at_rest and np.abs(sent[-1].dq_radps).max() == 0.0
+    travel = np.abs(stream[-1] - stream[400]).max()
+    assert travel < speed**2 / (2 * 0.9 * panda.DDQ_MAX_RADPS2.min()) + 0.05  # stopped within a braking distance
+    safety.reset_estop()  # at rest: the operator may release it
+
+
+def test_a_jump_in_the_stream_is_filtered_to_the_limits(safety):
+    sent = moving_stream(safety, 200)
+    jump = sent[-1].q_rad + 0.004  # 2 rad/s more in one period: far beyond the acceleration limit
+    sent.append(safety.check(cmd(jump, sent[-1].dq_radps), jump, DT))
+    assert safety.counts["joint_acceleration"] + safety.counts["joint_jerk"] + safety.counts["ee_speed"] >= 1
+    for _ in range(300):  # and the stream goes on from what was sent, not from the jump
+        sent.append(safety.check(cmd(jump, np.zeros(7)), jump, DT))
+    np.testing.assert_allclose(sent[-1].q_rad, jump, atol=1e-6)  # it gets there within the limits
+    ratios = limit_ratios(np.array([c.q_rad for c in sent]), DT)
+    assert ratios.worst <= 1.0, ratios
+
+
+def test_watchdog_brakes_the_stream_after_silence(safety):
+    sent = moving_stream(safety, 300)
+    for _ in range(400):  # the sender comes back after 0.25 s: the stop continues the stream as it was
+        # Whatever it asks for once it is back, the stop runs to its end.
+        sent.append(safety.check(cmd(Q + 0.002), Q + 0.0012, 0.25 if len(sent) == 300 else DT))
+        if safety.at_rest:
+            break
     assert safety.counts["watchdog"] == 1
+    ratios = limit_ratios(np.array([c.q_rad for c in sent]), DT)
+    assert ratios.worst <= 1.0, ratios
+    assert safety.at_rest
 
 
 def test_gripper_is_clamped_to_its_range(safety):

@@ -72,20 +72,32 @@ class FakeController:
     refusals: int = 0
     error: HvlaError | None = None
     holds: int = 0
+    estop_after: int | None = None  # follow calls before the e-stop engages (an operator pressing it)
+    follows: int = 0
+    estop_reason: str = ""
 
     def follow(self, chunk: ActionChunk, robot, duration_s: float | None = None) -> FollowResult:
         if self.error is not None:
             raise self.error
+        self.follows += 1
+        if self.estop_after is not None and self.follows > self.estop_after:
+            self.estop("operator pressed e-stop")
         robot.command(JointCommand(np.zeros(7), np.zeros(7), float(chunk.gripper_m[0])))
-        return FollowResult(steps=1, reached=True, refusals=self.refusals)
+        return FollowResult(steps=1, reached=not self.estopped, refusals=self.refusals, estopped=self.estopped)
 
     def hold(self, robot, duration_s: float) -> FollowResult:
         self.holds += 1
         return FollowResult(steps=0, reached=True)
 
-    def estop(self, reason: str = "software e-stop") -> None: ...
+    def estop(self, reason: str = "software e-stop") -> None:
+        self.estop_reason = self.estop_reason or reason
 
-    def reset_estop(self) -> None: ...
+    def reset_estop(self) -> None:
+        self.estop_reason = ""
+
+    @property
+    def estopped(self) -> bool:
+        return bool(self.estop_reason)
 
 
 @dataclass
@@ -285,3 +297,39 @@ def test_safety_refusals_are_events_and_too_many_end_the_attempt():
     assert result.subgoals[0].reason == "safety layer refused 120 commands (unknown)"
     refusals = ex.events.of_kind(ev.SAFETY_REFUSAL)
     assert [e.detail["refusals"] for e in refusals] == [40, 40, 40]
+
+
+# --- the e-stop and the operator: stopped, never retried or re-planned ----------------------------
+def test_an_estop_ends_the_episode_as_stopped_without_retry_or_replan():
+    planner = FakePlanner(Plan.sequence([Subgoal("c", "wave")]))
+    ex = executor(controller=FakeController(estop_after=2), planner=planner)
+    plan = Plan.sequence([Subgoal("a", "pick", success=never, timeout_s=1.0), Subgoal("b", "wave")])
+    result = ex.run_plan(plan)
+
+    assert not result.success and result.stopped and result.outcome == "stopped"
+    assert [(r.id, r.outcome, r.attempts) for r in result.subgoals] == [("a", "stopped", 1), ("b", "skipped", 0)]
+    assert "e-stop" in result.failure and "operator pressed e-stop" in result.failure
+    assert planner.calls == [] and not ex.events.of_kind(ev.RETRY)
+    assert len(ex.events.of_kind(ev.SUBGOAL_STARTED)) == 1
+    assert [e.kind for e in ex.events][-2:] == [ev.ESTOP, ev.SUBGOAL_STOPPED]
+
+
+def test_a_latched_estop_refuses_the_next_episode_until_reset():
+    ex = executor(controller=FakeController())
+    ex.controller.estop("pressed before the run")
+    plan = Plan.sequence([Subgoal("a", "pick", success=after(0.2))])
+    result = ex.run_plan(plan)
+    assert result.stopped and ex.robot.commands == [] and not ex.events.of_kind(ev.SUBGOAL_STARTED)
+    ex.controller.reset_estop()
+    assert ex.run_plan(plan).success
+
+
+def test_step_approval_asks_before_each_subgoal_and_a_refusal_stops_the_episode():
+    asked = []
+    ex = executor(approve=lambda sg: asked.append(sg.id) or sg.id == "a")
+    plan = Plan.sequence([Subgoal("a", "pick", success=after(0.2)), Subgoal("b", "wave", success=after(0.4))])
+    result = ex.run_plan(plan)
+    assert asked == ["a", "b"]
+    assert [(r.id, r.outcome) for r in result.subgoals] == [("a", "succeeded"), ("b", "stopped")]
+    assert result.stopped and "declined by the operator" in result.failure
+    assert len(ex.events.of_kind(ev.APPROVAL_REQUESTED)) == 2
