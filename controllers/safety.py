@@ -112,7 +112,8 @@ class SafetyLayer:
         """The command to send in place of `cmd`, `dt_s` after the previous one.
 
         Raises:
-            SafetyError: `cmd` or the measured `q_now_rad` holds NaN or inf.
+            SafetyError: `cmd` or the measured `q_now_rad` holds NaN or inf before any command was sent
+                (afterwards a NaN engages the e-stop instead).
         """
         if not dt_s > 0:
             raise SafetyError(f"dt_s={dt_s} since the last command must be > 0")
@@ -212,12 +213,25 @@ class SafetyLayer:
         self.counts[kind] += 1
 
     def _finite_state(self, cmd: JointCommand, q_now_rad: ArrayLike) -> FloatArray:
+        """The measured q, checked. A NaN or inf in the command or the measurement engages the e-stop: the
+        stream brakes from its own last state, which needs no measurement (a stop that trusted a NaN would
+        not be one). With no stream to brake there is nothing to stop, and nothing safe to send: it raises.
+
+        Raises:
+            SafetyError: non-finite input before any command was sent, or a measurement of the wrong shape.
+        """
         q_now = np.asarray(q_now_rad, dtype=float)
-        parts = (np.asarray(cmd.q_rad), np.asarray(cmd.dq_radps), np.array([cmd.gripper_m]), q_now)
-        if q_now.shape != (7,) or not all(np.isfinite(p).all() for p in parts):
-            self._record("nonfinite", f"command q={cmd.q_rad}, dq={cmd.dq_radps}, measured q={q_now}")
-            raise SafetyError(f"non-finite joint command or state (measured q {q_now.tolist()})")
-        return q_now
+        cmd_ok = all(np.isfinite(p).all() for p in (np.asarray(cmd.q_rad), np.asarray(cmd.dq_radps),
+                                                     np.array([cmd.gripper_m])))
+        state_ok = q_now.shape == (7,) and bool(np.isfinite(q_now).all())
+        if cmd_ok and state_ok:
+            return q_now
+        what = "joint command" if not cmd_ok else "measured joint state"
+        self._record("nonfinite", f"command q={cmd.q_rad}, dq={cmd.dq_radps}, measured q={q_now}")
+        if self._last is None or q_now.shape != (7,):
+            raise SafetyError(f"non-finite {what} (measured q {q_now.tolist()}) and no command stream to stop")
+        self.estop(f"non-finite {what}")
+        return q_now if state_ok else self._last.q_rad
 
     def _send(self, cmd: JointCommand, cond: float) -> JointCommand:
         if self._last is not None:

@@ -63,6 +63,7 @@ class CameraFrame:
     rgb: NDArray[np.uint8]  # (H, W, 3)
     depth_m: NDArray[np.float32]  # (H, W) metres along the optical axis
     segmentation: NDArray[np.int32] | None = None  # (H, W) ground-truth object ids, -1 = background
+    stamp_s: float | None = None  # capture time on the observation's clock; None: captured with it
 
     def __post_init__(self) -> None:
         h, w = self.info.height, self.info.width
@@ -186,6 +187,9 @@ class ObjectToken:
             raise MessageError(f"token {self.label}: negative extent {self.extent_m}")
         if not self.name:
             _set(self, "name", f"{self.label}_{self.track_id}")
+
+
+NO_USABLE_CAMERA = "no_usable_camera"  # a Scene flag: every camera the perception reads was unusable
 
 
 @dataclass(frozen=True)

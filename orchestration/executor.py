@@ -8,6 +8,7 @@ is an `Event`; an optional recorder stores every step.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -129,10 +130,12 @@ class Executor:
         policy_cameras = getattr(self.policy, "cameras", ())
         self._cameras = tuple(dict.fromkeys((*self.perception.cameras, *policy_cameras, *self.config.log_cameras)))
         self._warnings: list[str] = []
+        self._t_last_s = 0.0  # the robot's clock when last read
 
     # --- entry points ----------------------------------------------------------------------
     def observe(self) -> tuple[Observation, Scene]:
         obs = self._robot.observe(self._cameras)
+        self._t_last_s = obs.t_s
         return obs, self.perception.perceive(obs)
 
     def run_instruction(self, instruction: str) -> EpisodeResult:
@@ -209,7 +212,11 @@ class Executor:
 
     def run_subgoal(self, subgoal: Subgoal) -> _Attempt:
         """One attempt: the closed loop until success, a monitor alert or the timeout."""
-        obs, scene = self.observe()
+        try:
+            obs, scene = self.observe()
+        except HvlaError as exc:
+            t = self._robot_time()
+            return self._sensor_failure(subgoal, t, t, exc)
         t0 = obs.t_s
         refused = self._stop_reason(subgoal)
         if refused is not None:
@@ -237,9 +244,10 @@ class Executor:
                 self._emit(ev.CHUNK_ISSUED, obs.t_s, subgoal.id, {"k": len(chunk), "confidence": chunk.confidence})
                 follow = self.controller.follow(chunk, self._robot, period_s)
             except (UnreachableError, SimulationError) as exc:
-                return self._fail(subgoal, t0, obs.t_s, str(exc))
+                return self._fail(subgoal, t0, obs.t_s, str(exc), stopped=self.controller.estopped)
             except HvlaError as exc:
-                return self._fail(subgoal, t0, obs.t_s, f"{type(exc).__name__}: {exc}")
+                reason = f"{type(exc).__name__}: {exc}"
+                return self._fail(subgoal, t0, obs.t_s, reason, stopped=self.controller.estopped)
             if follow.refusals:
                 self._emit(ev.SAFETY_REFUSAL, obs.t_s, subgoal.id, {"refusals": follow.refusals})
             if follow.estopped:  # the arm has braked to rest and holds; only the operator may release it
@@ -251,7 +259,10 @@ class Executor:
                 self.recorder.write_step(obs, scene, chunk, self._robot.drain(), subgoal.id)
             else:
                 self._robot.drain()
-            obs, scene = self.observe()
+            try:
+                obs, scene = self.observe()
+            except HvlaError as exc:
+                return self._sensor_failure(subgoal, t0, obs.t_s, exc)
             step = StepInfo(obs.t_s, subgoal, scene, obs.proprio, follow, chunk.confidence,
                             getattr(self.policy, "anomaly", None))
             for monitor in self.monitors:
@@ -265,6 +276,29 @@ class Executor:
                     self._robot.drain()
                     return self._fail(subgoal, t0, obs.t_s, alert)
         return self._fail(subgoal, t0, obs.t_s, f"timeout after {timeout_s:g} s")
+
+    def _sensor_failure(self, subgoal: Subgoal, t0: float, t: float, exc: HvlaError) -> _Attempt:
+        """Sensing or perception raised: the arm must not go on with the last chunk.
+
+        A broken robot state (proprioception unreadable) engages the e-stop, which brakes the command
+        stream from its own last state; a bad camera frame or object pose is a safe hold and a failed
+        attempt (a retry may see a good frame).
+        """
+        try:
+            self._robot.observe(())
+        except HvlaError:
+            self.controller.estop(f"robot state unreadable: {exc}")
+        with contextlib.suppress(HvlaError):  # then the e-stop is latched: nothing moves until a reset
+            self.controller.hold(self._robot, 0.3)
+        self._robot.drain()
+        reason = f"sensor failure ({type(exc).__name__}): {exc}"
+        return self._fail(subgoal, t0, t, reason, stopped=self.controller.estopped)
+
+    def _robot_time(self) -> float:
+        """The robot's clock, or the last time it was read when the robot cannot be read."""
+        with contextlib.suppress(HvlaError):
+            self._t_last_s = self._robot.observe(()).t_s
+        return self._t_last_s
 
     def _fail(self, subgoal: Subgoal, t0: float, t: float, reason: str, stopped: bool = False) -> _Attempt:
         self._emit(ev.SUBGOAL_STOPPED if stopped else ev.SUBGOAL_FAILED, t, subgoal.id, {"reason": reason})
@@ -284,6 +318,6 @@ class Executor:
 
     def _emit(self, kind: str, t_s: float | None, subgoal_id: str | None = None, detail: Any = "") -> None:
         if t_s is None:
-            t_s = self._robot.observe(()).t_s
+            t_s = self._robot_time()
         self.events.append(ev.Event(t_s=float(t_s), wall_s=time.time(), kind=kind, subgoal_id=subgoal_id,
                                     detail=detail))

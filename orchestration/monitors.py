@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from hvla.controllers.base import FollowResult
-from hvla.core.messages import Proprio, Scene, Subgoal
+from hvla.core.messages import NO_USABLE_CAMERA, Proprio, Scene, Subgoal
 
 
 @dataclass(frozen=True)
@@ -129,5 +129,28 @@ class AnomalyMonitor:
         return None
 
 
+@dataclass
+class BlindMonitor:
+    """No camera the perception reads has been usable (missing, blank, no depth, stale, frozen) for
+    `max_blind_s`: the skill cannot go on seeing, so the arm is held and the attempt fails with the reason.
+    While one camera still works the attempt goes on with it (the perception drops the bad one)."""
+
+    max_blind_s: float = 0.3
+    _since: float | None = None
+
+    def reset(self, subgoal: Subgoal) -> None:
+        self._since = None
+
+    def check(self, step: StepInfo) -> str | None:
+        if NO_USABLE_CAMERA not in step.scene.flags:
+            self._since = None
+            return None
+        self._since = step.t_s if self._since is None else self._since
+        if step.t_s - self._since + 1e-9 >= self.max_blind_s:
+            why = ", ".join(f for f in step.scene.flags if f != NO_USABLE_CAMERA)
+            return f"sensor fault: no usable camera for {step.t_s - self._since:.1f} s ({why})"
+        return None
+
+
 def default_monitors() -> list[Monitor]:
-    return [StallMonitor(), SafetyRefusalMonitor(), LostObjectMonitor(), AnomalyMonitor()]
+    return [StallMonitor(), SafetyRefusalMonitor(), LostObjectMonitor(), AnomalyMonitor(), BlindMonitor()]

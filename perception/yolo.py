@@ -35,9 +35,10 @@ from numpy.typing import NDArray
 
 from hvla.core.artifacts import ARTIFACTS_DIR, resolve_artifact, sha256_of
 from hvla.core.errors import CheckpointError, ConfigError
-from hvla.core.messages import CameraFrame, ObjectToken, Observation, Proprio, Scene
+from hvla.core.messages import NO_USABLE_CAMERA, CameraFrame, ObjectToken, Observation, Proprio, Scene
 from hvla.perception.base import PERCEPTION
 from hvla.perception.detector import Detection, DetectorConfig
+from hvla.perception.frame_health import FrameHealth
 from hvla.perception.geometry import GeometryCalibration, ViewEstimate
 from hvla.perception.novelty import NoveltyModel
 from hvla.perception.oracle import DIRT_LABEL, REGION_NAME
@@ -240,6 +241,7 @@ class YoloPerception:
         self.calibration = load_calibration(self.config.calibration)
         self.novelty = NoveltyModel.from_json(self.calibration.novelty)
         self.tracker = Tracker(self.config.tracker)
+        self.frame_health = FrameHealth()
         self.colors = ColorNamer()
         self.token_times_s: list[float] = []
 
@@ -253,6 +255,7 @@ class YoloPerception:
 
     def reset(self) -> None:
         self.tracker.reset()
+        self.frame_health.reset()
 
     # --- the pipeline -----------------------------------------------------------------------
     def perceive(self, obs: Observation) -> Scene:
@@ -281,6 +284,10 @@ class YoloPerception:
             if frame is None:
                 flags.append(f"missing_camera:{cam}")
                 continue
+            fault = self.frame_health.fault(cam, frame, obs)
+            if fault is not None:  # handled like a lost camera: the other view carries on
+                flags.append(f"{fault}:{cam}")
+                continue
             rgb = np.asarray(frame.rgb)
             if int(rgb.max()) - int(rgb.min()) < 8:
                 flags.append(f"blank_rgb:{cam}")
@@ -291,6 +298,8 @@ class YoloPerception:
                 flags.append(f"invalid_depth:{cam}")
                 continue
             frames.append(frame)
+        if self.cameras and not frames:
+            flags.append(NO_USABLE_CAMERA)
         return frames
 
     def _lift(self, frame: CameraFrame, dets: list[Detection], flags: list[str], proprio: Proprio) -> list[_Seen]:

@@ -74,9 +74,14 @@ class KitchenLayout:
         return [o.name for o in self.objects]
 
 
+MAX_SEED = 2**31 - 1  # kitchen seeds are non-negative 32-bit integers (numpy's seeding refuses negatives)
+
+
 def sample_layout(seed: int, config: SceneConfig | None = None) -> KitchenLayout:
     """Draw a kitchen layout from `seed`; a crowded draw is redrawn from a derived stream."""
     config = config or SceneConfig()
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed={seed!r} must be an integer in [0, {MAX_SEED}]: pick another kitchen seed")
     for attempt in range(50):
         try:
             return _draw(seed, config, np.random.default_rng([seed, attempt]))

@@ -34,7 +34,7 @@ def test_a_small_step_passes_unchanged(safety):
     assert not safety.events
 
 
-def test_nan_state_or_command_raises_and_is_logged(safety):
+def test_nan_before_any_command_raises_and_is_logged(safety):
     with pytest.raises(SafetyError, match="non-finite"):
         safety.check(cmd(Q), np.full(7, np.nan), DT)
     smuggled = cmd(Q)
@@ -42,6 +42,15 @@ def test_nan_state_or_command_raises_and_is_logged(safety):
     with pytest.raises(SafetyError):
         safety.check(smuggled, Q, DT)
     assert safety.counts["nonfinite"] == 2
+
+
+def test_nan_in_the_measured_state_mid_motion_engages_the_estop_and_brakes_within_the_limits(safety):
+    sent = moving_stream(safety, 300)
+    sent.append(safety.check(cmd(sent[-1].q_rad), np.full(7, np.nan), DT))  # the encoder read NaN once
+    assert safety.estopped and "non-finite measured joint state" in safety.estop_reason
+    while not safety.at_rest:
+        sent.append(safety.check(cmd(Q), Q, DT))
+    assert limit_ratios(np.array([c.q_rad for c in sent]), DT).worst <= 1.0
 
 
 def test_positions_are_clamped_inside_the_margin(safety):

@@ -140,3 +140,20 @@ def test_anomaly_warns_once_per_stretch_of_steps_over_the_limit_and_never_aborts
 
 def test_anomaly_is_quiet_for_a_policy_without_a_detector():
     assert run(AnomalyMonitor(steps=1), [step(0.1 * i) for i in range(20)]) == [None] * 20
+
+
+def test_blind_monitor_alerts_once_no_camera_has_been_usable_for_its_window():
+    from hvla.core.messages import NO_USABLE_CAMERA
+    from hvla.orchestration.monitors import BlindMonitor
+
+    def blind_step(t, blind):
+        base = step(t)
+        flags = ("frozen_camera:scene", "missing_camera:wrist", NO_USABLE_CAMERA) if blind else ()
+        scene = Scene(base.scene.tokens, base.scene.observation, flags)
+        return StepInfo(t, base.subgoal, scene, base.proprio, base.follow)
+
+    alerts = run(BlindMonitor(), [blind_step(0.0, False), blind_step(0.1, True), blind_step(0.2, True),
+                                  blind_step(0.3, False), blind_step(0.4, True), blind_step(0.5, True),
+                                  blind_step(0.6, True), blind_step(0.7, True)])
+    assert alerts[:7] == [None] * 7  # one usable camera in between resets the window
+    assert "no usable camera" in alerts[7] and "frozen_camera:scene" in alerts[7]
