@@ -53,3 +53,7 @@ class CheckpointError(HvlaError):
 
 class DatasetError(HvlaError):
     """A dataset file is missing, truncated or inconsistent."""
+
+
+class EStopLatchedError(HvlaError):
+    """The cell's e-stop is latched: nothing may move until the operator resets it."""

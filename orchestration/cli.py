@@ -14,6 +14,7 @@ from rich.console import Console
 
 from hvla.core.errors import HvlaError
 from hvla.orchestration import session
+from hvla.orchestration.estop_latch import EStopLatch
 from hvla.orchestration.stack import StackConfig
 from hvla.perception import cli as perception_cli
 from hvla.planner import cli as planner_cli
@@ -63,7 +64,7 @@ def run(
     try:
         report = session.run_episode(
             instruction, seed, stack, video=video, log_root=None if no_log else log_dir, console=console,
-            progress=not as_json,
+            progress=not as_json, latch=EStopLatch(),
         )
     except HvlaError as exc:
         raise _bad_input(exc, as_json) from None
@@ -119,6 +120,24 @@ def plan(
         print(json.dumps(report, default=_json_default))
     else:
         session.print_plan(report, console)
+
+
+@app.command()
+def estop(
+    reset: Annotated[bool, typer.Option("--reset", help="Release the latched e-stop (the operator's reset).")] = False,
+    reason: Annotated[str, typer.Option(help="Why the stop was pressed (kept with the latch).")] = "operator e-stop",
+) -> None:
+    """Engage the cell's e-stop (a running `hvla run` brakes to rest at its next tick; new runs are refused),
+    or release it with --reset. Ctrl-C on `hvla run` engages it too. The latch file is runs/ESTOP
+    ($HVLA_ESTOP_LATCH to move it)."""
+    latch = EStopLatch()
+    if reset:
+        was = latch.reason()
+        latch.reset()
+        console.print(f"e-stop released (was: {was})" if was else "e-stop was not engaged")
+        return
+    latch.engage(reason, by="hvla estop")
+    console.print(f"[red]e-stop engaged[/red]: {latch.reason()}; release it with `hvla estop --reset`")
 
 
 @app.command()

@@ -5,7 +5,11 @@ The report is a plain dict so it prints as one JSON object (`hvla run --json`).
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from rich.table import Table
 from hvla.core.messages import Plan, Scene
 from hvla.orchestration import events as ev
 from hvla.orchestration.episode_log import EpisodeWriter
+from hvla.orchestration.estop_latch import EStopLatch
 from hvla.orchestration.executor import EpisodeResult, Executor
 from hvla.orchestration.stack import StackConfig, build_executor, build_world
 from hvla.orchestration.video import FanOut, VideoRecorder
@@ -64,13 +69,21 @@ def run_episode(
     progress: bool = False,
     scene_config: SceneConfig | None = None,
     world: KitchenWorld | None = None,
+    latch: EStopLatch | None = None,
 ) -> dict[str, Any]:
     """Plan and execute `instruction` (in `world`, or a new kitchen of `seed`); returns the JSON report.
 
+    With a `latch` (the cell's e-stop), a latched stop refuses the run before anything is built, Ctrl-C or
+    `hvla estop` during it brakes the arm to rest and ends the episode as stopped, and a stop engaged by
+    the safety layer itself latches the cell too.
+
     Raises:
-        HvlaError: bad input (unknown object, empty instruction, unknown implementation); nothing moved.
+        HvlaError: bad input (unknown object, empty instruction, unknown implementation, a latched
+            e-stop); nothing moved.
     """
     wall0 = time.time()
+    if latch is not None:
+        latch.require_released()
     if video is not None:
         stack = replace(_with_log_cameras(stack, ("scene",)), image_size=max(stack.image_size, VIDEO_SIZE))
     fresh_world = world is None
@@ -85,7 +98,8 @@ def run_episode(
     if writer is not None:
         fan_out.recorders.append(writer)
     try:
-        result = _execute(executor, plan, console if progress else None)
+        with _estop_wiring(executor, latch):
+            result = _execute(executor, plan, console if progress else None)
         if writer is not None and result.plan is not plan:
             writer.write_plan(result.plan)
     except BaseException as exc:
@@ -101,6 +115,38 @@ def run_episode(
         report["log_dir"] = str(writer.path)
         writer.finish(report["success"], report["failure"], report["subgoals"], final_observation=final, extra=report)
     return report
+
+
+@contextlib.contextmanager
+def _estop_wiring(executor: Executor, latch: EStopLatch | None) -> Iterator[None]:
+    """Connect the cell's latch to this episode's controller for the time it runs (see `run_episode`)."""
+    if latch is None:
+        yield
+        return
+
+    def poll(event: ev.Event) -> None:  # once per tick: the latch is one small file
+        if event.kind == ev.CHUNK_ISSUED and not executor.controller.estopped:
+            reason = latch.reason()
+            if reason is not None:
+                executor.controller.estop(f"cell e-stop: {reason}")
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if executor.controller.estopped:  # a second Ctrl-C: the operator insists
+            raise KeyboardInterrupt
+        latch.engage("Ctrl-C on hvla run", by="cli")
+        executor.controller.estop("operator interrupt (Ctrl-C)")
+
+    unsubscribe = executor.events.subscribe(poll)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, interrupt) if main else None
+    try:
+        yield
+    finally:
+        unsubscribe()
+        if main:
+            signal.signal(signal.SIGINT, previous)
+        if executor.controller.estopped:
+            latch.engage(executor.controller.estop_reason, by="safety layer")
 
 
 def episode_report(
