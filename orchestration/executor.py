@@ -86,12 +86,14 @@ class RecordingRobot:
         self.control_dt_s = robot.control_dt_s
         self.limits = robot.limits
         self._commands: list[JointCommand] = []
+        self.moved = False  # any command sent since construction
 
     def observe(self, cameras: Sequence[str] | None = None) -> Observation:
         return self.robot.observe(cameras)
 
     def command(self, cmd: JointCommand) -> None:
         self._commands.append(cmd)
+        self.moved = True
         self.robot.command(cmd)
 
     def drain(self) -> list[JointCommand]:
@@ -175,6 +177,7 @@ class Executor:
             plan, queue, failure = new_plan, new_plan.subgoals(), None
         for sg in queue:
             results.append(SubgoalResult(sg.id, sg.skill, dict(sg.args), "skipped"))
+        self._come_to_rest()
         self.perception.reset()
         obs = self._robot.observe(())
         success = failure is None
@@ -276,6 +279,16 @@ class Executor:
                     self._robot.drain()
                     return self._fail(subgoal, t0, obs.t_s, alert)
         return self._fail(subgoal, t0, obs.t_s, f"timeout after {timeout_s:g} s")
+
+    def _come_to_rest(self) -> None:
+        """End the episode with the arm at rest: a receding-horizon chunk leaves it moving toward its next
+        waypoint, and a motion must end with zero velocity (the FCI refuses to end one otherwise). These
+        last commands are not steps of the episode: no recorder sees them."""
+        if not self._robot.moved:
+            return
+        with contextlib.suppress(HvlaError):  # a latched e-stop has already brought it to rest
+            self.controller.hold(self._robot, self._robot.control_dt_s)
+        self._robot.drain()
 
     def _sensor_failure(self, subgoal: Subgoal, t0: float, t: float, exc: HvlaError) -> _Attempt:
         """Sensing or perception raised: the arm must not go on with the last chunk.

@@ -273,7 +273,7 @@ def test_a_monitor_alert_aborts_the_attempt_holds_the_arm_and_becomes_the_reason
     result = ex.run_plan(Plan.sequence([Subgoal("a", "pick", success=never, timeout_s=10.0)]))
     assert result.subgoals[0].reason == "stalled: fake"
     assert result.subgoals[0].duration_s == pytest.approx(0.3)
-    assert controller.holds == 1
+    assert controller.holds == 2  # the alert's hold, then the episode ends with the arm at rest
     alerts = ex.events.of_kind(ev.MONITOR_ALERT)
     assert len(alerts) == 1 and alerts[0].detail == {"alert": "stalled: fake"}
 
