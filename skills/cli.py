@@ -48,9 +48,13 @@ def _command() -> str:
 
 
 # --- data ---------------------------------------------------------------------------------------
+_PLAN_OPTIONS = ("skill", "episodes", "first_seed", "noise", "cameras", "lead_in", "perceived")
+
+
 @data_app.command("record")
 def record(
-    skill: Annotated[str, typer.Option(help="pick | pick_place | place | wipe")],
+    ctx: typer.Context,
+    skill: Annotated[str, typer.Option(help="pick | pick_place | place | wipe (required unless --resume).")] = "",
     episodes: Annotated[int, typer.Option(help="Episodes (one kitchen seed each).")] = 200,
     out: Annotated[Path, typer.Option(help="Dataset folder; recording into an existing one resumes it.")] = Path(
         "data/demos"),
@@ -61,17 +65,38 @@ def record(
                                                 "(it runs first, unrecorded).")] = 0.4,
     perceived: Annotated[bool, typer.Option(help="Also record each episode on the learned detector's tokens "
                                                  "(`<uid>-perceived`; about 3x slower).")] = False,
+    resume: Annotated[bool, typer.Option(help="Finish the interrupted recording in OUT with the settings it was "
+                                              "started with (it continues after the episodes already kept).")
+                      ] = False,
     workers: Workers = 0,
 ) -> None:
     """Record scripted-expert demonstrations of SKILL into a LeRobot v3 dataset (resumable)."""
-    from hvla.skills.data.record import NoiseConfig, plan_demos
-    from hvla.skills.runner import record_dataset
+    from hvla.core.errors import ConfigError
+    from hvla.skills.data.lerobot import recorded_uids
+    from hvla.skills.data.record import RecordPlan
+    from hvla.skills.runner import job_recorded, record_dataset
 
-    cams = tuple(c for c in cameras.split(",") if c)
     try:
-        jobs = plan_demos(skill, episodes, first_seed, NoiseConfig() if noise else None, cameras=cams,
-                          lead_in_p=lead_in, perceived=perceived)
-        results, info = record_dataset(out, jobs, workers or None, cameras=cams)
+        if resume:
+            plan = RecordPlan.load(out)
+            given = [f"--{n.replace('_', '-')}" for n in _PLAN_OPTIONS
+                     if getattr(ctx.get_parameter_source(n), "name", "") == "COMMANDLINE"]  # typer vendors click
+            if given:
+                raise ConfigError(f"--resume carries on {out}'s recording as it was started ({plan.describe()}); "
+                                  f"drop {' '.join(given)}")
+            jobs = plan.jobs()
+            done = recorded_uids(out)
+            left = [j for j in jobs if not job_recorded(j, done)]
+            rest = f"{len(left)} to go, from seed {left[0].seed}" if left else "nothing left to record"
+            console.print(f"resuming {out}: {plan.describe()}; {len(jobs) - len(left)} recorded, {rest}")
+        else:
+            if not skill:
+                raise ConfigError("--skill is required (pick | pick_place | place | wipe); or --resume to finish "
+                                  "an interrupted recording")
+            plan = RecordPlan(skill, episodes, first_seed, noise, tuple(c for c in cameras.split(",") if c),
+                              lead_in, perceived)
+            jobs = plan.jobs()
+        results, info = record_dataset(out, jobs, workers or None, cameras=plan.cameras, plan=plan)
     except HvlaError as exc:
         raise _fail(exc) from None
     ok = sum(r.success for r in results)
@@ -148,13 +173,18 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
     """Quality report: episodes, success, per-task counts, action statistics, quality scores."""
-    from hvla.skills.data.lerobot import load_dataset
+    from hvla.skills.data.lerobot import load_dataset, unfinalised_uids
     from hvla.skills.data.quality import quality_report
 
     try:
         rep = quality_report(load_dataset(path))
+        pending = unfinalised_uids(path)
     except HvlaError as exc:
         raise _fail(exc) from None
+    if pending:
+        console.print(f"[yellow]note:[/yellow] {len(pending)} complete episode(s) in {path}/.staging were never "
+                      f"finalised (the recorder was stopped) and are not counted: `hvla data repair {path}` adds them",
+                      soft_wrap=True)
     if as_json:
         print(json.dumps(rep))
         return
@@ -175,17 +205,16 @@ def report(
 
 @data_app.command("repair")
 def repair(path: Annotated[Path, typer.Argument(help="Dataset folder.")]) -> None:
-    """Drop the episodes of damaged files (missing, truncated, inconsistent) and re-index the rest."""
-    from hvla.skills.data.lerobot import repair_dataset
+    """Finalise an interrupted recording (keep its complete episodes, drop the partial one) and drop the
+    episodes of damaged files (missing, truncated, inconsistent); re-index the rest."""
+    from hvla.skills.data.recovery import repair as repair_folder
 
     try:
-        dropped = repair_dataset(path)
+        report = repair_folder(path)
     except HvlaError as exc:
         raise _fail(exc) from None
-    if not dropped:
-        console.print(f"{path}: no damage found")
-    for d in dropped:
-        console.print(f"dropped: {d}")
+    for line in report.lines():
+        console.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
 # --- train --------------------------------------------------------------------------------------

@@ -36,9 +36,11 @@ from hvla.skills.base import SKILL_POLICIES
 from hvla.skills.data.disturb import Disturbance, MovedObjectRobot, OccludedCamerasRobot, OccludedPerception
 from hvla.skills.data.lerobot import DatasetWriter
 from hvla.skills.data.record import (
+    PERCEIVED_SUFFIX,
     DemoJob,
     EpisodeRecorder,
     NoisyExpert,
+    RecordPlan,
     SubgoalSpec,
     build_subgoals,
     check_held_out,
@@ -290,10 +292,13 @@ def run_demo(job: DemoJob, root: str) -> DemoResult:
     subgoals = build_subgoals(job.subgoals)
     recorder = EpisodeRecorder(policy, subgoals, job.record_ids, job.cameras, perceived)
     executor = _executor(world, world, policy, cameras, recorder, Disturbance(), job.seed)
+    writer = DatasetWriter(Path(root), cameras=job.cameras, recover=False)
+    writer.begin(job.uid)  # killed from here on, `hvla data repair` names this episode as the partial one
     try:
         result = executor.run_plan(Plan.sequence(subgoals, job.uid))
     except HvlaError as exc:
         world.close()
+        writer.discard(job.uid)
         return DemoResult(job.uid, False, 0, 0.0, f"{type(exc).__name__}: {exc}")
     world.close()
     outcomes = {r.id: (r.outcome == "succeeded", r.reason) for r in result.subgoals}
@@ -303,7 +308,6 @@ def run_demo(job: DemoJob, root: str) -> DemoResult:
         "noise_m": job.noise.offset_m[1] if job.noise else 0.0, "disturbance": "none",
         "sim_time_s": round(result.sim_time_s, 2), "lead_in": ",".join(job.lead_in),
     }
-    writer = DatasetWriter(Path(root), cameras=job.cameras, recover=False)
     with tempfile.TemporaryDirectory() as tmp:
         episodes = recorder.episodes(job.uid, outcomes, meta, Path(tmp))
         for episode in episodes:
@@ -314,15 +318,26 @@ def run_demo(job: DemoJob, root: str) -> DemoResult:
 
 
 def record_dataset(root: Path, jobs: Sequence[DemoJob], workers: int | None = None, progress: bool = True,
-                   cameras: Sequence[str] = ()) -> tuple[list[DemoResult], dict[str, Any]]:
-    """Record `jobs` into `root` (skipping episodes already there: resumable), then commit them."""
+                   cameras: Sequence[str] = (), plan: RecordPlan | None = None
+                   ) -> tuple[list[DemoResult], dict[str, Any]]:
+    """Record `jobs` into `root` (skipping episodes already there: resumable), then commit them.
+
+    `plan` (what the command was asked for) is journalled first, so `hvla data record --resume` can
+    finish the recording should this process be killed."""
     check_held_out(jobs)
     writer = DatasetWriter(root, cameras=cameras)
+    if plan is not None:
+        plan.save(root)
     done = writer.done_uids()
-    todo = [j for j in jobs if j.uid not in done]
+    todo = [j for j in jobs if not job_recorded(j, done)]
     results = map_jobs(run_demo, [(j, str(root)) for j in todo], workers, f"record {len(todo)} episodes", progress)
     info = writer.finalise()
     return results, info
+
+
+def job_recorded(job: DemoJob, done: set[str]) -> bool:
+    """Every episode of `job` is in the dataset (its perceived twin too: a kill can fall between the two)."""
+    return job.uid in done and (not job.perceived or job.uid + PERCEIVED_SUFFIX in done)
 
 
 def dagger_collect(round_index: int, checkpoint: Path, root: Path, cfg: DaggerConfig, workers: int | None = None,

@@ -15,6 +15,10 @@ How a crash never leaves a truncated or half-committed dataset:
   folders in. A crash before COMPLETE leaves the old dataset; after it, the next open rolls forward.
 - Resuming = opening the same root again: committed and staged episode uids are skipped by the
   recorder, and the next `finalise` appends the staged episodes in new data files.
+- A killed recorder (its `finalise` never ran) leaves staged episodes and at most the one it was
+  recording in memory: the writer journals its settings and owner, and each episode its recording
+  process (`staging.py`), so `hvla data repair` (`recovery.py`) can commit the complete ones and drop
+  the rest, and `hvla data record --resume` can carry on.
 
 Loading checks every referenced file (exists, parses, row counts, frame grid, finite values) and
 raises `DatasetError` naming the damaged file; `repair_dataset` drops the damaged episodes and
@@ -28,7 +32,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +46,8 @@ from numpy.typing import NDArray
 
 from hvla.core.errors import DatasetError
 from hvla.core.files import atomic_write_bytes
-from hvla.skills.data import schema
+from hvla.core.owner import Owner
+from hvla.skills.data import schema, staging
 
 CODEBASE_VERSION = "v3.0"
 CHUNKS_SIZE = 1000  # files per chunk folder, as LeRobot
@@ -182,16 +186,29 @@ class DatasetWriter:
                     f"{self.root}: recorded with cameras {video_keys(info['features'])}, resumed with "
                     f"{video_keys(self.features)}; use the same --cameras or a new --out"
                 )
+        # What `hvla data repair` needs to commit what this writer staged, should its process be killed.
+        staging.write_journal(self.staging, staging.WRITER_JOURNAL, {
+            "owner": Owner.current().to_json(), "features": self.features, "max_file_mb": self.max_file_mb,
+            "robot_type": self.robot_type, "extra_info": self.extra_info,
+        })
 
     # -- staging --
     def done_uids(self) -> set[str]:
         """Episodes already committed or staged: a resumed recording skips them."""
-        return {row["hvla/uid"] for row in _committed_episodes(self.root)} | {
-            p.stem for p in self.staging.glob("*.json")
-        }
+        return recorded_uids(self.root)
+
+    def begin(self, uid: str) -> None:
+        """Journal that this process starts recording `uid` (a kill then leaves it named as partial)."""
+        staging.mark_started(self.staging, uid)
+
+    def discard(self, uid: str) -> None:
+        """Forget a begun episode that ended without data (its scene failed): it is not partial."""
+        (self.staging / (uid + staging.STARTED)).unlink(missing_ok=True)
 
     def stage(self, episode: EpisodeRecord) -> None:
         """Write one finished episode to the staging area (atomic; the json marker goes last)."""
+        if not (self.staging / (episode.uid + staging.STARTED)).exists():
+            self.begin(episode.uid)
         cols = frame_columns(self.features)
         missing = [c for c in cols if c not in episode.columns]
         if missing:
@@ -231,13 +248,38 @@ class DatasetWriter:
             uid = marker.stem
             for path in self.staging.glob(f"{uid}.*"):
                 path.unlink(missing_ok=True)
+        for partial in staging.partial_episodes(self.staging):
+            if partial.alive is not True and partial.owner != Owner.current():
+                staging.drop_partial(partial)  # left by a recorder killed earlier: it will never complete
         return info
+
+
+def recorded_uids(root: Path) -> set[str]:
+    """Episodes of `root` committed or staged (complete): a resumed recording skips them."""
+    root = Path(root)
+    return {row["hvla/uid"] for row in _committed_episodes(root)} | {
+        p.stem for p in staging.committed_markers(root / ".staging")}
+
+
+def unfinalised_uids(root: Path) -> list[str]:
+    """Complete episodes staged in `root` but not committed (a recorder stopped before its `finalise`)."""
+    root = Path(root)
+    committed = {row["hvla/uid"] for row in _committed_episodes(root)} if not (root / ".next").exists() else set()
+    return [p.stem for p in staging.committed_markers(root / ".staging") if p.stem not in committed]
 
 
 def _read_info(root: Path) -> dict[str, Any]:
     path = root / "meta" / "info.json"
     if not path.exists():
-        raise DatasetError(f"missing {path}: not a finalised dataset (record into it, or finalise it)")
+        staged = len(staging.committed_markers(root / ".staging"))
+        if staged or (root / ".next").exists() or staging.partial_episodes(root / ".staging"):
+            resume = (f", or continue it with `hvla data record --resume --out {root}`"
+                      if (root / ".staging" / staging.RECORDING_JOURNAL).exists() else "")
+            raise DatasetError(
+                f"{root} is an interrupted recording, never finalised ({staged} complete episode(s) staged, no "
+                f"{path}): finalise it with `hvla data repair {root}`{resume}")
+        raise DatasetError(f"missing {path}: {root} is not a dataset (record one with `hvla data record --skill SKILL "
+                           f"--out {root}`)")
     try:
         info = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
@@ -599,7 +641,7 @@ def check_dataset(root: Path, deep_video: bool = False) -> list[Damage]:
     """Every problem found, by file. Raises DatasetError only when the metadata itself is unusable."""
     root = Path(root)
     if (root / ".next").exists() or (root / ".old").exists():
-        raise DatasetError(f"{root}: a commit was interrupted; open it with a writer or run `hvla data repair`")
+        raise DatasetError(f"{root}: a commit was interrupted; `hvla data repair {root}` completes or undoes it")
     info = _read_info(root)
     _read_table(root / "meta" / "tasks.parquet", "tasks")
     rows = _committed_episodes(root)

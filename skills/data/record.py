@@ -14,20 +14,20 @@ import json
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from hvla.core.errors import ConfigError, MessageError
+from hvla.core.errors import ConfigError, DatasetError, MessageError
 from hvla.core.messages import ActionChunk, Observation, Proprio, Scene, Subgoal
-from hvla.skills.data import schema
+from hvla.sim.scene import SceneConfig
+from hvla.skills.data import schema, staging
 from hvla.skills.data.lerobot import IMAGE_PREFIX, EpisodeRecord
 from hvla.skills.scripted.experts import PhaseExpert
 from hvla.skills.scripted.policy import expert_for
-from hvla.sim.scene import SceneConfig
 
 # The learned policy's training distribution: mango never appears (it is the held-out object).
 HELD_OUT_OBJECTS = ("mango",)
@@ -209,8 +209,10 @@ class EpisodeRecorder:
             videos = _write_videos(buf.images, video_dir / uid) if buf.images and video_dir else {}
             sg = buf.subgoal
             ep_meta = {
-                **meta, "skill": sg.skill, "args": json.dumps(dict(sg.args), sort_keys=True), "success": bool(success), "failure": reason,
-                "tokens": tokens, "label_horizon": self.policy.label_kind, "objects": buf.slots.names, "labels": buf.slots.labels, "categories": buf.slots.categories,
+                **meta, "skill": sg.skill, "args": json.dumps(dict(sg.args), sort_keys=True),
+                "success": bool(success), "failure": reason, "tokens": tokens,
+                "label_horizon": self.policy.label_kind, "objects": buf.slots.names, "labels": buf.slots.labels,
+                "categories": buf.slots.categories,
                 "noise_frames": int(columns["noise.active"].sum()),
                 "recovery_frames": int(columns["is_recovery"].sum()),
             }
@@ -354,6 +356,55 @@ def plan_demos(
         jobs.append(DemoJob(f"{skill}-{lead}{_slug(args)}-s{seed:06d}", seed, subgoals, record,
                             scene_for(needed, n_blocks), noise, tuple(cameras), source, perceived))
     return jobs
+
+
+@dataclass(frozen=True)
+class RecordPlan:
+    """What `hvla data record` was asked for, journalled in the dataset so `--resume` records the rest."""
+
+    skill: str
+    episodes: int
+    first_seed: int = 0
+    noise: bool = True
+    cameras: tuple[str, ...] = ()
+    lead_in_p: float = 0.4
+    perceived: bool = False
+
+    def jobs(self) -> list[DemoJob]:
+        return plan_demos(self.skill, self.episodes, self.first_seed, NoiseConfig() if self.noise else None,
+                          cameras=self.cameras, lead_in_p=self.lead_in_p, perceived=self.perceived)
+
+    def describe(self) -> str:
+        extras = [f"cameras {','.join(self.cameras)}"] if self.cameras else []
+        extras += [] if self.noise else ["no noise"]
+        extras += ["perceived twins"] if self.perceived else []
+        extras.append(f"lead-in {self.lead_in_p:g}")
+        last = self.first_seed + self.episodes - 1
+        return f"{self.skill}, {self.episodes} episodes on seeds {self.first_seed}-{last} ({', '.join(extras)})"
+
+    def save(self, root: Path) -> None:
+        staging.write_journal(Path(root) / ".staging", staging.RECORDING_JOURNAL, asdict(self))
+
+    @classmethod
+    def load(cls, root: Path) -> RecordPlan:
+        """The plan of the recording in `root`.
+
+        Raises:
+            DatasetError: `root` holds no recording journal (not recorded by `hvla data record`).
+        """
+        content = staging.read_journal(Path(root) / ".staging", staging.RECORDING_JOURNAL)
+        if content is None:
+            if not Path(root).exists():
+                raise DatasetError(f"{root} does not exist: nothing to resume (record with `hvla data record "
+                                   f"--skill SKILL --out {root}`)")
+            raise DatasetError(
+                f"{root} has no recording journal ({root}/.staging/{staging.RECORDING_JOURNAL}; it was not recorded "
+                f"by `hvla data record`): nothing to resume. `hvla data repair {root}` finalises what it holds; "
+                f"`hvla data record --skill SKILL --out {root}` records into it (episodes already there are skipped)")
+        try:
+            return cls(**{**content, "cameras": tuple(content.get("cameras", ()))})
+        except TypeError as exc:
+            raise DatasetError(f"unreadable recording journal in {root}/.staging: {exc}") from None
 
 
 def _slug(text: str) -> str:
