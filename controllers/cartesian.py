@@ -323,7 +323,9 @@ class CartesianController:
         obs = robot.observe(cameras=())
         proprio, self._t_now_s = obs.proprio, obs.t_s
         traj = self._trajectory(robot)
-        if np.abs(traj.sample().q_rad - proprio.q_rad).max() > 0.05:  # moved by hand, or a new episode
+        # Moved by hand, or a new episode: a new stream starts from the measured state. Not while the e-stop
+        # is latched: its stop continues the stream as sent, whatever the (possibly broken) measurement says.
+        if np.abs(traj.sample().q_rad - proprio.q_rad).max() > 0.05 and not self.safety.estopped:
             traj.reset(proprio.q_rad, proprio.dq_radps)
             self.safety.reset()
         if self._gripper_m is None:

@@ -27,6 +27,8 @@ from hvla.core.robot import JointCommand
 FloatArray = NDArray[np.float64]
 _GRIPPER_MAX = panda.GRIPPER_MAX_M
 
+_REST_RADPS = 1e-9  # joint speeds below this are rest
+
 # Kinds of event after which the command actually sent is a hold, not the one asked for.
 REFUSAL_KINDS = frozenset({"estop", "watchdog", "workspace", "ee_speed", "singularity_halt"})
 
@@ -174,7 +176,7 @@ class SafetyLayer:
     @property
     def at_rest(self) -> bool:
         """The last command sent holds still (no stream yet counts as rest)."""
-        return self._last is None or (not np.any(self._last.dq_radps) and self._derivatives_at_rest())
+        return self._last is None or (np.abs(self._last.dq_radps).max() < _REST_RADPS and self._derivatives_at_rest())
 
     @property
     def state(self) -> tuple[FloatArray, FloatArray, FloatArray] | None:
@@ -234,10 +236,43 @@ class SafetyLayer:
         return q_now if state_ok else self._last.q_rad
 
     def _send(self, cmd: JointCommand, cond: float) -> JointCommand:
+        cmd = self._within_hard_derivatives(cmd)
         if self._last is not None:
             self._history.append(self._last.q_rad)
         self._last, self._last_cond = cmd, cond
         return cmd
+
+    def _within_hard_derivatives(self, cmd: JointCommand) -> JointCommand:
+        """The guarantee under every command sent: each joint's next position is projected into the interval
+        where its finite-difference velocity, acceleration and jerk stay within the hard limits.
+
+        The motion generators keep inside it by construction; this catches the samples that join a stream
+        whose state was estimated. The interval is never empty: at the Panda's 2 ms period the jerk limit
+        spans the whole acceleration range in one step (J dt = A for every joint), so from any state within
+        the limits zero acceleration, and with it a velocity within the limit, stays reachable.
+        """
+        if len(self._history) < 3 and self._last is None:
+            return cmd
+        dt = self._period_s
+        h1 = self._last.q_rad if self._last is not None else self._history[-1]
+        h2, h3 = (self._history[-1], self._history[-2]) if self._last is not None else (h1, h1)
+        shrink = 1.0 - 1e-9  # round-off must not land a hair beyond a limit
+        centres_spans = (
+            (3 * h1 - 3 * h2 + h3, shrink * panda.DDDQ_MAX_RADPS3 * dt**3),
+            (2 * h1 - h2, shrink * panda.DDQ_MAX_RADPS2 * dt**2),
+            (h1, shrink * panda.DQ_MAX_RADPS * dt),
+        )
+        lo, hi = np.full(7, -np.inf), np.full(7, np.inf)
+        for centre, span in centres_spans:  # jerk first: it is the one that must always hold
+            new_lo, new_hi = np.maximum(lo, centre - span), np.minimum(hi, centre + span)
+            ok = new_lo <= new_hi
+            lo, hi = np.where(ok, new_lo, lo), np.where(ok, new_hi, hi)
+        q = np.clip(cmd.q_rad, lo, hi)
+        if np.array_equal(q, cmd.q_rad):
+            return cmd
+        self._record("joint_jerk", "sample projected into the hard velocity / acceleration / jerk limits")
+        self._motion_live = False  # the generator's state no longer matches what was sent
+        return JointCommand(q, (q - h1) / dt, cmd.gripper_m)
 
     def _stop(self, q_now: FloatArray, gripper_m: float, dt_s: float) -> JointCommand:
         """The next sample of a category-1 stop: brake the sent stream to rest, then hold.
@@ -310,8 +345,9 @@ class SafetyLayer:
     def _derivatives_at_rest(self) -> bool:
         if len(self._history) < 3 or self._last is None:
             return True
-        return bool(np.abs(self._last.q_rad - self._history[-1]).max() < 1e-9
-                    and np.abs(self._history[-1] - self._history[-2]).max() < 1e-9)
+        step = _REST_RADPS * self._period_s  # a generator ends with round-off motion (~1e-16): that is rest
+        return bool(np.abs(self._last.q_rad - self._history[-1]).max() < step
+                    and np.abs(self._history[-1] - self._history[-2]).max() < step)
 
     def _clamp_joints(self, cmd: JointCommand, ref: FloatArray, dt_s: float) -> tuple[FloatArray, FloatArray]:
         """Positions inside the margin, velocities and per-period steps inside the hard limits."""

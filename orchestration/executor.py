@@ -151,8 +151,7 @@ class Executor:
     def run_plan(self, plan: Plan) -> EpisodeResult:
         wall0 = time.time()
         self._warnings = []
-        obs, _ = self.observe()
-        t0 = obs.t_s
+        t0 = self._robot_time()
         self._emit(ev.PLAN_CREATED, t0, detail={"subgoals": len(plan.graph), "instruction": plan.instruction})
         results: list[SubgoalResult] = []
         replans = 0
@@ -246,7 +245,10 @@ class Executor:
                 chunk = self.policy.act(scene, obs.proprio)
                 self._emit(ev.CHUNK_ISSUED, obs.t_s, subgoal.id, {"k": len(chunk), "confidence": chunk.confidence})
                 follow = self.controller.follow(chunk, self._robot, period_s)
-            except (UnreachableError, SimulationError) as exc:
+            except SimulationError as exc:  # the world itself is broken: nothing it reports can be trusted
+                self.controller.estop(f"physics failure: {exc}")
+                return self._fail(subgoal, t0, obs.t_s, str(exc), stopped=True)
+            except UnreachableError as exc:
                 return self._fail(subgoal, t0, obs.t_s, str(exc), stopped=self.controller.estopped)
             except HvlaError as exc:
                 reason = f"{type(exc).__name__}: {exc}"
@@ -318,7 +320,11 @@ class Executor:
         return _Attempt(False, reason, t - t0, stopped)
 
     def _replan(self, plan: Plan, results: list[SubgoalResult], failed: Subgoal) -> Plan | None:
-        _, scene = self.observe()
+        try:
+            _, scene = self.observe()
+        except HvlaError as exc:  # no scene to plan against: the episode ends with the failure it had
+            self._emit(ev.REPLAN, None, failed.id, {"error": f"could not observe the scene: {exc}"})
+            return None
         done = [plan.graph.nodes[r.id]["subgoal"] for r in results if r.outcome == "succeeded" and r.id in plan.graph]
         assert self.planner is not None
         try:
