@@ -419,12 +419,12 @@ def killed_recording() -> CaseResult:
 
 
 def _completed_episodes(out: Path) -> int:
-    """Episodes the recorder had finished: LeRobot's episodes metadata or the writer's journal."""
-    from hvla.skills.data.recovery import finished_episodes
+    """Episodes the recorder had finished (committed or staged complete) when it was killed."""
+    from hvla.skills.data.lerobot import recorded_uids
 
     try:
-        return finished_episodes(out)
-    except (HvlaError, OSError):
+        return len(recorded_uids(out))
+    except (HvlaError, OSError, ValueError):
         return 0
 
 
@@ -562,7 +562,7 @@ def main() -> None:
             args.cache.parent.mkdir(parents=True, exist_ok=True)
             with open(args.cache, "a") as f:
                 for r in new:
-                    f.write(json.dumps({"key": name, **asdict(r)}) + "\n")
+                    f.write(json.dumps({"key": name, **asdict(r)}, default=lambda v: v.item()) + "\n")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; ratios are max |derivative| / Panda hard limit "
           f"over every joint command (finite differences at {DT * 1e3:.0f} ms)\n")
     print("| case | expected | observed | pass | v ratio | a ratio | j ratio | lost |")
