@@ -1,190 +1,190 @@
-"""Operator web console (FastAPI): type an instruction, see the plan, watch events and the scene camera,
-press e-stop. `hvla serve` starts it on 127.0.0.1.
+"""Operator web console (FastAPI): type an instruction, see the plan as a graph, watch both cameras with
+the perceived objects, the events and the policy's confidence, approve each step, press the e-stop.
+`hvla serve` starts it on 127.0.0.1 and prints the address with the operator token.
 
-One episode runs at a time, in a worker thread; the page polls `/api/runs/{id}` for events and the
-latest frame. The e-stop goes straight to the controller's safety layer (halt within one period).
-The page also teleoperates the hand to record demonstrations (`console_teleop.py`).
+One episode runs at a time, on its own worker thread (`console_runs.py`); the page polls
+`/api/status`, `/api/runs/{id}` and `/api/runs/{id}/view`. Every POST needs the token except the
+e-stop: anyone must be able to stop a robot, nobody without the token may start it. The e-stop
+latches the console (`console_oversight.py`) until `POST /api/estop/reset`. The page is static
+(`console_page/`, no CDN: the machine may be offline). Teleoperation is in `console_teleop.py`.
 """
 
 from __future__ import annotations
 
-import io
-import itertools
 import threading
-from dataclasses import dataclass, field
+from dataclasses import replace
+from importlib import resources
 from typing import Any
 
-import imageio.v2 as imageio
-import numpy as np
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel
+from fastapi import Depends, FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
-from hvla.core.errors import HvlaError
-from hvla.orchestration import events as ev
-from hvla.orchestration.console_teleop import TELEOP_PAGE, add_teleop_routes
-from hvla.orchestration.session import plan_report, scene_summary
-from hvla.orchestration.stack import StackConfig, build_executor, build_world
+from hvla.core.errors import SafetyError
+from hvla.orchestration.console_guard import (
+    MAX_BODY_BYTES,
+    BusyError,
+    ConflictError,
+    NotFoundError,
+    console_token,
+    install_guards,
+)
+from hvla.orchestration.console_oversight import EstopLatch
+from hvla.orchestration.console_requests import INSTRUCTION_MAX_CHARS, SEED_MAX, ApprovalRequest, RunRequest
+from hvla.orchestration.console_runs import KEEP_RUNS, OPERATOR_ESTOP, RunStore, on_own_thread, plan_in_world
+from hvla.orchestration.console_teleop import TELEOP_ROOT, add_teleop_routes
+from hvla.orchestration.console_view import png_bytes
+from hvla.orchestration.stack import PERCEPTION, PLANNERS, SKILL_POLICIES, StackConfig
 
-
-class RunRequest(BaseModel):
-    instruction: str
-    seed: int = 0
-    perception: str = StackConfig.perception
-    planner: str = StackConfig.planner
-    skills: str = StackConfig.skills
-
-
-@dataclass
-class _Run:
-    id: int
-    request: RunRequest
-    state: str = "planning"  # planning | running | succeeded | failed | error
-    plan: dict[str, Any] | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
-    result: dict[str, Any] | None = None
-    frame: np.ndarray | None = None
-    executor: Any = None
-    error: str = ""
-    planned: threading.Event = field(default_factory=threading.Event)
+PLAN_TIMEOUT_S = 120.0  # a plan (world + perception + planner) that takes longer answers 503
+START_WAIT_S = 60.0  # POST /api/runs answers with the plan when it is ready this soon, else "planning"
+RESET_WAIT_S = 3.0  # a reset waits this long for the stopped run to finish braking and end
+# Page security: scripts only from this server (no inline script can run), frames inline as data: URLs.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                               "script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
-class _FrameTap:
-    """A step recorder that keeps only the latest scene frame for the page."""
-
-    def __init__(self, run: _Run) -> None:
-        self.run = run
-
-    def write_step(self, obs, scene, chunk, commands, subgoal_id) -> None:
-        frame = obs.frames.get("scene")
-        if frame is not None:
-            self.run.frame = frame.rgb
+def _page_dir():
+    return resources.files("hvla.orchestration") / "console_page"
 
 
-def create_app(default_stack: StackConfig | None = None) -> FastAPI:
-    app = FastAPI(title="hvla operator console")
-    runs: dict[int, _Run] = {}
-    ids = itertools.count(1)
-    lock = threading.Lock()
+def create_app(
+    default_stack: StackConfig | None = None,
+    *,
+    token: str | None = None,
+    keep_runs: int = KEEP_RUNS,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    teleop_root=TELEOP_ROOT,
+) -> FastAPI:
+    """The console app. `token`: the operator token (default: $HVLA_CONSOLE_TOKEN or a random one, in
+    `app.state.token`); `default_stack`: the implementations a request that names none gets."""
+    app = FastAPI(title="hvla operator console", docs_url=None, redoc_url=None)  # the docs pages load a CDN
+    app.state.token = console_token(token)
+    authed = [Depends(install_guards(app, app.state.token, max_body_bytes))]
+    runs = RunStore(keep_runs)
+    latch = EstopLatch()
     base = default_stack or StackConfig()
+    planning = threading.Semaphore(1)  # one /api/plan at a time: each builds a kitchen
 
     def stack_for(req: RunRequest) -> StackConfig:
-        from dataclasses import replace
+        stack = replace(base, perception=req.perception or base.perception, planner=req.planner or base.planner,
+                        skills=req.skills or base.skills)
+        return replace(stack, executor=replace(stack.executor, log_cameras=("scene", "wrist")))
 
-        stack = replace(base, perception=req.perception, planner=req.planner, skills=req.skills)
-        return replace(stack, executor=replace(stack.executor, log_cameras=("scene",)))
+    def stop_everything(reason: str) -> dict[str, Any]:
+        latch.engage(reason)
+        live = runs.live()
+        if live is not None:
+            live.estop(reason)
+        return {"estopped": True, "run": live.id if live is not None else None, **latch.to_json()}
+
+    app.mount("/static", StaticFiles(directory=str(_page_dir())), name="static")
 
     @app.get("/", response_class=HTMLResponse)
-    def page() -> str:
-        return _PAGE
+    def page() -> HTMLResponse:
+        return HTMLResponse((_page_dir() / "index.html").read_text(), headers=_PAGE_HEADERS)
 
-    @app.post("/api/plan")
+    @app.get("/api/status")
+    def status() -> dict[str, Any]:
+        """What the operator must see at a glance: the latch, the live run, a pending approval."""
+        live = runs.live()
+        pending = live.gate.pending() if live is not None and live.gate is not None else None
+        return {
+            "estop": latch.to_json(),
+            "live_run": live.summary() if live is not None else None,
+            "pending_approval": {"run": live.id, **pending} if live is not None and pending else None,
+            "runs": [r.summary() for r in runs.all()],
+            "defaults": {"perception": base.perception, "planner": base.planner, "skills": base.skills},
+            "implementations": {"perception": PERCEPTION.names(), "planner": PLANNERS.names(),
+                                "skills": SKILL_POLICIES.names()},
+            "limits": {"seed_max": SEED_MAX, "instruction_max_chars": INSTRUCTION_MAX_CHARS,
+                       "max_body_bytes": max_body_bytes},
+        }
+
+    @app.post("/api/plan", dependencies=authed)
     def plan(req: RunRequest) -> dict[str, Any]:
-        stack = stack_for(req)
+        """The plan for the request's kitchen; nothing moves. Built on a worker thread, like a run."""
+        if not planning.acquire(blocking=False):
+            raise BusyError("another plan is being made; try again in a moment")
         try:
-            world = build_world(req.seed, stack)
-            executor = build_executor(world, stack)
-            _, scene = executor.observe()
-            return plan_report(executor.planner.plan(req.instruction, scene), scene)
-        except HvlaError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from None
+            return on_own_thread(lambda: plan_in_world(req.instruction, req.seed, stack_for(req)),
+                                 PLAN_TIMEOUT_S, "planning")
+        finally:
+            planning.release()
 
-    @app.post("/api/runs")
-    def start(req: RunRequest) -> dict[str, Any]:
-        with lock:
-            if any(r.state in ("planning", "running") for r in runs.values()):
-                raise HTTPException(status_code=409, detail="an episode is already running")
-            run = _Run(next(ids), req)
-            runs[run.id] = run
-        # OpenGL contexts belong to one thread: the world is built, planned and run in the worker.
-        threading.Thread(target=_plan_and_execute, args=(run, stack_for(req)), daemon=True).start()
-        run.planned.wait(timeout=120)
+    @app.post("/api/runs", dependencies=authed)
+    def start(req: RunRequest) -> Any:
+        run = runs.start(req, stack_for(req), latch)
+        if not run.planned.wait(timeout=START_WAIT_S):
+            return JSONResponse({"id": run.id, "state": run.state, "plan": None}, status_code=202)
         if run.state == "error":
-            raise HTTPException(status_code=400, detail=run.error)
-        return {"id": run.id, "plan": run.plan}
+            return JSONResponse({"id": run.id, "detail": run.error, "state": "error"}, status_code=run.error_status)
+        return {"id": run.id, "state": run.state, "plan": run.plan}
+
+    @app.get("/api/runs")
+    def list_runs() -> list[dict[str, Any]]:
+        return [r.summary() for r in runs.all()]
 
     @app.get("/api/runs/{run_id}")
-    def status(run_id: int, since: int = 0) -> dict[str, Any]:
+    def run_status(run_id: int, since: int = 0, since_step: int = 0) -> dict[str, Any]:
+        return runs.get(run_id).to_json(max(since, 0), max(since_step, 0))
+
+    @app.get("/api/runs/{run_id}/view")
+    def view(run_id: int, after: int = -1) -> dict[str, Any]:
+        """Both cameras and the tokens in them, newer than view `after` (else only the latest seq)."""
         run = runs.get(run_id)
-        if run is None:
-            raise HTTPException(status_code=404, detail=f"no run {run_id}")
-        return {"id": run.id, "state": run.state, "plan": run.plan, "events": run.events[since:],
-                "n_events": len(run.events), "result": run.result}
+        if run.view is None or run.view.seq <= after:
+            return {"seq": run.view.seq if run.view is not None else None}
+        return run.view_json() or {"seq": None}
 
     @app.get("/api/runs/{run_id}/frame.png")
     def frame(run_id: int) -> Response:
+        return camera_frame(run_id, "scene")
+
+    @app.get("/api/runs/{run_id}/frame/{camera}.png")
+    def camera_frame(run_id: int, camera: str) -> Response:
         run = runs.get(run_id)
-        if run is None or run.frame is None:
-            raise HTTPException(status_code=404, detail="no frame yet")
-        buf = io.BytesIO()
-        imageio.imwrite(buf, run.frame, format="png")
-        return Response(buf.getvalue(), media_type="image/png")
+        cam = run.view.camera(camera) if run.view is not None else None
+        if cam is None:
+            raise NotFoundError(f"no {camera} frame yet for run {run_id}")
+        return Response(png_bytes(cam.rgb), media_type="image/png")
+
+    @app.post("/api/runs/{run_id}/approve", dependencies=authed)
+    def approve(run_id: int, req: ApprovalRequest) -> dict[str, Any]:
+        run = runs.get(run_id)
+        if run.gate is None:
+            raise ConflictError(f"run {run_id} was not started in step-approval mode")
+        run.gate.decide(req.subgoal_id, req.approve)
+        return {"id": run_id, "subgoal_id": req.subgoal_id, "approved": req.approve}
+
+    @app.post("/api/estop")
+    def estop() -> dict[str, Any]:
+        """No token: anyone must be able to stop the robot. Stops the live run and latches the console."""
+        return stop_everything(OPERATOR_ESTOP)
 
     @app.post("/api/runs/{run_id}/estop")
-    def estop(run_id: int) -> dict[str, Any]:
-        run = runs.get(run_id)
-        if run is None or run.executor is None:
-            raise HTTPException(status_code=404, detail=f"no run {run_id}")
-        run.executor.controller.estop("operator e-stop from the console")
-        return {"id": run_id, "estopped": True}
+    def estop_run(run_id: int) -> dict[str, Any]:
+        """The same e-stop (a stop button never answers "wrong run": it stops whatever moves)."""
+        return {"id": run_id, **stop_everything(OPERATOR_ESTOP)}
 
-    add_teleop_routes(app)
+    @app.post("/api/estop/reset", dependencies=authed)
+    def reset() -> dict[str, Any]:
+        """The operator's explicit reset: 409 while the stopped arm is still braking."""
+        live = runs.live()
+        if live is not None and live.estop_pressed:
+            live.finished.wait(RESET_WAIT_S)  # an engaged e-stop ends the episode once the arm is at rest
+            executor = live.executor
+            if executor is not None:
+                try:
+                    executor.controller.reset_estop()
+                except SafetyError as exc:
+                    raise ConflictError(f"not reset: {exc}") from None
+        latch.release()
+        return {"reset": True, **latch.to_json()}
+
+    add_teleop_routes(app, teleop_root, dependencies=authed)
     return app
-
-
-def _plan_and_execute(run: _Run, stack: StackConfig) -> None:
-    req = run.request
-    try:
-        world = build_world(req.seed, stack)
-        run.executor = build_executor(world, stack, _FrameTap(run))
-        _, scene = run.executor.observe()
-        plan = run.executor.planner.plan(req.instruction, scene)
-    except HvlaError as exc:
-        run.state, run.error = "error", str(exc)
-        run.planned.set()
-        return
-    run.plan = plan_report(plan, scene)
-    run.executor.events.subscribe(lambda e: run.events.append(e.to_json()))
-    run.state = "running"
-    run.planned.set()
-    try:
-        result = run.executor.run_plan(plan)
-    except Exception as exc:  # the page must show any failure, not a dead thread
-        run.state, run.result = "error", {"failure": f"{type(exc).__name__}: {exc}"}
-        return
-    obs, scene = run.executor.observe()
-    run.result = {
-        "success": result.success, "failure": result.failure, "sim_time_s": round(result.sim_time_s, 2),
-        "subgoals": [r.to_json() for r in result.subgoals], "scene": scene_summary(scene),
-    }
-    run.events.append(ev.Event.now(ev.EPISODE_FINISHED, obs.t_s, detail={"success": result.success}).to_json())
-    run.state = "succeeded" if result.success else "failed"
-
-
-_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>hvla console</title>
-<style>body{font-family:sans-serif;margin:2em;max-width:900px}input{font-size:1em}#instr{width:60%}
-pre{background:#f4f4f4;padding:.5em;max-height:300px;overflow:auto}img{width:320px;image-rendering:pixelated}
-button{font-size:1em}#estop{background:#c00;color:#fff}</style></head><body>
-<h1>hvla operator console</h1>
-<p><input id="instr" value="put the banana in the bowl, then wipe the counter">
-seed <input id="seed" type="number" value="3" style="width:4em">
-<button onclick="plan()">plan</button> <button onclick="run()">run</button>
-<button id="estop" onclick="estop()">E-STOP</button></p>
-<p id="state"></p><h3>plan</h3><pre id="plan"></pre>
-<h3>scene camera</h3><img id="frame" alt="no frame yet"><h3>events</h3><pre id="events"></pre>
-<script>
-let id=null, n=0;
-const body=()=>JSON.stringify({instruction:document.getElementById('instr').value,
-  seed:parseInt(document.getElementById('seed').value)});
-async function post(url){const r=await fetch(url,{method:'POST',headers:{'Content-Type':'application/json'},body:body()});
-  const j=await r.json(); if(!r.ok){document.getElementById('state').textContent='error: '+j.detail; return null} return j}
-async function plan(){const j=await post('/api/plan'); if(j) document.getElementById('plan').textContent=JSON.stringify(j,null,1)}
-async function run(){const j=await post('/api/runs'); if(!j) return; id=j.id; n=0;
-  document.getElementById('events').textContent=''; document.getElementById('plan').textContent=JSON.stringify(j.plan,null,1); poll()}
-async function estop(){if(id) await fetch('/api/runs/'+id+'/estop',{method:'POST'})}
-async function poll(){const r=await fetch('/api/runs/'+id+'?since='+n); const j=await r.json(); n=j.n_events;
-  const ev=document.getElementById('events'); for(const e of j.events){ev.textContent+=e.t_s.toFixed(1)+'s '+e.kind+' '+(e.subgoal_id||'')+' '+JSON.stringify(e.detail)+'\\n'}
-  document.getElementById('state').textContent='state: '+j.state+(j.result?' '+JSON.stringify(j.result.failure):'');
-  document.getElementById('frame').src='/api/runs/'+id+'/frame.png?'+Date.now();
-  if(j.state==='running'||j.state==='planning') setTimeout(poll,500)}
-</script>""" + TELEOP_PAGE + "</body></html>"

@@ -4,6 +4,8 @@ The episode runs in a worker thread (the world's OpenGL context lives there) and
 queue that the page fills (`POST /api/teleop/{id}/keys`); the simulation advances one 10 Hz tick per
 key, so the operator can take their time. `end` stops it; an episode that meets its skill's success
 condition ends by itself. Episodes go into `data/teleop/<dataset>` (LeRobot v3), as from `hvla data teleop`.
+The console passes its token check as `dependencies`: every POST here moves the hand or records.
+The page's part is `console_page/teleop.js`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import itertools
 import queue
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +23,9 @@ from typing import Any
 import imageio.v2 as imageio
 import numpy as np
 from fastapi import FastAPI, HTTPException
+from fastapi.params import Depends
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from hvla.core.errors import HvlaError
 
@@ -30,15 +34,19 @@ _DATASET_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class TeleopRequest(BaseModel):
-    skill: str = "pick"
-    object: str = "apple"
-    target: str = ""
-    seed: int = 1000
-    dataset: str = "console"  # folder under data/teleop
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    skill: str = Field(default="pick", max_length=32)
+    object: str = Field(default="apple", max_length=64)
+    target: str = Field(default="", max_length=64)
+    seed: int = Field(default=1000, ge=0, le=2**31 - 1)
+    dataset: str = Field(default="console", max_length=64)  # folder under data/teleop
 
 
 class KeysRequest(BaseModel):
-    keys: str
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    keys: str = Field(max_length=2000)
 
 
 @dataclass
@@ -53,7 +61,9 @@ class _Teleop:
     started: threading.Event = field(default_factory=threading.Event)
 
 
-def add_teleop_routes(app: FastAPI, root: Path = TELEOP_ROOT) -> None:
+def add_teleop_routes(app: FastAPI, root: Path = TELEOP_ROOT, dependencies: Sequence[Depends] = ()) -> None:
+    """The teleop routes on `app`; `dependencies` guard the POSTs (the console's token check)."""
+    guarded = list(dependencies)
     sessions: dict[int, _Teleop] = {}
     ids = itertools.count(1)
 
@@ -63,7 +73,7 @@ def add_teleop_routes(app: FastAPI, root: Path = TELEOP_ROOT) -> None:
             raise HTTPException(status_code=404, detail=f"no teleop session {session_id}")
         return session
 
-    @app.post("/api/teleop")
+    @app.post("/api/teleop", dependencies=guarded)
     def start(req: TeleopRequest) -> dict[str, Any]:
         if not _DATASET_NAME.match(req.dataset):
             raise HTTPException(status_code=400, detail=f"dataset name {req.dataset!r}: letters, digits, - and _")
@@ -77,7 +87,7 @@ def add_teleop_routes(app: FastAPI, root: Path = TELEOP_ROOT) -> None:
             raise HTTPException(status_code=400, detail=session.status)
         return {"id": session.id, "status": session.status}
 
-    @app.post("/api/teleop/{session_id}/keys")
+    @app.post("/api/teleop/{session_id}/keys", dependencies=guarded)
     def keys(session_id: int, req: KeysRequest) -> dict[str, Any]:
         from hvla.skills.data.teleop import parse_keys
 
@@ -91,7 +101,7 @@ def add_teleop_routes(app: FastAPI, root: Path = TELEOP_ROOT) -> None:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         return {"id": session_id, "queued": session.keys.qsize()}
 
-    @app.post("/api/teleop/{session_id}/end")
+    @app.post("/api/teleop/{session_id}/end", dependencies=guarded)
     def end(session_id: int) -> dict[str, Any]:
         get(session_id).keys.put(None)
         return {"id": session_id}
@@ -112,17 +122,26 @@ def add_teleop_routes(app: FastAPI, root: Path = TELEOP_ROOT) -> None:
 
 
 def _drive(session: _Teleop, dataset: Path) -> None:
+    """The worker: any exception ends the session in `error` with its message (never stuck "starting")."""
     from hvla.skills.teleop import TeleopEpisode, teleop_args, teleop_subgoal
 
     req = session.request
+    episode = None
     try:
         subgoal = teleop_subgoal(req.skill, teleop_args(req.skill, req.object, req.target))
         episode = TeleopEpisode(req.seed, subgoal, cameras=("scene",))
+        _drive_episode(session, episode, dataset)
     except HvlaError as exc:
         session.state, session.status = "error", str(exc)
+    except Exception as exc:  # the page must show any failure, not a dead thread
+        session.state, session.status = "error", f"{type(exc).__name__}: {exc}"
+    finally:  # its renderer's GL context belongs to this thread: release it here, not in a later GC elsewhere
+        if episode is not None:
+            episode.world.close()
         session.started.set()
-        return
 
+
+def _drive_episode(session: _Teleop, episode: Any, dataset: Path) -> None:
     def refresh() -> None:
         session.status = episode.status()
         session.frame = episode.world.observe(("scene",)).frames["scene"].rgb
@@ -135,36 +154,6 @@ def _drive(session: _Teleop, dataset: Path) -> None:
         while (key := session.keys.get()) is not None:
             yield key
 
-    try:
-        result = episode.run(from_queue(), dataset, on_tick=refresh)
-    except Exception as exc:  # the page must show any failure, not a dead thread
-        session.state, session.status = "error", f"{type(exc).__name__}: {exc}"
-        return
+    result = episode.run(from_queue(), dataset, on_tick=refresh)
     session.result = {**result, "dataset": str(dataset)}
     session.state = "succeeded" if result["success"] else "failed"
-
-
-TELEOP_PAGE = """<h3>teleoperation (records a demonstration)</h3>
-<p>skill <select id="tskill"><option>pick</option><option>pick_place</option><option>place</option>
-<option>wipe</option></select>
-object <input id="tobj" value="apple" style="width:6em"> target <input id="ttgt" value="" style="width:6em">
-seed <input id="tseed" type="number" value="1000" style="width:5em">
-<button onclick="tstart()">start</button> <button onclick="tend()">end</button></p>
-<p>keys while the page has focus: w/s x, a/d y, r/f up/down, q/e yaw, g gripper, . hold (one 10 Hz tick each)</p>
-<p id="tstatus"></p><img id="tframe" alt="no teleop frame">
-<script>
-let tid=null;
-async function tpost(url,obj){const r=await fetch(url,{method:'POST',headers:{'Content-Type':'application/json'},
-  body:JSON.stringify(obj||{})}); const j=await r.json();
-  if(!r.ok){document.getElementById('tstatus').textContent='error: '+j.detail; return null} return j}
-async function tstart(){const j=await tpost('/api/teleop',{skill:document.getElementById('tskill').value,
-  object:document.getElementById('tobj').value,target:document.getElementById('ttgt').value,
-  seed:parseInt(document.getElementById('tseed').value)}); if(j){tid=j.id; tpoll()}}
-async function tend(){if(tid) await tpost('/api/teleop/'+tid+'/end')}
-document.addEventListener('keydown',e=>{if(tid===null||e.target.tagName==='INPUT') return;
-  if('wsadrfqeg.'.includes(e.key.toLowerCase())) tpost('/api/teleop/'+tid+'/keys',{keys:e.key})});
-async function tpoll(){const j=await (await fetch('/api/teleop/'+tid)).json();
-  document.getElementById('tstatus').textContent=j.state+': '+j.status+(j.result?' '+JSON.stringify(j.result):'');
-  document.getElementById('tframe').src='/api/teleop/'+tid+'/frame.png?'+Date.now();
-  if(j.state==='starting'||j.state==='driving') setTimeout(tpoll,300); else tid=null}
-</script>"""
