@@ -103,10 +103,13 @@ def episode(fault: Fault | None = None, *, perception: str = "oracle", seed: int
     robot = FaultyRobot(world, fault or Fault())
     flags = Flags()
     executor = build_executor(wrap_robot(robot) if wrap_robot else robot, stack, flags)
-    if wrap_perception is not None:
-        executor.perception = wrap_perception(executor.perception)
     try:
-        result, error = executor.run_instruction(instruction), None
+        if wrap_perception is None:
+            result, error = executor.run_instruction(instruction), None
+        else:  # the disturbance starts once the plan is made, as an occluder moving in during the task
+            plan = executor.planner.plan(instruction, executor.observe()[1])
+            executor.perception = wrap_perception(executor.perception)
+            result, error = executor.run_plan(plan), None
     except HvlaError as exc:
         result, error = None, f"{type(exc).__name__}: {exc}"
     finally:
@@ -383,8 +386,8 @@ def killed_episode() -> CaseResult:
         child.communicate()
         states = {s.episode_id: s.state for s in list_episodes(root)}
         partial = load_episode(new[0], images=False)
-        cmds = [c for s in partial.steps for c in s.commands]
-        ratios = limit_ratios(np.array([c.q_rad for c in cmds]), DT) if cmds else ZERO_RATIOS
+        q = np.concatenate([s.command_q_rad for s in partial.steps]) if partial.steps else np.zeros((0, 7))
+        ratios = limit_ratios(q, DT) if len(q) > 3 else ZERO_RATIOS  # the killed episode's logged commands
     lost = sum(1 for e in done if states.get(e) != "complete")
     ok = lost == 0 and states.get(new[0].name) == "interrupted" and len(partial.steps) >= 20
     return CaseResult("SIGKILL mid-episode", "earlier logs intact, the killed one listed interrupted, readable",
