@@ -154,13 +154,39 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    allow_remote: Annotated[bool, typer.Option(
+        "--allow-remote", help="Allow a non-loopback --host: anyone who reaches it with the token may move the robot.",
+    )] = False,
 ) -> None:
-    """Start the operator web console: plan, run, watch events and the camera, e-stop."""
+    """Start the operator web console: plan, run, watch both cameras and the events, approve steps, e-stop.
+
+    Prints the address with the operator token once ($HVLA_CONSOLE_TOKEN, else a new random one): every
+    action that moves the robot needs it; the e-stop does not."""
+    import ipaddress
+    import os
+
     import uvicorn
 
     from hvla.orchestration.console import create_app
+    from hvla.orchestration.console_guard import TOKEN_ENV
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not allow_remote:
+        console.print(f"[red]error:[/red] --host {host} is not a loopback address: the console would accept "
+                      "connections from other machines. Pass --allow-remote as well if that is what you want.")
+        raise typer.Exit(code=2)
+    if not loopback:
+        console.print(f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach port {port} and holds "
+                      "the token can move the robot, and anyone can press the e-stop. Traffic is not encrypted.")
+    app_ = create_app()
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    from_env = bool(os.environ.get(TOKEN_ENV, "").strip())
+    url = f"http://{shown}:{port}/" + ("" if from_env else f"?token={app_.state.token}")
+    console.print(f"operator console: {url}" + (f"  (token from ${TOKEN_ENV})" if from_env else ""), soft_wrap=True)
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 @app.command()
