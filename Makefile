@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 export MUJOCO_GL ?= egl
 
-.PHONY: demo test test-all bench lint clean-venv
+.PHONY: demo test test-all bench lint clean-venv browser
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -17,13 +17,24 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install -e '.[dev]'
 	touch $(STAMP)
 
+# The console's browser test drives Debian's chromium through chromedriver (playwright cannot fetch its
+# browser on these machines). Installed once, when either is missing; apt's lists are refreshed if needed.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  echo "installing chromium and chromium-driver for the console's browser test"; \
+	  $(SUDO) apt-get install -y chromium chromium-driver || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium chromium-driver; } || \
+	  { echo "could not install chromium: run 'apt-get install -y chromium chromium-driver' as root" >&2; exit 1; }; \
+	fi
+
 demo: $(STAMP)
 	$(VENV)/bin/hvla demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	$(PY) -m pytest -q -m ''
 
 bench: $(STAMP)
