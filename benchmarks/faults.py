@@ -446,11 +446,11 @@ def console_cases() -> list[CaseResult]:
 
     from hvla.orchestration.console import create_app
 
-    sent: list = []
+    sent: dict[int, list] = {}  # per world: each run's stream is its own
     original = KitchenWorld.command
 
     def tap(self, cmd) -> None:
-        sent.append(cmd)
+        sent.setdefault(id(self), []).append(cmd)
         original(self, cmd)
 
     KitchenWorld.command = tap  # every command any console world sends, whatever thread it runs on
@@ -487,7 +487,9 @@ def console_cases() -> list[CaseResult]:
             time.sleep(0.2)
     finally:
         KitchenWorld.command = original
-    ratios = limit_ratios(np.array([c.q_rad for c in sent]), DT) if len(sent) > 3 else ZERO_RATIOS
+    ratios = ZERO_RATIOS
+    for stream in sent.values():
+        ratios = ratios.merge(limit_ratios(np.array([c.q_rad for c in stream]), DT))
     bad_ok = all(400 <= c < 500 for c in codes.values()) and codes["10 MB body"] == 413 and codes["no token"] == 401
     conc_ok = first.status_code == 200 and second.status_code == 409 and state == "succeeded" and after_id
     return [
