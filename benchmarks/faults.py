@@ -289,12 +289,17 @@ def estop_at_planning_speed() -> CaseResult:
                       ok, ep.ratios)
 
 
-def near_singular_pose() -> CaseResult:
-    """Reach straight out to the edge of the workspace, where the arm stretches toward its singularity."""
+def controller_rig() -> tuple[KitchenWorld, FaultyRobot, CartesianController, np.ndarray]:
+    """A kitchen, its recording robot, a fresh controller and the hand's pose (7,) to build chunks from."""
     world = KitchenWorld(7)
     robot = FaultyRobot(world, Fault())
     controller = CartesianController()
-    start = matrix_to_pose(controller.model.fk(world.observe(()).proprio.q_rad))
+    return world, robot, controller, matrix_to_pose(controller.model.fk(world.observe(()).proprio.q_rad))
+
+
+def near_singular_pose() -> CaseResult:
+    """Reach straight out to the edge of the workspace, where the arm stretches toward its singularity."""
+    world, robot, controller, start = controller_rig()
     targets = np.tile(start, (8, 1))
     targets[:, 0] = np.linspace(start[0], 0.89, 8)  # to the box's far edge, hand down
     targets[:, 2] = np.linspace(start[2], 0.05, 8)
@@ -314,10 +319,7 @@ def near_singular_pose() -> CaseResult:
 
 
 def chunk_with_jump() -> CaseResult:
-    world = KitchenWorld(7)
-    robot = FaultyRobot(world, Fault())
-    controller = CartesianController()
-    start = matrix_to_pose(controller.model.fk(world.observe(()).proprio.q_rad))
+    world, robot, controller, start = controller_rig()
     targets = np.tile(start, (6, 1))
     targets[2:, 1] += 0.3  # waypoint 2 jumps 30 cm sideways in one 0.1 s slot
     targets[2:, 2] -= 0.1
