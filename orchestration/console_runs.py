@@ -200,6 +200,9 @@ def execute(run: Run, stack: StackConfig) -> None:
         run.view = capture(0, obs, scene)
         run.state = "running"
         run.planned.set()
+        if run.estop_pressed and not executor.controller.estopped:
+            # Pressed, then reset, while this run was planning: a run the e-stop was pressed on never moves.
+            executor.controller.estop(OPERATOR_ESTOP)
         result = executor.run_plan(plan)
         _, scene = executor.observe()
         run.finish(result, scene)

@@ -194,6 +194,35 @@ def test_step_approval_waits_for_the_operator_and_an_estop_answers_no():
     _finish(client, plain["id"])
 
 
+def test_a_run_stopped_while_planning_never_moves_even_after_a_reset(monkeypatch):
+    real = console_runs.build_executor
+    planning, release = threading.Event(), threading.Event()
+
+    def slow_planner(world, stack, recorder=None):
+        executor = real(world, stack, recorder)
+        plan = executor.planner.plan
+
+        def wait_then_plan(instruction, scene):
+            planning.set()
+            release.wait(20)
+            return plan(instruction, scene)
+
+        executor.planner.plan = wait_then_plan
+        return executor
+
+    monkeypatch.setattr(console_runs, "build_executor", slow_planner)
+    client = _client()
+    started = threading.Thread(target=client.post, args=("/api/runs",), kwargs={"json": APPLE})
+    started.start()
+    assert planning.wait(20)
+    assert client.post("/api/estop").json()["run"] == 1
+    assert client.post("/api/estop/reset").status_code == 200  # the arm was at rest: the reset is allowed
+    release.set()
+    started.join(20)
+    status = _finish(client, 1)
+    assert status["state"] == "stopped" and "subgoal_started" not in [e["kind"] for e in status["events"]]
+
+
 def test_worlds_are_closed_on_the_thread_that_built_them_and_released(monkeypatch):
     from hvla.sim.world import KitchenWorld
 
