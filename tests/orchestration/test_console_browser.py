@@ -67,6 +67,7 @@ def browser():
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1200"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's own errors, read at the end
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         yield driver
@@ -168,4 +169,9 @@ def test_operator_drives_the_console_in_a_browser(console_url, browser):
     d.find_element("id", "tend").click()
     _wait(d, "teleop ended", lambda: d.find_element("id", "tstatus").text.startswith(("failed", "succeeded")))
     assert "refused" not in d.find_element("id", "tstatus").text
+
+    # no script error or blocked resource (CSP) on the way; refused requests (409) are logged, and expected
+    errors = [e["message"] for e in d.get_log("browser")
+              if e["level"] == "SEVERE" and "status of 409" not in e["message"]]
+    assert not errors, errors
     assert time.time() - t0 < 120
