@@ -76,21 +76,32 @@ def test_malformed_json_and_missing_body_are_json_422():
     assert resp.status_code == 422 and resp.json()["detail"]
 
 
-def test_an_exception_in_planning_ends_that_run_in_error_and_the_next_one_starts(monkeypatch):
+def _raise(exc: Exception):
+    """A callable that raises `exc` whatever it is called with."""
+    return lambda *args, **kwargs: (_ for _ in ()).throw(exc)
+
+
+def _build_with_broken(part: str, method: str, exc: Exception):
+    """`build_executor`, but the executor's `part.method` raises `exc`."""
     real = console_runs.build_executor
 
-    def broken_planner(world, stack, recorder=None):
+    def build(world, stack, recorder=None):
         executor = real(world, stack, recorder)
-        executor.planner.plan = lambda instruction, scene: (_ for _ in ()).throw(RuntimeError("planner fell over"))
+        setattr(getattr(executor, part), method, _raise(exc))
         return executor
 
+    return build
+
+
+def test_an_exception_in_planning_ends_that_run_in_error_and_the_next_one_starts(monkeypatch):
     client = _client()
-    monkeypatch.setattr(console_runs, "build_executor", broken_planner)
+    monkeypatch.setattr(console_runs, "build_executor",
+                        _build_with_broken("planner", "plan", RuntimeError("planner fell over")))
     resp = client.post("/api/runs", json=APPLE)
     assert resp.status_code == 500 and "RuntimeError: planner fell over" in resp.json()["detail"]
     status = client.get(f"/api/runs/{resp.json()['id']}").json()
     assert status["state"] == "error" and "planner fell over" in status["error"]
-    monkeypatch.setattr(console_module, "plan_in_world", lambda *a: (_ for _ in ()).throw(ValueError("plan broke")))
+    monkeypatch.setattr(console_module, "plan_in_world", _raise(ValueError("plan broke")))
     resp = client.post("/api/plan", json=APPLE)
     assert resp.status_code == 500 and "ValueError: plan broke" in resp.json()["detail"]
     monkeypatch.undo()
@@ -100,15 +111,8 @@ def test_an_exception_in_planning_ends_that_run_in_error_and_the_next_one_starts
 
 
 def test_an_exception_during_the_episode_ends_the_run_in_error(monkeypatch):
-    real = console_runs.build_executor
-
-    def broken_policy(world, stack, recorder=None):
-        executor = real(world, stack, recorder)
-        executor.policy.act = lambda scene, proprio: (_ for _ in ()).throw(KeyError("gripper"))
-        return executor
-
     client = _client()
-    monkeypatch.setattr(console_runs, "build_executor", broken_policy)
+    monkeypatch.setattr(console_runs, "build_executor", _build_with_broken("policy", "act", KeyError("gripper")))
     run = client.post("/api/runs", json=APPLE).json()
     status = _finish(client, run["id"])
     assert status["state"] == "error" and "KeyError" in status["error"]
