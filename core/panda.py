@@ -6,8 +6,9 @@ beyond them; trajectory generation plans with a fraction of them.
 
 from __future__ import annotations
 
-import sysconfig
-from pathlib import Path
+import functools
+import importlib.metadata
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -31,14 +32,33 @@ GRIPPER_MAX_M = 0.08  # full opening between the fingers
 Q_READY_RAD = np.array([0.0, -0.3, 0.0, -2.2, 0.0, 1.9, np.pi / 4])
 
 
+# Where the wheel puts the Panda, relative to the folder `package://` URLs resolve against.
+_PANDA_URDF = PurePosixPath("example-robot-data/robots/panda_description/urdf/panda.urdf")
+
+
+@functools.cache
 def description_root() -> Path:
-    """Folder that holds `example-robot-data/robots/...`, as installed by the example-robot-data wheel."""
-    for base in (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]):
-        root = Path(base) / "cmeel.prefix" / "share"
-        if (root / "example-robot-data").is_dir():
-            return root
-    raise ConfigError("example-robot-data is not installed: run `make test` or `pip install example-robot-data`")
+    """Folder that holds `example-robot-data/robots/...`, read from the installed distribution's own file list.
+
+    The distribution's RECORD says where its files are, whichever environment hvla runs in (a
+    `sysconfig` path of the running interpreter is wrong for any other venv or a `--target` install).
+
+    Raises:
+        ConfigError: when example-robot-data is not installed or its files hold no Panda URDF.
+    """
+    hint = "run `make test` or `pip install example-robot-data`"
+    try:
+        dist = importlib.metadata.distribution("example-robot-data")
+    except importlib.metadata.PackageNotFoundError:
+        raise ConfigError(f"example-robot-data is not installed: {hint}") from None
+    depth = len(_PANDA_URDF.parts)
+    for file in dist.files or ():
+        if PurePosixPath(file).parts[-depth:] == _PANDA_URDF.parts:
+            urdf = Path(dist.locate_file(file))
+            if urdf.is_file():
+                return urdf.parents[depth - 1]
+    raise ConfigError(f"example-robot-data {dist.version} lists no readable {_PANDA_URDF}: reinstall it ({hint})")
 
 
 def panda_urdf_path() -> Path:
-    return description_root() / "example-robot-data" / "robots" / "panda_description" / "urdf" / "panda.urdf"
+    return description_root() / _PANDA_URDF
