@@ -127,7 +127,7 @@ def test_dense_reward_is_shaped_sparse_is_not_and_both_pay_one_and_terminate_on_
     assert 0.0 < far < near < 1.0
 
 
-def test_pick_succeeds_only_when_grasped_and_lifted():
+def test_pick_is_no_success_when_the_object_is_lifted_but_not_held():
     env = gym.make(PICK, reward="dense")
     env.reset(seed=2)
     banana = env.unwrapped.world.truth().object("banana").position_m
