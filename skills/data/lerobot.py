@@ -1,7 +1,7 @@
 """Datasets in the LeRobotDataset v3 layout, written with pyarrow alone, crash-safe and resumable.
 
     <root>/meta/info.json                               features, fps, paths, totals (the commit point)
-    <root>/meta/stats.json                              per-feature min/max/mean/std/count
+    <root>/meta/stats.json                              per feature min/max/mean/std/count/q01..q99 (stats.py)
     <root>/meta/tasks.parquet                           task string (pandas index) -> task_index
     <root>/meta/episodes/chunk-000/file-000.parquet     one row per episode: length, file, frame range, stats
     <root>/data/chunk-000/file-000.parquet              frames of many episodes, on an exact 1/fps grid
@@ -47,7 +47,7 @@ from numpy.typing import NDArray
 from hvla.core.errors import DatasetError
 from hvla.core.files import atomic_write_bytes
 from hvla.core.owner import Owner
-from hvla.skills.data import schema, staging
+from hvla.skills.data import lerobot_stats, schema, staging
 
 CODEBASE_VERSION = "v3.0"
 CHUNKS_SIZE = 1000  # files per chunk folder, as LeRobot
@@ -127,7 +127,7 @@ class EpisodeRecord:
     """One finished episode as the recorder hands it over."""
 
     uid: str  # unique and stable across resumes, e.g. "pick-banana-s000123"
-    task: str  # the task string, e.g. "pick(banana)"
+    task: str  # the task in words, as a LeRobot policy is prompted, e.g. "pick up the banana"
     columns: dict[str, NDArray]  # frame column -> (T, ...) array
     meta: dict[str, Any] = field(default_factory=dict)  # "hvla/..." fields: JSON-able scalars and lists
     videos: dict[str, Path] = field(default_factory=dict)  # video key -> mp4 of this episode alone
@@ -218,15 +218,17 @@ class DatasetWriter:
             raise DatasetError(f"episode {episode.uid}: column lengths differ or are zero: {lengths}")
         table = pa.table({c: _arrow_column(episode.columns[c], self.features[c]) for c in cols})
         _write_parquet(self.staging / f"{episode.uid}.parquet", table)
-        videos = {}
+        videos, image_stats = {}, {}
         for key in video_keys(self.features):
             if key not in episode.videos:
                 raise DatasetError(f"episode {episode.uid}: no video for {key}")
             dest = self.staging / f"{episode.uid}.{key}.mp4"
             atomic_write_bytes(dest, Path(episode.videos[key]).read_bytes())
             videos[key] = dest.name
+            # Decoded here, in the recording worker, not by the one process that commits every episode.
+            image_stats[key] = lerobot_stats.as_json(lerobot_stats.video_stats(dest, episode.length))
         marker = {"uid": episode.uid, "task": episode.task, "length": episode.length, "meta": episode.meta,
-                  "videos": videos}
+                  "videos": videos, "image_stats": image_stats}
         _write_json(self.staging / f"{episode.uid}.json", marker)
 
     # -- commit --
@@ -366,8 +368,9 @@ def _commit(
             for name in table.column_names:
                 index = index.append_column(name, table.column(name))
             tables.append(index)
-            rows.append(_episode_row(entry, ep_index, chunk, file, total_frames, index, features,
-                                     video_rows.get(entry["uid"], {})))
+            row = _episode_row(entry, ep_index, chunk, file, total_frames, index, features,
+                               video_rows.get(entry["uid"], {}))
+            rows.append({**row, **_image_stats_columns(entry, staging, features)})
             total_frames += n
         _write_parquet(nxt / DATA_PATH.format(chunk_index=chunk, file_index=file), pa.concat_tables(tables))
         next_file += 1
@@ -487,36 +490,43 @@ def _episode_row(
     }
     for key, value in entry["meta"].items():
         row[key if key.startswith("hvla/") else f"hvla/{key}"] = value
+    return {**row, **_numeric_stats_columns(table, features)}
+
+
+def _numeric_stats_columns(table: pa.Table, features: dict) -> dict[str, list]:
+    """`stats/<feature>/<stat>` of every numeric column of one episode's frames (LeRobot's episode stats)."""
+    out = {}
     for name, spec in features.items():
         if spec["dtype"] in ("float32", "int64", "bool") and name in table.column_names:
-            values = _numpy_column(table.column(name), spec).astype(np.float64).reshape(n, -1)
-            for stat, value in _stats(values).items():
-                row[f"stats/{name}/{stat}"] = value
-    return row
+            values = _numpy_column(table.column(name), spec).astype(np.float64).reshape(table.num_rows, -1)
+            for stat, value in lerobot_stats.as_json(lerobot_stats.feature_stats(values)).items():
+                out[f"stats/{name}/{stat}"] = value
+    return out
 
 
-def _stats(values: NDArray[np.float64]) -> dict[str, list[float]]:
-    return {"min": values.min(0).tolist(), "max": values.max(0).tolist(), "mean": values.mean(0).tolist(),
-            "std": values.std(0).tolist(), "count": [len(values)]}
+def _image_stats_columns(entry: dict, staging: Path, features: dict) -> dict[str, list]:
+    """`stats/<camera>/<stat>` of a staged episode: from its marker, else (staged before markers held
+    them) decoded from its staged mp4."""
+    out = {}
+    for key in video_keys(features):
+        stats = (entry.get("image_stats") or {}).get(key)
+        if stats is None:
+            stats = lerobot_stats.as_json(lerobot_stats.video_stats(staging / entry["videos"][key], entry["length"]))
+        out.update({f"stats/{key}/{stat}": value for stat, value in stats.items()})
+    return out
 
 
-def _aggregate_stats(rows: list[dict], features: dict) -> dict[str, dict[str, list[float]]]:
-    """Dataset stats from per-episode stats (pooled mean and variance), as LeRobot aggregates them."""
+def _aggregate_stats(rows: list[dict], features: dict) -> dict[str, dict[str, list]]:
+    """Dataset stats from per-episode stats, as LeRobot aggregates them (`lerobot_stats.aggregate`)."""
     out = {}
     for name in features:
-        key = f"stats/{name}/mean"
-        if not rows or key not in rows[0]:
+        # Episodes committed before a stat was written lack it (their row holds None): a camera's stats,
+        # or quantiles, then appear once every episode has them.
+        if not rows or any(r.get(f"stats/{name}/mean") is None for r in rows):
             continue
-        counts = np.array([r[f"stats/{name}/count"][0] for r in rows], dtype=float)
-        means = np.array([r[key] for r in rows])
-        stds = np.array([r[f"stats/{name}/std"] for r in rows])
-        mean = (counts[:, None] * means).sum(0) / counts.sum()
-        var = (counts[:, None] * (stds**2 + (means - mean) ** 2)).sum(0) / counts.sum()
-        out[name] = {
-            "min": np.min([r[f"stats/{name}/min"] for r in rows], axis=0).tolist(),
-            "max": np.max([r[f"stats/{name}/max"] for r in rows], axis=0).tolist(),
-            "mean": mean.tolist(), "std": np.sqrt(var).tolist(), "count": [int(counts.sum())],
-        }
+        per_episode = [{stat: r[f"stats/{name}/{stat}"] for stat in lerobot_stats.STAT_KEYS
+                        if r.get(f"stats/{name}/{stat}") is not None} for r in rows]
+        out[name] = lerobot_stats.as_json(lerobot_stats.aggregate(per_episode))
     return out
 
 
@@ -843,7 +853,7 @@ def repair_dataset(root: Path) -> list[Damage]:
                                  pa.array(task_ids, pa.int64()))
             parts.append(sub)
             new_rows.append({**r, "episode_index": new_index, "dataset_from_index": start,
-                             "dataset_to_index": start + n})
+                             "dataset_to_index": start + n, **_numeric_stats_columns(sub, features)})
             start += n
         _write_parquet(nxt / DATA_PATH.format(chunk_index=chunk, file_index=file), pa.concat_tables(parts))
     extra = {k: v for k, v in info.get("hvla", {}).items()

@@ -216,8 +216,21 @@ class EpisodeRecorder:
                 "noise_frames": int(columns["noise.active"].sum()),
                 "recovery_frames": int(columns["is_recovery"].sum()),
             }
-            out.append(EpisodeRecord(uid, sg.describe(), columns, ep_meta, videos))
+            out.append(EpisodeRecord(uid, episode_task(sg), columns, ep_meta, videos))
         return out
+
+
+def episode_task(subgoal: Subgoal) -> str:
+    """The episode's LeRobot task string: the operator's words, else the subgoal as an operator would say
+    it ("pick up the lemon"), the first of the phrasings the end-to-end policy trains with."""
+    from hvla.skills.e2e.instructions import phrasings  # torch comes with it: not at import time
+
+    if subgoal.instruction:
+        return subgoal.instruction
+    try:
+        return phrasings(subgoal.skill, subgoal.args)[0]
+    except MessageError:  # a skill nobody wrote phrasings for: its call is the best words there are
+        return subgoal.describe()
 
 
 def _write_videos(images: dict[str, list[NDArray[np.uint8]]], folder: Path) -> dict[str, Path]:

@@ -111,6 +111,38 @@ def test_videos_are_concatenated_with_episode_time_ranges(tmp_path, episode_fact
     assert any("mp4" in d.reason for d in check_dataset(tmp_path / "ds"))
 
 
+def test_stats_hold_lerobots_quantiles_and_per_channel_image_stats(tmp_path, episode_factory):
+    from hvla.skills.data.lerobot_stats import QUANTILE_KEYS, STAT_KEYS
+    from hvla.skills.data.record import _write_videos
+
+    eps = []
+    for i, n in enumerate((6, 9)):
+        ep = episode_factory(f"v{i}", n, i)
+        frames = [np.full((32, 32, 3), (200, 20 * t, 9), np.uint8) for t in range(n)]
+        ep.videos = _write_videos({"scene": frames}, tmp_path / "tmp" / ep.uid)
+        eps.append(ep)
+    _write(tmp_path / "ds", eps[:1], cameras=("scene",), image_hw=(32, 32))
+    _write(tmp_path / "ds", eps[1:], cameras=("scene",), image_hw=(32, 32))  # appended: stats re-aggregated
+    stats = json.loads((tmp_path / "ds/meta/stats.json").read_text())
+    ds = load_dataset(tmp_path / "ds")
+    assert QUANTILE_KEYS == ("q01", "q10", "q50", "q90", "q99")
+    state = ds.columns["observation.state"]
+    assert set(stats["observation.state"]) == set(STAT_KEYS) and stats["observation.state"]["count"] == [15]
+    np.testing.assert_allclose(stats["observation.state"]["std"], state.std(0), rtol=1e-5, atol=1e-6)
+    q = {k: np.asarray(v) for k, v in stats["observation.state"].items()}
+    assert np.all((q["min"] - 1e-9 <= q["q01"]) & (q["q01"] <= q["q50"]) & (q["q50"] <= q["q99"]))
+    assert np.all(q["q99"] <= q["max"] + 1e-9)  # LeRobot's histogram pads the range by 1e-10
+    image = {k: np.asarray(v) for k, v in stats["observation.images.scene"].items()}
+    assert set(image) == set(STAT_KEYS) and image["count"].tolist() == [15]  # every frame sampled: short episodes
+    assert all(image[k].shape == (3, 1, 1) for k in STAT_KEYS if k != "count")
+    assert np.all((image["min"] >= 0) & (image["max"] <= 1))
+    np.testing.assert_allclose(image["mean"].ravel(), [200 / 255, 20 * np.mean([*range(6), *range(9)]) / 255, 9 / 255],
+                               atol=0.02)  # h264 moves a pixel by a few levels
+    assert image["std"].ravel()[1] > 0.1 > image["std"].ravel()[0]  # not LeRobot 0.4.4's wrapped-uint8 zero
+    per_episode = ds.episodes[1]["stats/observation.images.scene/q50"]
+    assert np.asarray(per_episode).shape == (3, 1, 1)
+
+
 def test_quality_report_counts_tasks_and_the_filter_drops_failures(tmp_path, episode_factory):
     _write(tmp_path, [episode_factory("a", 10, 0), episode_factory("b", 10, 1, success=False)])
     ds = load_dataset(tmp_path)

@@ -48,6 +48,16 @@ def test_the_recorder_keeps_labels_and_flags_per_frame():
     assert np.allclose(env[:, slot, 1:4], scene.find("lemon").position_m)
 
 
+def test_an_episodes_task_is_the_operators_words_else_the_subgoal_in_words():
+    from hvla.skills.data.record import episode_task
+
+    assert episode_task(Subgoal("s0", "pick", {"object": "lemon_0"})) == "pick up the lemon"
+    place = Subgoal("s0", "pick_place", {"object": "apple", "target": "bowl"})
+    assert episode_task(place) == "put the apple in the bowl"
+    assert episode_task(Subgoal("s0", "pick", {"object": "lemon"}, instruction="grab that lemon")) == "grab that lemon"
+    assert episode_task(Subgoal("s0", "pour", {"object": "cup"})) == "pour(object=cup)"  # no phrasing: its call
+
+
 def test_training_scenes_never_hold_the_mango():
     jobs = plan_demos("pick", 5) + plan_demos("pick_place", 5) + plan_demos("wipe", 2)
     check_held_out(jobs)
