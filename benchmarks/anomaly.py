@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hvla.orchestration.rollouts import PolicySpec, RolloutResult, default_workers
 from hvla.skills.data.disturb import Disturbance
-from hvla.skills.runner import PolicySpec, RolloutResult, default_workers
 from skills import FIRST_SEED, Cache, disturbance_cases, main_cases, mango_cases, run
 
 CONDITIONS: dict[str, tuple[str, Disturbance]] = {  # name: (cases, disturbance)
@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--cache", type=Path, default=Path("data/bench/anomaly.jsonl"))
     args = parser.parse_args()
-    spec = PolicySpec("learned", args.learned, anomaly=args.detector)
+    spec = PolicySpec.learned(args.learned, anomaly=args.detector)
     cache = Cache(args.cache)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), {args.workers} workers; held-out "
           f"seeds from {FIRST_SEED}; oracle tokens; one attempt per episode; detector {args.detector}")

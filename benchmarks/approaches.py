@@ -35,10 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
+from hvla.orchestration.rollouts import PolicySpec, RolloutResult, default_workers
 from hvla.skills.data.disturb import Disturbance
 from hvla.skills.data.record import SubgoalSpec
 from hvla.skills.e2e.instructions import HELD_OUT_TEMPLATES, phrase
-from hvla.skills.runner import PolicySpec, RolloutResult, default_workers
 from skills import FIRST_SEED, Cache, case_jobs, failures, rate, run, skill_of
 
 STACKS = ("modular", "end-to-end", "hybrid")
@@ -66,7 +66,7 @@ def planner_check(sentences: dict[str, str], expected: dict[str, tuple[SubgoalSp
     """Per case: does the offline planner turn its sentence into the intended subgoal (on the detector's
     tokens of the kitchen of `seed`)? Prints each sentence with the verdict."""
     from hvla.core.errors import HvlaError
-    from hvla.orchestration.stack import StackConfig, build_world
+    from hvla.orchestration.builder import StackConfig, build_world
     from hvla.perception.base import PERCEPTION
     from hvla.planner.registry import PLANNERS
 
@@ -110,8 +110,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("data/bench/approaches.jsonl"))
     args = parser.parse_args()
     cache = Cache(args.cache)
-    specs = {"modular": (PolicySpec("scripted"), "yolo"), "end-to-end": (PolicySpec("e2e", args.e2e), "oracle"),
-             "hybrid": (PolicySpec("learned", args.learned), "yolo")}
+    specs = {"modular": (PolicySpec("scripted"), "yolo"), "end-to-end": (PolicySpec.e2e(args.e2e), "oracle"),
+             "hybrid": (PolicySpec.learned(args.learned), "yolo")}
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), {args.workers} workers; one attempt "
           f"per episode; held-out kitchens {FIRST_SEED}..; held-out phrasings")
     all_cases = cases()
@@ -163,11 +163,11 @@ def demos(spec: PolicySpec) -> str:
     if spec.kind == "e2e":
         from hvla.skills.e2e.checkpoint import load_e2e
 
-        meta = load_e2e(Path(spec.checkpoint) if spec.checkpoint else None).meta
+        meta = load_e2e(Path(spec.setting("checkpoint")) if spec.setting("checkpoint") else None).meta
     else:
         from hvla.skills.policy.checkpoint import load_policy
 
-        meta = load_policy(Path(spec.checkpoint) if spec.checkpoint else None).meta
+        meta = load_policy(Path(spec.setting("checkpoint")) if spec.setting("checkpoint") else None).meta
     return f"{meta.get('episodes', '?')} episodes"
 
 

@@ -17,9 +17,9 @@ import numpy as np
 
 from hvla.controllers import profiling
 from hvla.core.messages import Plan, Subgoal
+from hvla.orchestration.builder import StackConfig, build_executor, build_world
 from hvla.orchestration.evaluation import default_skill_cases, evaluate_skills
 from hvla.orchestration.executor import ExecutorConfig
-from hvla.orchestration.stack import StackConfig, build_executor, build_world
 from hvla.sim.world import CAMERAS, KitchenWorld, SimConfig
 
 

@@ -34,8 +34,8 @@ from hvla.controllers.cartesian import CartesianController
 from hvla.controllers.transforms import matrix_to_pose
 from hvla.core.errors import HvlaError
 from hvla.core.messages import ActionChunk
+from hvla.orchestration.builder import StackConfig, build_executor, build_world
 from hvla.orchestration.executor import EpisodeResult
-from hvla.orchestration.stack import StackConfig, build_executor, sim_config_for
 from hvla.sim.faults import Fault, FaultyRobot
 from hvla.sim.world import KitchenWorld
 
@@ -97,12 +97,12 @@ def episode(fault: Fault | None = None, *, perception: str = "oracle", seed: int
             before: Callable[[KitchenWorld], None] | None = None) -> Episode:
     """One episode of the scripted stack on a fault-injecting robot."""
     stack = StackConfig(perception=perception, planner="offline", skills="scripted")
-    world = KitchenWorld(seed, config=sim_config_for(perception, stack.image_size))
+    world = build_world(seed, stack)
     if before is not None:
         before(world)
     robot = FaultyRobot(world, fault or Fault())
     flags = Flags()
-    executor = build_executor(wrap_robot(robot) if wrap_robot else robot, stack, flags)
+    executor = build_executor(world, stack, flags, robot=wrap_robot(robot) if wrap_robot else robot)
     try:
         if wrap_perception is None:
             result, error = executor.run_instruction(instruction), None
@@ -246,10 +246,10 @@ def estop_at_speed() -> CaseResult:
         return holder[0]
 
     stack = StackConfig(perception="oracle", planner="offline", skills="scripted")
-    world = KitchenWorld(7, config=sim_config_for("oracle", stack.image_size))
+    world = build_world(7, stack)
     robot = FaultyRobot(world, Fault())
     press = wrap(robot)
-    executor = build_executor(press, stack)
+    executor = build_executor(world, stack, robot=press)
     press.controller = executor.controller
     result = executor.run_instruction(PICK_PLACE)
     world.close()

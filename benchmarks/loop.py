@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from hvla.core.errors import HvlaError
+from hvla.orchestration.builder import StackConfig
 from hvla.orchestration.session import run_episode
-from hvla.orchestration.stack import StackConfig
 
 INSTRUCTION = "put the banana in the bowl, then wipe the counter"
 

@@ -5,7 +5,7 @@
 
 Quality is measured on the test split (seeds 30000+, never trained on) and the novel split (40000+,
 with a mango). mAP comes from ultralytics' validator on the rendered test split (`data/perception`,
-made by `python -m hvla.perception.train dataset`); everything else runs `YoloPerception` itself on
+made by `hvla perception dataset`); everything else runs `YoloPerception` itself on
 freshly rendered views of the same seeds. Targets (issue 5): mask mAP50 >= 0.90, median 3D error
 <= 1.0 cm, <= 20 ms per camera frame.
 """
@@ -251,7 +251,7 @@ def main() -> None:
         if args.data.exists():
             map_metrics(args.data)
         else:
-            print(f"(no {args.data}: run `python -m hvla.perception.train dataset` for the mAP table)\n")
+            print(f"(no {args.data}: run `hvla perception dataset` for the mAP table)\n")
     quality(perception, args.scenes)
     tracking(perception, args.track_seqs)
     novel(perception, args.novel_scenes)

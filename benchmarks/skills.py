@@ -36,15 +36,14 @@ import os
 import platform
 import time
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from hvla.orchestration.evaluation import SkillCase
+from hvla.orchestration.rollouts import PolicySpec, RolloutJob, RolloutResult, default_workers, map_jobs, run_rollout
 from hvla.skills.data.disturb import Disturbance
 from hvla.skills.data.record import SubgoalSpec
-from hvla.skills.runner import PolicySpec, RolloutJob, RolloutResult, default_workers, map_jobs, run_rollout
 
 FIRST_SEED = 10_000
 FRUITS = ("banana", "apple", "lemon")
@@ -139,18 +138,19 @@ def policy_key(spec: PolicySpec) -> str:
     from hvla.skills.policy.checkpoint import ARTIFACT
 
     default = E2E_ARTIFACT if spec.kind == "e2e" else ARTIFACT
-    path = Path(spec.checkpoint) if spec.checkpoint else ARTIFACTS_DIR / default
+    path = Path(spec.setting("checkpoint")) if spec.setting("checkpoint") else ARTIFACTS_DIR / default
     key = f"{spec.kind}:{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
-    if spec.ensemble_horizon is not None:
-        key += f"+ens{spec.ensemble_horizon}"
-    if spec.kind != "e2e" and spec.runtime != "torch":
-        key += f"+{spec.runtime}"  # the same network and outputs; the loop's chunk_ms differs
-    if spec.anomaly:  # the warnings depend on the detector
+    if spec.setting("ensemble_horizon") is not None:
+        key += f"+ens{spec.setting('ensemble_horizon')}"
+    if spec.kind != "e2e" and spec.setting("runtime") != "torch":
+        key += f"+{spec.setting('runtime')}"  # the same network and outputs; the loop's chunk_ms differs
+    if spec.setting("anomaly"):  # the warnings depend on the detector
         from hvla.skills.policy.anomaly import ARTIFACT as ANOMALY_ARTIFACT
 
-        detector = ARTIFACTS_DIR / ANOMALY_ARTIFACT if spec.anomaly == "committed" else Path(spec.anomaly)
+        anomaly = spec.setting("anomaly")
+        detector = ARTIFACTS_DIR / ANOMALY_ARTIFACT if anomaly == "committed" else Path(anomaly)
         key += f"+anomaly:{hashlib.sha256(detector.read_bytes()).hexdigest()[:12]}"
-    return key if spec.hold_frames is None else key + f"+hold{spec.hold_frames}"
+    return key if spec.setting("hold_frames") is None else key + f"+hold{spec.setting('hold_frames')}"
 
 
 def run(policies: dict[str, PolicySpec], cases, seeds: range, disturbance: Disturbance, cache: Cache,
@@ -220,7 +220,7 @@ def failures(results: dict[str, dict[str, list[RolloutResult]]], top: int = 4) -
 
 
 def latency(spec: PolicySpec, calls: int = 300) -> tuple[float, float]:
-    """In-process act() time [ms] on a real scene, one thread, in `spec.runtime`: median, p95."""
+    """In-process act() time [ms] on a real scene, one thread, in `spec.setting("runtime")`: median, p95."""
     import torch
 
     from hvla.core.messages import Subgoal
@@ -233,7 +233,8 @@ def latency(spec: PolicySpec, calls: int = 300) -> tuple[float, float]:
     world = KitchenWorld(seed=FIRST_SEED)
     obs = world.observe(())
     scene = OraclePerception().perceive(obs)
-    policy = LearnedSkills(load_policy(Path(spec.checkpoint) if spec.checkpoint else None), runtime=spec.runtime)
+    checkpoint = spec.setting("checkpoint")
+    policy = LearnedSkills(load_policy(Path(checkpoint) if checkpoint else None), runtime=spec.setting("runtime"))
     policy.reset(scene, Subgoal("s0", "pick_place", {"object": "banana", "target": "bowl"}))
     for _ in range(20):
         policy.act(scene, obs.proprio)
@@ -262,10 +263,10 @@ def main() -> None:
     cache = Cache(args.cache)
     seeds = range(FIRST_SEED, FIRST_SEED + args.seeds)
     dseeds = range(FIRST_SEED, FIRST_SEED + args.disturbance_seeds)
-    learned = PolicySpec("learned", args.learned)
+    learned = PolicySpec.learned(args.learned)
     policies = {"scripted": PolicySpec("scripted"), "learned": learned}
     if args.bc:
-        policies["learned (BC only)"] = PolicySpec("learned", args.bc)
+        policies["learned (BC only)"] = PolicySpec.learned(args.bc)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), {args.workers} workers; "
           f"held-out seeds {seeds.start}..{seeds.stop - 1}; {args.perception} tokens; one attempt per episode")
     none = Disturbance()
@@ -284,13 +285,13 @@ def main() -> None:
     if "disturbances" in sections:
         for kind in ("moved_object", "occlusion", "distractors"):
             # Under occlusion, also the learned policy without its short hold of missed tokens (an ablation).
-            extra = {"learned, no token hold": replace(learned, hold_frames=0)} if kind == "occlusion" else {}
+            extra = {"learned, no token hold": learned.with_settings(hold_frames=0)} if kind == "occlusion" else {}
             res = run(policies | extra, disturbance_cases(), dseeds, Disturbance(kind), cache, args.workers, kind)
             table(f"Disturbance: {kind.replace('_', ' ')}", res)
             failures(res, 3)
     if "efficiency" in sections and args.efficiency:
         pairs = (x.split("=") for x in args.efficiency.split(","))
-        eff = {f"{n} demos/skill": PolicySpec("learned", p) for n, p in pairs}
+        eff = {f"{n} demos/skill": PolicySpec.learned(p) for n, p in pairs}
         eseeds = range(FIRST_SEED, FIRST_SEED + args.efficiency_seeds)
         res = run(eff, main_cases(), eseeds, none, cache, args.workers, "efficiency")
         print("\n### Data efficiency (BC, no DAgger), success over all main cases [%]\n")
@@ -315,7 +316,7 @@ def main() -> None:
         print("\n### Inference latency (one act() = features + network + ensembling)\n")
         print("| runtime | measure | median [ms] | p95 [ms] | budget [ms] |\n|---|---|---|---|---|")
         for runtime in ("torch", "onnx"):
-            spec = replace(learned, runtime=runtime)
+            spec = learned.with_settings(runtime=runtime)
             med, p95 = latency(spec)
             print(f"| {runtime} | in-process, 1 thread | {med:.2f} | {p95:.2f} | 5 |")
             loop = [c["chunk_ms"] for c in cache.rows.values() if c["key"].startswith(policy_key(spec) + "|")]

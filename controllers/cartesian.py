@@ -85,7 +85,7 @@ class _Run:
     refusals_before: int = 0
 
 
-@CONTROLLERS.register("cartesian")
+@CONTROLLERS.register("cartesian", config=ControllerConfig)
 class CartesianController:
     """The classical controller: pinocchio IK, ruckig trajectories, a safety layer."""
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from hvla.core.errors import GroundingError
 from hvla.orchestration import session
+from hvla.orchestration.builder import StackConfig
 from hvla.orchestration.episode_log import load_episode
-from hvla.orchestration.stack import StackConfig
 
 SEED = 3
 INSTRUCTION = "put the banana in the bowl, then wipe the counter"

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from hvla.core.errors import SafetyError
+from hvla.orchestration.builder import PERCEPTION, PLANNERS, SKILL_POLICIES, StackConfig
 from hvla.orchestration.console_guard import (
     MAX_BODY_BYTES,
     BusyError,
@@ -32,9 +33,8 @@ from hvla.orchestration.console_guard import (
 from hvla.orchestration.console_oversight import EstopLatch
 from hvla.orchestration.console_requests import INSTRUCTION_MAX_CHARS, SEED_MAX, ApprovalRequest, RunRequest
 from hvla.orchestration.console_runs import KEEP_RUNS, OPERATOR_ESTOP, RunStore, on_own_thread, plan_in_world
-from hvla.orchestration.console_teleop import TELEOP_ROOT, add_teleop_routes
 from hvla.orchestration.console_view import png_bytes
-from hvla.orchestration.stack import PERCEPTION, PLANNERS, SKILL_POLICIES, StackConfig
+from hvla.orchestration.teleop.console import TELEOP_ROOT, add_teleop_routes
 
 PLAN_TIMEOUT_S = 120.0  # a plan (world + perception + planner) that takes longer answers 503
 START_WAIT_S = 60.0  # POST /api/runs answers with the plan when it is ready this soon, else "planning"

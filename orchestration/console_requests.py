@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hvla.core.registry import Registry
-from hvla.orchestration.stack import PERCEPTION, PLANNERS, SKILL_POLICIES
+from hvla.orchestration.builder import PERCEPTION, PLANNERS, SKILL_POLICIES
 
 SEED_MAX = 2**31 - 1  # numpy's seeds are unsigned; MuJoCo's scene sampler takes 32-bit ones
 INSTRUCTION_MAX_CHARS = 500

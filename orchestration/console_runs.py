@@ -22,13 +22,13 @@ from typing import Any, TypeVar
 from hvla.core.errors import HvlaError
 from hvla.core.messages import Plan, Scene, Subgoal
 from hvla.orchestration import events as ev
+from hvla.orchestration.builder import StackConfig, build_executor, build_world
 from hvla.orchestration.console_guard import BusyError, ConflictError, NotFoundError
 from hvla.orchestration.console_oversight import ApprovalGate, EstopLatch
 from hvla.orchestration.console_requests import RunRequest
 from hvla.orchestration.console_view import View, capture
 from hvla.orchestration.executor import EpisodeResult, Executor
 from hvla.orchestration.session import plan_report, scene_summary
-from hvla.orchestration.stack import StackConfig, build_executor, build_world
 
 KEEP_RUNS = 20  # finished runs kept for the page; older ones are dropped
 ACTIVE = ("planning", "running")

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from hvla.core.errors import ConfigError
 from hvla.core.files import atomic_write_bytes
-from hvla.orchestration.stack import StackConfig, build_executor, build_world
+from hvla.orchestration.builder import StackConfig, build_executor, build_world
 from hvla.perception.base import PERCEPTION
 from hvla.skills.debugging import GAP_M, ShadowedPolicy
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from hvla.core.errors import HvlaError
 from hvla.core.messages import Plan, Subgoal
-from hvla.orchestration.stack import StackConfig, build_executor, build_world
+from hvla.orchestration.builder import StackConfig, build_executor, build_world
 from hvla.sim.scene import SceneConfig
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hvla.controllers.base import Controller
-from hvla.core.errors import HvlaError, SimulationError, UnreachableError
+from hvla.core.errors import ConfigError, HvlaError, SimulationError, UnreachableError
 from hvla.core.messages import ActionChunk, Observation, Plan, Scene, Subgoal
 from hvla.core.robot import JointCommand, Robot
 from hvla.orchestration import events as ev
@@ -23,7 +23,6 @@ from hvla.orchestration.monitors import Monitor, StepInfo, default_monitors
 from hvla.perception.base import Perception
 from hvla.planner.base import Planner
 from hvla.skills.base import SkillPolicy, skill_timeout_s
-from hvla.skills.success import skill_succeeded
 
 
 @dataclass(frozen=True)
@@ -112,6 +111,9 @@ class _Attempt:
 Approver = Callable[[Subgoal], bool]
 """Asked before each subgoal starts (the chapter's human oversight); False stops the episode."""
 
+SuccessCheck = Callable[[Subgoal, Scene], bool]
+"""Whether a subgoal holds: the world's own check (`World.succeeded`) unless the subgoal brings its own."""
+
 
 @dataclass
 class Executor:
@@ -125,9 +127,13 @@ class Executor:
     events: ev.EventLog = field(default_factory=ev.EventLog)
     recorder: StepRecorder | None = None
     approve: Approver | None = None  # step-approval mode: the operator confirms every subgoal
+    success: SuccessCheck | None = None  # None: the robot's own `succeeded` (every `World` has one)
 
     def __post_init__(self) -> None:
         self._robot = RecordingRobot(self.robot)
+        self._succeeded = self.success or getattr(self.robot, "succeeded", None)
+        if self._succeeded is None:
+            raise ConfigError(f"{type(self.robot).__name__} has no success check: pass success= (a World has one)")
         # A policy that reads pixels itself (the end-to-end network) names its views in `cameras`.
         policy_cameras = getattr(self.policy, "cameras", ())
         self._cameras = tuple(dict.fromkeys((*self.perception.cameras, *policy_cameras, *self.config.log_cameras)))
@@ -234,7 +240,7 @@ class Executor:
         timeout_s = skill_timeout_s(subgoal.skill, subgoal.timeout_s)
         while obs.t_s - t0 < timeout_s:
             try:
-                done = skill_succeeded(subgoal, scene)
+                done = bool(subgoal.success(scene)) if subgoal.success else self._succeeded(subgoal, scene)
             except Exception as exc:  # a user predicate must fail its subgoal, not the episode
                 return self._fail(subgoal, t0, obs.t_s, f"success predicate raised {type(exc).__name__}: {exc}")
             if done:

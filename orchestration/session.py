@@ -20,14 +20,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from hvla.core.messages import Plan, Scene
+from hvla.core.world import World
 from hvla.orchestration import events as ev
+from hvla.orchestration.builder import StackConfig, build_executor, build_world
 from hvla.orchestration.episode_log import EpisodeWriter
 from hvla.orchestration.estop_latch import EStopLatch
 from hvla.orchestration.executor import EpisodeResult, Executor
-from hvla.orchestration.stack import StackConfig, build_executor, build_world
 from hvla.orchestration.video import FanOut, VideoRecorder
 from hvla.sim.scene import SceneConfig
-from hvla.sim.world import KitchenWorld, SimConfig
 
 VIDEO_SIZE = 224  # px; rendering cost hardly depends on size here
 DEMO_INSTRUCTIONS = ("put the banana in the bowl, then wipe the counter", "put the apple on the plate")
@@ -68,7 +68,7 @@ def run_episode(
     console: Console | None = None,
     progress: bool = False,
     scene_config: SceneConfig | None = None,
-    world: KitchenWorld | None = None,
+    world: World | None = None,
     latch: EStopLatch | None = None,
 ) -> dict[str, Any]:
     """Plan and execute `instruction` (in `world`, or a new kitchen of `seed`); returns the JSON report.
@@ -256,7 +256,7 @@ def demo(seed: int, out: Path, console: Console) -> int:
 
     code = 0
     stack = StackConfig(image_size=VIDEO_SIZE)
-    world = KitchenWorld(seed, config=SimConfig(image_height=VIDEO_SIZE, image_width=VIDEO_SIZE))
+    world = build_world(seed, stack)
     for i, instruction in enumerate(DEMO_INSTRUCTIONS):
         Console().rule(f"instruction {i + 1}: {instruction!r}")
         try:

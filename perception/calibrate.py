@@ -1,6 +1,6 @@
 """Fit the per-(class, camera) geometry corrections on training renders (see geometry.py).
 
-    python -m hvla.perception.train calibrate        (part of `... all`)
+    hvla perception calibrate        (part of `... all`)
 
 Masks come from the trained detector (so the corrections absorb its mask habits, e.g. slightly
 rounded edges), matched to ground-truth objects by mask IoU; with `detector=None` the ground-truth

@@ -1,6 +1,6 @@
 """Labelled renders from the simulator, written as an ultralytics segmentation dataset.
 
-    python -m hvla.perception.train dataset --out data/perception     (or `hvla train dataset`)
+    hvla perception dataset --out data/perception     (or `hvla train dataset`)
 
 Every kitchen seed gives a few *views*: the arm in a random pose (at the ready pose, hovering over an
 object, holding one), objects moved into containers, the sponge on a half-wiped dirt patch; both

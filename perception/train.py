@@ -2,10 +2,10 @@
 
 One command reproduces the committed artefact (about 45 minutes on 2 CPU cores):
 
-    python -m hvla.perception.train all            # == dataset + detector + register
+    hvla perception all            # == dataset + detector + register
 
 or step by step: `... dataset --out data/perception`, `... detector --data data/perception/data.yaml`.
-The same commands are the typer app `hvla.perception.cli.app` (mounted by the hvla CLI).
+The same commands are the typer app `hvla.orchestration.cli.perception.app` (mounted by the hvla CLI).
 
 Ultralytics is kept offline: `import hvla` sets YOLO_OFFLINE=1 (no DNS probe, no settings sync), the
 model is built from its YAML (no pretrained download), AMP is off (its check downloads a model), and
@@ -23,7 +23,7 @@ from hvla.perception.yolo import CALIBRATION_REL, DETECTOR_REL, YoloConfig, buil
 
 DETECTOR_PATH = ARTIFACTS_DIR / DETECTOR_REL
 CALIBRATION_PATH = ARTIFACTS_DIR / CALIBRATION_REL
-MAKE_COMMAND = "python -m hvla.perception.train all"
+MAKE_COMMAND = "hvla perception all"
 DEFAULT_DATA = Path("data/perception")
 IMGSZ = 224
 
@@ -86,9 +86,3 @@ def calibrate_geometry(scenes: int = 150, gt_masks: bool = False) -> dict[str, A
     views = sum(c.n for c in cal.table.values())
     metrics = {"train_scenes": scenes, "views": views, "masks": "ground truth" if gt_masks else "detector"}
     return register_artifact(CALIBRATION_PATH, MAKE_COMMAND + "  (step: calibrate)", metrics)
-
-
-if __name__ == "__main__":
-    from hvla.perception.cli import app
-
-    app()

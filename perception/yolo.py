@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 DETECTOR_REL = "perception/yolo11n_seg_kitchen.pt"
 CALIBRATION_REL = "perception/geometry_calibration.json"
-MAKE_COMMAND = "python -m hvla.perception.train all   (or: hvla train detector)"
+MAKE_COMMAND = "hvla perception all   (or: hvla train detector)"
 GENERIC_FRUIT, GENERIC_OBJECT = "fruit", "object"
 _CATEGORY = {name: cls.category for name, cls in CLASSES.items()} | {DIRT_LABEL: "region"}
 _WORKSPACE_LO = np.array([-0.5, -1.0, -0.05])  # a back-projected object outside this box is an error
@@ -225,7 +225,7 @@ class _Seen:
     novelty_z: float | None  # how unlike training views of its class it looks (novelty.py); None: not judged
 
 
-@PERCEPTION.register("yolo")
+@PERCEPTION.register("yolo", config=YoloConfig)
 class YoloPerception:
     """The learned perception. Build it with a config, or with a ready `detector` (tests, benchmarks)."""
 

@@ -10,7 +10,7 @@ into the plain form the rules read ("put the apple in the bowl"), so grounding, 
 plan graph stay the rules' own. Words tagged X (a request the robot cannot do, an attempt to change
 its rules) make the whole instruction refused.
 
-Trained by `python -m hvla.planner.train_head` (see `hvla.planner.train_head`); the weights are
+Trained by `hvla train planner-head` (see `hvla.planner.train_head`); the weights are
 `artifacts/planner_head.npz`, listed with their metrics in `artifacts/MANIFEST`.
 """
 
@@ -33,7 +33,7 @@ from hvla.planner.lexicon import DETERMINERS, PRONOUNS, QUANTIFIERS_ALL, ROBOT_W
 from hvla.planner.skills_vocab import PARTICLES, TARGET_PREPOSITIONS, TOOL_PREPOSITIONS
 
 HEAD_ARTIFACT = "planner_head.npz"
-TRAIN_COMMAND = "python -m hvla.planner.train_head"
+TRAIN_COMMAND = "hvla train planner-head"
 FEATURES = 2 * DIM  # the word's contextual vector and the sentence vector
 _ARRAYS = ("mu", "sigma", "w_in", "b_in", "gru_f_ih", "gru_f_hh", "gru_f_bih", "gru_f_bhh", "gru_b_ih", "gru_b_hh",
            "gru_b_bih", "gru_b_bhh", "w_out", "b_out")

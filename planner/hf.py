@@ -63,7 +63,7 @@ class HFConfig:
             raise ConfigError("max_steps, batch_size and max_instruction_chars must be >= 1")
 
 
-@PLANNERS.register("hf")
+@PLANNERS.register("hf", config=HFConfig)
 class HFPlanner:
     """Plans by scoring candidate steps with a local causal LM (see the module docstring)."""
 

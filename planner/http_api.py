@@ -83,7 +83,7 @@ class HTTPConfig:
             raise ConfigError("timeout_s must be > 0, retries and backoff_s >= 0")
 
 
-@PLANNERS.register("http")
+@PLANNERS.register("http", config=HTTPConfig)
 class HTTPPlanner:
     """Asks an OpenAI-compatible endpoint for a JSON plan and validates it (see the module docstring)."""
 

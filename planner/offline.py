@@ -60,7 +60,7 @@ def _head_may_help(exc: GroundingError) -> bool:
     return True
 
 
-@PLANNERS.register("offline")
+@PLANNERS.register("offline", config=OfflineConfig)
 class OfflinePlanner(RuleBasedPlanner):
     """Rules first; the planner head rewrites what the rules cannot read (see the module docstring).
 

@@ -59,7 +59,7 @@ class Step:
     feasibility: float = 1.0  # SayCan's value of the step from the simulated state, in (0, 1]
 
 
-@PLANNERS.register("rules")
+@PLANNERS.register("rules", config=RuleBasedConfig)
 class RuleBasedPlanner:
     """Offline planner from hand-written rules: fast (well under 1 ms per instruction) and predictable.
 

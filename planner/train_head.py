@@ -1,4 +1,4 @@
-"""Train the planner head: `python -m hvla.planner.train_head` (about two minutes on one CPU thread).
+"""Train the planner head: `hvla train planner-head` (about two minutes on one CPU thread).
 
     generate tagged instructions (hvla.planner.head_data) -> MiniLM word vectors (frozen)
     -> bidirectional GRU tagger (torch, AdamW) -> artifacts/planner_head.npz + its entry in artifacts/MANIFEST
@@ -136,11 +136,3 @@ def train_and_save(config: TrainConfig, out: Path | None = None, register: bool 
     if register:
         register_artifact(out, TRAIN_COMMAND, metrics)
     return metrics
-
-
-if __name__ == "__main__":
-    import sys
-
-    from hvla.planner.cli import app
-
-    app(["train-head", *sys.argv[1:]], prog_name="python -m hvla.planner.train_head")

@@ -1,14 +1,21 @@
-"""sim: the simulated kitchen (MuJoCo), its predicates, and its gymnasium envs.
+"""sim: the worlds the stack runs in: hvla's MuJoCo kitchen, its predicates, and its gymnasium envs.
 
-Importing `hvla.sim` registers the gymnasium ids below. Gymnasium 1.x loads no plugin entry points
+Importing `hvla.sim` registers the kitchen as world "kitchen" in `WORLDS` (the builder's registry of
+worlds) and the gymnasium ids below. Gymnasium 1.x loads no plugin entry points
 (`gymnasium.envs` entry points were dropped in 1.0), so registration happens here, on import; without
 importing hvla first, `gym.make("hvla.sim:hvla/KitchenPickPlace-v0")` imports this module itself.
-The entry points are strings: registering imports neither MuJoCo nor the env.
+The gym entry points are strings: registering them builds no env.
 """
 
 from __future__ import annotations
 
 import gymnasium as gym
+
+from hvla.sim.registry import WORLDS
+from hvla.sim.scene import SceneConfig
+from hvla.sim.world import CAMERAS, KitchenConfig, KitchenWorld, SimConfig
+
+__all__ = ["CAMERAS", "ENV_IDS", "WORLDS", "KitchenConfig", "KitchenWorld", "SceneConfig", "SimConfig"]
 
 ENV_IDS = ("hvla/KitchenPickPlace-v0", "hvla/KitchenPick-v0")
 

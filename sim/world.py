@@ -7,21 +7,23 @@ counters: MuJoCo silently resets unstable states, and such a state must never be
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import mujoco
 import numpy as np
 
 from hvla.core import panda
 from hvla.core.errors import ConfigError, SimulationError
-from hvla.core.messages import CameraFrame, ObjectState, Observation, Proprio, WorldTruth
+from hvla.core.messages import CameraFrame, ObjectState, Observation, Proprio, Scene, Subgoal, WorldTruth
 from hvla.core.robot import JointCommand, JointLimits
 from hvla.sim import predicates
 from hvla.sim.builder import DIRT_CELLS, SCENE_CAMERA, WRIST_CAMERA, build_kitchen_spec
 from hvla.sim.cameras import CameraRig
 from hvla.sim.objects import CLASSES, object_extent_m
 from hvla.sim.panda import ARM_KD, ARM_KP, TCP_SITE
+from hvla.sim.registry import WORLDS
 from hvla.sim.scene import KitchenLayout, SceneConfig, sample_layout
+from hvla.sim.success import skill_succeeded
 
 CAMERAS = (SCENE_CAMERA, WRIST_CAMERA)
 _ROUND = ("sphere", "bowl", "cup", "plate")
@@ -48,6 +50,8 @@ class SimConfig:
 
 class KitchenWorld:
     """A seeded kitchen tabletop with a Franka Panda. Same seed, same world, bit for bit."""
+
+    cameras: tuple[str, ...] = CAMERAS
 
     def __init__(self, seed: int = 0, scene: SceneConfig | None = None, config: SimConfig | None = None):
         self.config = config or SimConfig()
@@ -83,6 +87,11 @@ class KitchenWorld:
         self.data.ctrl[:7] = cmd.q_rad + ARM_KD / ARM_KP * cmd.dq_radps
         self.data.ctrl[7] = np.clip(cmd.gripper_m / 2.0, 0.0, panda.GRIPPER_MAX_M / 2)
         self.step(self._substeps)
+
+    # --- World interface -------------------------------------------------------------------
+    def succeeded(self, subgoal: Subgoal, scene: Scene) -> bool:
+        """The kitchen's own predicates on simulator truth (`hvla.sim.success`)."""
+        return skill_succeeded(subgoal, scene)
 
     # --- simulation ------------------------------------------------------------------------
     def reset(self, q_rad: np.ndarray | None = None) -> None:
@@ -221,3 +230,18 @@ class KitchenWorld:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class KitchenConfig:
+    """The kitchen world's settings: which objects its scenes draw (None: the default mix) and the simulator."""
+
+    scene: SceneConfig | None = None
+    sim: SimConfig = field(default_factory=SimConfig)
+
+
+@WORLDS.register("kitchen", config=KitchenConfig)
+def kitchen_world(config: KitchenConfig, seed: int = 0, image_size: int | None = None) -> KitchenWorld:
+    """The kitchen of `seed`, its cameras rendering `image_size` px squares (None: the config's size)."""
+    sim = config.sim if image_size is None else replace(config.sim, image_height=image_size, image_width=image_size)
+    return KitchenWorld(seed=seed, scene=config.scene, config=sim)

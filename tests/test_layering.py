@@ -1,4 +1,6 @@
-"""Imports point down the hierarchy: core < sim < controllers < perception | planner | skills < orchestration.
+"""Imports point down the hierarchy, no exemptions: four floors, each importing only the floors below it.
+
+    orchestration  /  perception | planner | skills  /  sim | controllers  /  core
 
 Perception, the planner and the skills are siblings: each may use core, the simulator (datasets,
 ground-truth predicates) and the controllers' geometry, never one another, so any one of them can be
@@ -15,24 +17,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# What each layer may import from hvla, besides itself.
-ALLOWED: dict[str, set[str]] = {
-    "core": set(),
-    "sim": {"core"},
-    "controllers": {"core"},
-    "perception": {"core", "sim", "controllers"},
-    "planner": {"core", "sim", "controllers"},
-    "skills": {"core", "sim", "controllers"},
-    "orchestration": {"core", "sim", "controllers", "perception", "planner", "skills"},
-}
-
-
-# Tools on top of the stack that live beside their layer (the skills' recording/DAgger/benchmark runner, teleoperation
-# and its CLI) may import anything, orchestration included; no library module may import them.
-TOOLS: dict[str, str] = {"skills/runner.py": "hvla.skills.runner", "skills/cli.py": "hvla.skills.cli",
-                         "skills/teleop.py": "hvla.skills.teleop"}
-# The hvla command mounts the tools' command groups; the console serves teleoperation.
-TOOL_USERS = ("orchestration/cli.py", "orchestration/console_teleop.py")
+# The design's floors; a layer may import the layers on lower floors only.
+FLOORS: dict[str, int] = {"core": 0, "sim": 1, "controllers": 1, "perception": 2, "planner": 2, "skills": 2,
+                          "orchestration": 3}
+ALLOWED: dict[str, set[str]] = {layer: {o for o, f in FLOORS.items() if f < floor} for layer, floor in FLOORS.items()}
 
 
 def hvla_imports(path: Path, layer: str) -> list[tuple[int, str]]:
@@ -56,9 +44,7 @@ def violations(layer: str) -> list[str]:
         rel = path.relative_to(ROOT).as_posix()
         for line, name in hvla_imports(path, layer):
             target = name.split(".")[1] if "." in name else None  # bare `import hvla` sets env defaults only
-            upward = target is not None and target != layer and target not in ALLOWED[layer]
-            into_tool = any(name == t or name.startswith(f"{t}.") for t in TOOLS.values())
-            if (upward or (into_tool and rel not in TOOL_USERS)) and rel not in TOOLS:
+            if target is not None and target != layer and target not in ALLOWED[layer]:
                 bad.append(f"{rel}:{line} imports {name}")
     return bad
 
@@ -87,11 +73,34 @@ def test_the_checker_sees_upward_relative_and_nested_imports(tmp_path, monkeypat
         "from hvla import sim\n"
         "def f():\n    import hvla.orchestration.cli\n"
     )
-    (fake / "runner.py").write_text("from hvla.orchestration.executor import Executor\n")  # a tool: allowed
-    (fake / "uses_tool.py").write_text("from hvla.skills import runner\n")
+    (fake / "runner.py").write_text("from hvla.orchestration.executor import Executor\n")  # no exemptions
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     assert violations("skills") == [
+        "skills/runner.py:1 imports hvla.orchestration.executor.Executor",
         "skills/sub/bad.py:2 imports hvla.planner",
         "skills/sub/bad.py:5 imports hvla.orchestration.cli",
-        "skills/uses_tool.py:1 imports hvla.skills.runner",
     ]
+
+
+def floors() -> dict[str, int]:
+    """Each layer's floor as its real imports draw it: one above the highest layer it imports."""
+    uses = {layer: {name.split(".")[1] for path in (ROOT / layer).rglob("*.py") for _, name in hvla_imports(path, layer)
+                    if "." in name} - {layer} for layer in ALLOWED}
+    floor: dict[str, int] = {}
+
+    def of(layer: str, seen: tuple[str, ...] = ()) -> int:
+        assert layer not in seen, f"import cycle between layers: {' -> '.join((*seen, layer))}"
+        if layer not in floor:
+            floor[layer] = 1 + max((of(u, (*seen, layer)) for u in uses[layer] if u in ALLOWED), default=-1)
+        return floor[layer]
+
+    for layer in ALLOWED:
+        of(layer)
+    return floor
+
+
+def test_the_house_drawn_from_the_imports_has_the_designs_four_floors():
+    """No layer stands higher than its floor, and the top one really stands on the three below."""
+    drawn = floors()
+    assert all(drawn[layer] <= FLOORS[layer] for layer in FLOORS), drawn
+    assert drawn["orchestration"] == 3 and max(drawn.values()) == 3, drawn

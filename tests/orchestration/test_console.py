@@ -4,8 +4,8 @@ import time
 
 from fastapi.testclient import TestClient
 
+from hvla.orchestration.builder import StackConfig
 from hvla.orchestration.console import create_app
-from hvla.orchestration.stack import StackConfig
 
 TOKEN = "test-token"
 ORACLE = StackConfig(perception="oracle", skills="scripted", image_size=64)
@@ -83,7 +83,7 @@ def test_console_teleoperation_records_a_demonstration(tmp_path):
     import numpy as np
     from fastapi import FastAPI
 
-    from hvla.orchestration.console_teleop import add_teleop_routes
+    from hvla.orchestration.teleop.console import add_teleop_routes
     from hvla.perception.oracle import OraclePerception
     from hvla.sim.world import KitchenWorld
     from hvla.skills.data.lerobot import load_dataset

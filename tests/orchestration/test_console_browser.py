@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from hvla.orchestration.builder import StackConfig
 from hvla.orchestration.console import create_app
-from hvla.orchestration.stack import StackConfig
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

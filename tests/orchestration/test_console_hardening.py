@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from hvla.orchestration import console as console_module
 from hvla.orchestration import console_runs
+from hvla.orchestration.builder import StackConfig
 from hvla.orchestration.console import create_app
-from hvla.orchestration.stack import StackConfig
 
 TOKEN = "test-token"
 ORACLE = StackConfig(perception="oracle", skills="scripted", image_size=64)

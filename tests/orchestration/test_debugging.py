@@ -7,8 +7,8 @@ import json
 import pytest
 
 from hvla.core.errors import ConfigError
+from hvla.orchestration.builder import StackConfig
 from hvla.orchestration.debugging import debug_episode
-from hvla.orchestration.stack import StackConfig
 
 
 def test_debugging_the_scripted_expert_against_itself_is_refused(tmp_path):

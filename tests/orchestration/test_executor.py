@@ -37,6 +37,15 @@ class FakeRobot:
         self.commands.append(cmd)
         self.t_s = round(self.t_s + self.control_dt_s, 9)
 
+    cameras: tuple[str, ...] = ()
+
+    def succeeded(self, subgoal: Subgoal, scene: Scene) -> bool:
+        """A world that judges nothing itself: only the subgoals' own predicates decide."""
+        return False
+
+    def close(self) -> None:
+        """Nothing to release."""
+
 
 class FakePerception:
     cameras: tuple[str, ...] = ()

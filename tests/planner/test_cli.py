@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from hvla.planner.cli import app
+from hvla.orchestration.cli.planner import app
 
 
 def test_train_head_command_is_documented():

@@ -147,7 +147,7 @@ def test_the_committed_end_to_end_policy_is_registered_and_acts_on_a_real_kitche
     world = KitchenWorld(seed=5)
     obs = world.observe(CAMERAS)
     scene = OraclePerception().perceive(obs)
-    policy = SKILL_POLICIES.get("e2e")()
+    policy = SKILL_POLICIES.build("e2e")
     assert policy.cameras == CAMERAS and policy.model.config.image_size == 64
     policy.reset(scene, Subgoal("s0", "pick", {"object": "apple"}))
     chunk = policy.act(scene, obs.proprio)

@@ -81,7 +81,7 @@ def test_learned_is_a_registered_skill_policy_built_from_a_given_checkpoint(tmp_
     data = _dataset(tmp_path / "data", episode_factory)
     cfg = TrainConfig(epochs=1, steps_per_epoch=1, batch_size=4, curriculum_epochs=0, val_fraction=0.0, threads=1)
     result = train_policy([data], tmp_path / "run", cfg, progress=False)
-    assert isinstance(SKILL_POLICIES.get("learned")(policy=load_policy(result.checkpoint)), LearnedSkills)
+    assert isinstance(SKILL_POLICIES.build("learned", policy=load_policy(result.checkpoint)), LearnedSkills)
 
 
 def _committed_policy_on(seed: int, subgoal: Subgoal):
@@ -144,13 +144,13 @@ def test_the_committed_policy_heads_for_the_object_it_is_told_to_pick(seed):
 @pytest.mark.slow
 def test_the_committed_policy_picks_a_fruit_in_a_held_out_kitchen():
     from hvla.orchestration.evaluation import SkillCase
+    from hvla.orchestration.rollouts import PolicySpec, RolloutJob, run_rollout
     from hvla.skills.data.disturb import Disturbance
     from hvla.skills.data.record import SubgoalSpec
-    from hvla.skills.runner import PolicySpec, RolloutJob, run_rollout
 
     case = SkillCase("pick", (("object", "apple"),))
     job = RolloutJob("pick(apple)", 10_007, (SubgoalSpec.of("s0", "pick", object="apple"),), case.scene(),
-                     PolicySpec("learned"), Disturbance())
+                     PolicySpec.learned(), Disturbance())
     result = run_rollout(job)
     assert result.success, result.reason
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from hvla.skills.cli import app
+from hvla.orchestration.cli import app
 from hvla.skills.data.lerobot import check_dataset, load_dataset
 
-CONFTEST = Path(__file__).with_name("conftest.py")
+CONFTEST = Path(__file__).parents[1] / "conftest.py"
 KEY = "observation.images.scene"
 
 # Commits "a", stages "b" and "c" completely, then is killed while staging "d": its frames are on disk, its
@@ -116,7 +116,7 @@ def test_a_writer_killed_while_staging_is_repaired_keeping_every_complete_episod
 
 def test_hvla_data_record_killed_between_episodes_is_repaired_then_resumed(tmp_path):
     root = tmp_path / "rec"
-    cmd = [sys.executable, "-m", "hvla.skills.cli", "data", "record", "--skill", "pick", "--episodes", "2",
+    cmd = [sys.executable, "-m", "hvla.orchestration.cli", "data", "record", "--skill", "pick", "--episodes", "2",
            "--first-seed", "1000", "--lead-in", "0", "--workers", "1", "--out", str(root)]
 
     def second_episode_begun(child) -> bool:  # the first is staged and the recorder is on the second

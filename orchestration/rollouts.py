@@ -1,10 +1,9 @@
-"""Roll-outs for the skill tools: recording, DAgger and the skills benchmark run the executor's loop.
+"""Roll-outs of whole stacks: recording demonstrations, DAgger's collection and the skills benchmark.
 
-This module and `skills/cli.py` are the only parts of `hvla.skills` that import `hvla.orchestration`
-(both are tools on top of the stack, like the CLI that mounts them). The library modules
-(`skills/data`, `skills/policy`) take what they need as arguments and never import it, so the
-layer arrows stay pointing down everywhere else. Every episode runs exactly the loop `hvla run`
-runs (perception -> success check -> policy -> controller, monitors, time budgets), without retries.
+A tool on top of the layers (like the CLI and the console): every episode is wired by the builder and
+runs exactly the loop `hvla run` runs (perception -> success check -> policy -> controller, monitors,
+time budgets), without retries, in a pool of worker processes. The skills layer's own modules
+(`skills/data`, `skills/policy`) take what they need as arguments and never import this one.
 """
 
 from __future__ import annotations
@@ -14,24 +13,19 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-import hvla.controllers
-import hvla.perception  # noqa: F401  (registers the implementations)
-from hvla.controllers.registry import CONTROLLERS
-from hvla.core.errors import ConfigError, HvlaError
+from hvla.core.errors import HvlaError
 from hvla.core.messages import Plan
-from hvla.orchestration.executor import Executor, ExecutorConfig
-from hvla.orchestration.stack import sim_config_for
+from hvla.orchestration.builder import StackConfig, build_executor, build_world
+from hvla.orchestration.executor import ExecutorConfig
 from hvla.perception.base import PERCEPTION
 from hvla.sim.scene import SceneConfig
-from hvla.sim.world import KitchenWorld
 from hvla.skills.base import SKILL_POLICIES
 from hvla.skills.data.disturb import Disturbance, MovedObjectRobot, OccludedCamerasRobot, OccludedPerception
 from hvla.skills.data.lerobot import DatasetWriter
@@ -48,6 +42,8 @@ from hvla.skills.data.record import (
     first_recorded,
     scene_for,
 )
+from hvla.skills.e2e import EndToEndSkillsConfig
+from hvla.skills.policy import DaggerSkillsConfig, LearnedSkillsConfig
 from hvla.skills.policy.dagger import DaggerConfig
 
 T = TypeVar("T")
@@ -56,59 +52,41 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class PolicySpec:
-    """Which skill policy a worker builds: `scripted`, `learned` (checkpoint) or `dagger` (learner + expert)."""
+    """Which skill policy a worker builds: a registry name and its typed config (picklable, for the workers)."""
 
-    kind: str = "scripted"
-    checkpoint: str | None = None  # learned/dagger: None = the committed artefact
-    beta: float = 0.0  # dagger: per-step probability of executing the expert's chunk instead
-    ensemble_horizon: int | None = None  # learned: chunks blended (None: the policy's default, 1: none)
-    label_on_truth: bool = False  # dagger: the expert labels from simulator truth, whatever the learner sees
-    hold_frames: int | None = None  # learned: frames a missed token stays present (None: the policy's default)
-    anomaly: str | None = None  # learned: anomaly detector file ("committed": the artefact; None: unwatched)
-    runtime: str = "onnx"  # learned: where the network runs, "onnx" (ONNX Runtime) or "torch"
+    name: str = "scripted"
+    config: Any = None  # the config type `name` registered (None: its defaults)
+
+    @classmethod
+    def learned(cls, checkpoint: str | Path | None = None, **fields: Any) -> PolicySpec:
+        """The object-centric policy of `checkpoint` (None: the committed one), unwatched unless `anomaly=`."""
+        fields.setdefault("anomaly", None)
+        return cls("learned", LearnedSkillsConfig(checkpoint=_path(checkpoint), **fields))
+
+    @classmethod
+    def e2e(cls, checkpoint: str | Path | None = None, **fields: Any) -> PolicySpec:
+        return cls("e2e", EndToEndSkillsConfig(checkpoint=_path(checkpoint), **fields))
+
+    @property
+    def kind(self) -> str:
+        return self.name
+
+    def setting(self, field_name: str) -> Any:
+        """One field of the config (None where this policy's config has no such field)."""
+        return getattr(self.config, field_name, None)
+
+    def with_settings(self, **fields: Any) -> PolicySpec:
+        return PolicySpec(self.name, replace(self.config, **fields))
 
     def build(self, seed: int):
-        if self.kind == "scripted":
-            return SKILL_POLICIES.get("scripted")()
-        if self.kind == "e2e":
-            return _end_to_end(self.checkpoint, self.ensemble_horizon)
-        learner = _learner(self.checkpoint, self.ensemble_horizon, self.hold_frames, self.anomaly, self.runtime)
-        if self.kind == "learned":
-            return learner
-        if self.kind == "dagger":
-            from hvla.skills.policy.dagger import DaggerPolicy
-
-            view = PERCEPTION.get("oracle")().perceive if self.label_on_truth else None
-            return DaggerPolicy(learner, self.beta, seed, view)
-        raise ConfigError(f"unknown policy kind '{self.kind}'; known: scripted, learned, dagger, e2e")
+        if self.name == "dagger":  # the coin is per episode, the expert's view from the simulator's truth
+            config = replace(self.config or DaggerSkillsConfig(), seed=seed)
+            return SKILL_POLICIES.build("dagger", config, expert_view=PERCEPTION.build("oracle").perceive)
+        return SKILL_POLICIES.build(self.name, self.config)
 
 
-def _learner(checkpoint: str | None, ensemble_horizon: int | None = None, hold_frames: int | None = None,
-             anomaly: str | None = None, runtime: str = "onnx"):
-    from hvla.skills.policy.anomaly import load_detector
-    from hvla.skills.policy.checkpoint import load_policy
-    from hvla.skills.policy.ensemble import EnsembleConfig
-    from hvla.skills.policy.learned import HOLD_FRAMES, LearnedSkills
-
-    ensemble = EnsembleConfig(horizon=ensemble_horizon) if ensemble_horizon else None
-    hold = HOLD_FRAMES if hold_frames is None else hold_frames
-    detector = _cached(load_detector, None if anomaly == "committed" else anomaly) if anomaly else None
-    return LearnedSkills(_cached(load_policy, checkpoint), ensemble, hold, detector, runtime)
-
-
-def _end_to_end(checkpoint: str | None, ensemble_horizon: int | None = None):
-    from hvla.skills.e2e.checkpoint import load_e2e
-    from hvla.skills.e2e.policy import EndToEndSkills
-    from hvla.skills.policy.ensemble import EnsembleConfig
-
-    ensemble = EnsembleConfig(horizon=ensemble_horizon) if ensemble_horizon else None
-    return EndToEndSkills(_cached(load_e2e, checkpoint), ensemble)
-
-
-@lru_cache(maxsize=8)
-def _cached(loader: Callable[[Path | None], T], checkpoint: str | None) -> T:
-    """One load per worker process of each checkpoint (the workers run many episodes)."""
-    return loader(Path(checkpoint) if checkpoint else None)
+def _path(checkpoint: str | Path | None) -> str | None:
+    return str(checkpoint) if checkpoint else None
 
 
 @dataclass(frozen=True)
@@ -192,21 +170,20 @@ class _TimedPolicy:
 
 def _executor(world, robot, policy, cameras: Sequence[str], recorder, disturbance: Disturbance, seed: int,
               perception=None):
-    perception = perception or PERCEPTION.get("oracle")()
+    perception = perception or PERCEPTION.build("oracle")
     if disturbance.kind == "occlusion":
         perception = OccludedPerception(perception, disturbance.drop_p, seed)
-    config = ExecutorConfig(retries=0, replans=0, log_cameras=tuple(cameras))
-    return Executor(robot=robot, perception=perception, policy=policy, controller=CONTROLLERS.get("cartesian")(),
-                    planner=None, config=config, recorder=recorder)
+    stack = StackConfig(executor=ExecutorConfig(retries=0, replans=0, log_cameras=tuple(cameras)))
+    return build_executor(world, stack, recorder, robot=robot, perception=perception, policy=policy, planner=None)
 
 
 def run_rollout(job: RolloutJob) -> RolloutResult:
     """One roll-out; with `record_to`, the visited states and the expert's labels become data."""
     wall0 = time.time()
     scene = job.disturbance.scene(job.scene)
-    perception = seen = _TimedPerception(PERCEPTION.get(job.perception)())
+    perception = seen = _TimedPerception(PERCEPTION.build(job.perception))
     try:
-        world = KitchenWorld(seed=job.seed, scene=scene, config=sim_config_for(job.perception))
+        world = build_world(job.seed, StackConfig(perception=job.perception), scene)
     except HvlaError as exc:
         return RolloutResult(job.name, job.seed, False, 0.0, 0.0, f"scene: {exc}")
     robot = world
@@ -220,7 +197,7 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
     policy = timed = _TimedPolicy(inner)
     if job.record_from:  # set-up subgoals (a lead-in) run scripted; the policy takes over after them
         setup_ids = {s.id for s in job.subgoals[: job.record_from]}
-        policy = _SetUpThen(SKILL_POLICIES.get("scripted")(), timed, setup_ids)
+        policy = _SetUpThen(SKILL_POLICIES.build("scripted"), timed, setup_ids)
     subgoals = build_subgoals(job.subgoals)
     tokens = "oracle" if job.perception == "oracle" else "perceived"
     recorder = EpisodeRecorder(inner, subgoals, job.record_ids, tokens=tokens) if job.record_to else None
@@ -282,10 +259,10 @@ def run_demo(job: DemoJob, root: str) -> DemoResult:
     learned detector also perceives every frame, recorded as a second episode of the same states.
     """
     front_end = "yolo" if job.perceived else "oracle"  # what the frames are rendered for
-    perceived = PERCEPTION.get("yolo")() if job.perceived else None  # a fresh tracker per episode
+    perceived = PERCEPTION.build("yolo") if job.perceived else None  # a fresh tracker per episode
     cameras = tuple(dict.fromkeys((*job.cameras, *(perceived.cameras if perceived else ()))))
     try:
-        world = KitchenWorld(seed=job.seed, scene=job.scene, config=sim_config_for(front_end))
+        world = build_world(job.seed, StackConfig(perception=front_end), job.scene)
     except HvlaError as exc:
         return DemoResult(job.uid, False, 0, 0.0, f"scene: {exc}")
     policy = NoisyExpert(job.noise, job.seed)
@@ -354,8 +331,9 @@ def dagger_collect(round_index: int, checkpoint: Path, root: Path, cfg: DaggerCo
         jobs.append(RolloutJob(
             name=f"{skill}-{'-'.join(v for _, v in subgoals[-1].args)}", seed=seed, subgoals=subgoals,
             scene=scene_for(needed, int(rng.integers(0, 4))),
-            policy=PolicySpec("dagger", str(checkpoint), cfg.beta(round_index),
-                              label_on_truth=cfg.perception != "oracle"),
+            policy=PolicySpec("dagger", DaggerSkillsConfig(
+                LearnedSkillsConfig(checkpoint=str(checkpoint), anomaly=None), cfg.beta(round_index),
+                label_on_truth=cfg.perception != "oracle")),
             disturbance=Disturbance("moved_object" if moved else "none"),
             record_to=str(root), record_ids=record, source=f"dagger{round_index}",
             perception=cfg.perception, record_from=first,

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from hvla.core.errors import ConfigError
+from hvla.orchestration.teleop.episode import TeleopEpisode, teleop_subgoal, terminal_keys
+from hvla.orchestration.teleop.keys import future_chunks, parse_keys
 from hvla.perception.oracle import OraclePerception
 from hvla.skills.data.lerobot import load_dataset
 from hvla.skills.data.quality import QualityFilter
-from hvla.skills.data.teleop import future_chunks, parse_keys
 from hvla.skills.policy.samples import load_training_set
 from hvla.skills.policy.text import TextTable
-from hvla.skills.teleop import TeleopEpisode, teleop_subgoal, terminal_keys
 
 
 def keys_to_pick(episode: TeleopEpisode, name: str) -> list[str]:

@@ -1,19 +1,12 @@
-"""`hvla data ...` and `hvla train ...`: demonstrations, datasets and the learned skill policy.
+"""`hvla train ...`: the learned layers: skill policy (BC, DAgger), anomaly detector, end-to-end baseline,
+detector and planner head (the last two are the perception and planner groups' own commands, mounted here too).
 
-Mounted by `orchestration/cli.py` as two sub-apps:
-
-    app.add_typer(skills_cli.data_app, name="data")
-    app.add_typer(skills_cli.train_app, name="train")
-
-Stand-alone: `python -m hvla.skills.cli data record ...` (same commands under `data` and `train`).
 Exit codes as `hvla`: 0 done, 2 bad input (`HvlaError`, message only).
 """
 
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -23,202 +16,12 @@ from rich.console import Console
 from rich.table import Table
 
 from hvla.core.errors import HvlaError
+from hvla.orchestration.cli.common import DataPaths, Workers, command_line, console, fail
 
-console = Console(stderr=True)
-data_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                       help="Demonstration datasets (LeRobotDataset v3): record, teleop, rollouts, report, repair.")
-train_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                        help="Train the learned skill policy (behaviour cloning, DAgger), its anomaly detector and "
-                             "the end-to-end baseline.")
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="hvla skill data and training tools.")
-app.add_typer(data_app, name="data")
-app.add_typer(train_app, name="train")
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Train the learned layers: skill policy (BC, DAgger), detector, planner head.")
 
-Workers = Annotated[int, typer.Option(help="Worker processes (default: half the cores; the machine is shared).")]
-DataPaths = Annotated[list[Path], typer.Option("--data", help="Dataset folder; repeat for several.")]
-
-
-def _fail(exc: HvlaError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-    return typer.Exit(code=2)
-
-
-def _command() -> str:
-    return "hvla " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-
-
-# --- data ---------------------------------------------------------------------------------------
-_PLAN_OPTIONS = ("skill", "episodes", "first_seed", "noise", "cameras", "lead_in", "perceived")
-
-
-@data_app.command("record")
-def record(
-    ctx: typer.Context,
-    skill: Annotated[str, typer.Option(help="pick | pick_place | place | wipe (required unless --resume).")] = "",
-    episodes: Annotated[int, typer.Option(help="Episodes (one kitchen seed each).")] = 200,
-    out: Annotated[Path, typer.Option(help="Dataset folder; recording into an existing one resumes it.")] = Path(
-        "data/demos"),
-    first_seed: Annotated[int, typer.Option(help="Seeds first_seed.. (keep 10000+ for benchmarks).")] = 0,
-    noise: Annotated[bool, typer.Option(help="Inject perturbations into the executed chunks.")] = True,
-    cameras: Annotated[str, typer.Option(help="Comma-separated cameras to record as mp4 (scene,wrist).")] = "",
-    lead_in: Annotated[float, typer.Option(help="Share of episodes that start where another skill left the arm "
-                                                "(it runs first, unrecorded).")] = 0.4,
-    perceived: Annotated[bool, typer.Option(help="Also record each episode on the learned detector's tokens "
-                                                 "(`<uid>-perceived`; about 3x slower).")] = False,
-    resume: Annotated[bool, typer.Option(help="Finish the interrupted recording in OUT with the settings it was "
-                                              "started with (it continues after the episodes already kept).")
-                      ] = False,
-    workers: Workers = 0,
-) -> None:
-    """Record scripted-expert demonstrations of SKILL into a LeRobot v3 dataset (resumable)."""
-    from hvla.core.errors import ConfigError
-    from hvla.skills.data.lerobot import recorded_uids
-    from hvla.skills.data.record import RecordPlan
-    from hvla.skills.runner import job_recorded, record_dataset
-
-    try:
-        if resume:
-            plan = RecordPlan.load(out)
-            given = [f"--{n.replace('_', '-')}" for n in _PLAN_OPTIONS
-                     if getattr(ctx.get_parameter_source(n), "name", "") == "COMMANDLINE"]  # typer vendors click
-            if given:
-                raise ConfigError(f"--resume carries on {out}'s recording as it was started ({plan.describe()}); "
-                                  f"drop {' '.join(given)}")
-            jobs = plan.jobs()
-            done = recorded_uids(out)
-            left = [j for j in jobs if not job_recorded(j, done)]
-            rest = f"{len(left)} to go, from seed {left[0].seed}" if left else "nothing left to record"
-            console.print(f"resuming {out}: {plan.describe()}; {len(jobs) - len(left)} recorded, {rest}")
-        else:
-            if not skill:
-                raise ConfigError("--skill is required (pick | pick_place | place | wipe); or --resume to finish "
-                                  "an interrupted recording")
-            plan = RecordPlan(skill, episodes, first_seed, noise, tuple(c for c in cameras.split(",") if c),
-                              lead_in, perceived)
-            jobs = plan.jobs()
-        results, info = record_dataset(out, jobs, workers or None, cameras=plan.cameras, plan=plan)
-    except HvlaError as exc:
-        raise _fail(exc) from None
-    ok = sum(r.success for r in results)
-    console.print(f"recorded {len(results)} new episodes ({ok} succeeded); {out} now holds "
-                  f"{info['total_episodes']} episodes, {info['total_frames']} frames")
-
-
-@data_app.command("rollouts")
-def rollouts(
-    episodes: Annotated[int, typer.Option(help="Roll-outs, spread over the skills in turn.")] = 60,
-    skills: Annotated[str, typer.Option(help="Comma-separated skills.")] = "pick,pick_place,place,wipe",
-    policy: Annotated[Path | None, typer.Option(help="Policy checkpoint (default: the committed one).")] = None,
-    first_seed: Annotated[int, typer.Option(help="Kitchens first_seed.. (keep 10000..49999 for benchmarks).")
-                          ] = 60_000,
-    out: Annotated[Path, typer.Option(help="Dataset folder (LeRobot v3).")] = Path("data/rollouts"),
-    lead_in: Annotated[float, typer.Option(help="Share of roll-outs that start where another (scripted) skill "
-                                                "left the arm, as in a plan.")] = 0.4,
-    workers: Workers = 0,
-) -> None:
-    """Autonomous collection: the learned policy's own roll-outs in normal kitchens, labelled by the expert.
-
-    Kept whether they succeed or not (flagged). The normal-operation data of `hvla train anomaly`, and
-    DAgger data for any later round."""
-    from hvla.core.artifacts import resolve_artifact
-    from hvla.skills.policy.checkpoint import ARTIFACT, MAKE_COMMAND
-    from hvla.skills.policy.dagger import DaggerConfig
-    from hvla.skills.runner import dagger_collect
-
-    try:
-        checkpoint = policy or resolve_artifact(ARTIFACT, MAKE_COMMAND)
-        cfg = DaggerConfig(rounds=1, episodes_per_round=episodes, skills=tuple(skills.split(",")),
-                           first_seed=first_seed, moved_object_share=0.0, lead_in_p=lead_in)
-        success = dagger_collect(0, checkpoint, out, cfg, workers or None)
-    except HvlaError as exc:
-        raise _fail(exc) from None
-    console.print("roll-out success: " + ", ".join(f"{k} {v:.0%}" for k, v in success.items() if v == v))
-
-
-@data_app.command("teleop")
-def teleop(
-    skill: Annotated[str, typer.Option(help="pick | pick_place | place | wipe")],
-    object: Annotated[str, typer.Option("--object", help="What to pick or place (banana, apple, ...).")] = "",
-    target: Annotated[str, typer.Option(help="Where to place it (bowl, plate).")] = "",
-    seed: Annotated[int, typer.Option(help="The kitchen (keep 10000+ for benchmarks).")] = 1000,
-    out: Annotated[Path, typer.Option(help="Dataset folder (LeRobot v3); episodes are added to it.")] = Path(
-        "data/teleop"),
-    keys: Annotated[Path | None, typer.Option(help="Read the keys from this file instead of the terminal.")] = None,
-    cameras: Annotated[str, typer.Option(help="Comma-separated cameras to record as mp4 (scene,wrist).")] = "",
-    step_cm: Annotated[float, typer.Option(help="How far one key moves the hand.")] = 1.0,
-) -> None:
-    """Teleoperate SKILL with keys (w/s x, a/d y, r/f z, q/e yaw, g gripper, . hold; x ends) and record it."""
-    from hvla.skills.data.teleop import KEY_HELP, TeleopConfig, parse_keys
-    from hvla.skills.teleop import TeleopEpisode, teleop_args, teleop_subgoal, terminal_keys
-
-    try:
-        subgoal = teleop_subgoal(skill, teleop_args(skill, object, target))
-        episode = TeleopEpisode(seed, subgoal, tuple(c for c in cameras.split(",") if c),
-                                TeleopConfig(step_m=step_cm / 100))
-        if keys is not None:
-            source = iter(parse_keys(keys.read_text()))
-        else:
-            console.print(KEY_HELP)
-            source = terminal_keys(episode.status)
-        result = episode.run(source, out)
-    except HvlaError as exc:
-        raise _fail(exc) from None
-    verdict = "[green]succeeded[/green]" if result["success"] else f"[red]failed[/red] ({result['reason']})"
-    console.print(f"{result['uid']}: {verdict}, {result['frames']} frames recorded into {out}")
-
-
-@data_app.command("report")
-def report(
-    path: Annotated[Path, typer.Argument(help="Dataset folder.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
-) -> None:
-    """Quality report: episodes, success, per-task counts, action statistics, quality scores."""
-    from hvla.skills.data.lerobot import load_dataset, unfinalised_uids
-    from hvla.skills.data.quality import quality_report
-
-    try:
-        rep = quality_report(load_dataset(path))
-        pending = unfinalised_uids(path)
-    except HvlaError as exc:
-        raise _fail(exc) from None
-    if pending:
-        console.print(f"[yellow]note:[/yellow] {len(pending)} complete episode(s) in {path}/.staging were never "
-                      f"finalised (the recorder was stopped) and are not counted: `hvla data repair {path}` adds them",
-                      soft_wrap=True)
-    if as_json:
-        print(json.dumps(rep))
-        return
-    table = Table(title=f"{path}: {rep['episodes']} episodes, {rep['frames']} frames, "
-                        f"success {100 * rep['success_rate']:.1f} %, mean quality {rep['quality']['mean']:.2f}")
-    for col in ("task", "episodes", "succeeded"):
-        table.add_column(col)
-    for task, c in rep["per_task"].items():
-        table.add_row(task, str(c.get("episodes", 0)), str(c.get("succeeded", 0)))
-    console.print(table)
-    console.print({"actions": rep["actions"], "noise_frame_share": round(rep["noise_frame_share"], 3),
-                   "recovery_frame_share": round(rep["recovery_frame_share"], 3),
-                   "quality_histogram [0,.25,.5,.75,.9,1]": rep["quality"]["histogram"],
-                   "distractors": rep["distractors"], "token_sources": rep["token_sources"],
-                   "lead_ins": rep["lead_ins"], "ungrounded_episodes": rep["ungrounded_episodes"],
-                   "failures": rep["failures"]})
-
-
-@data_app.command("repair")
-def repair(path: Annotated[Path, typer.Argument(help="Dataset folder.")]) -> None:
-    """Finalise an interrupted recording (keep its complete episodes, drop the partial one) and drop the
-    episodes of damaged files (missing, truncated, inconsistent); re-index the rest."""
-    from hvla.skills.data.recovery import repair as repair_folder
-
-    try:
-        report = repair_folder(path)
-    except HvlaError as exc:
-        raise _fail(exc) from None
-    for line in report.lines():
-        console.print(line, soft_wrap=True, highlight=False, markup=False)
-
-
-# --- train --------------------------------------------------------------------------------------
-@train_app.command("policy")
+@app.command("policy")
 def train(
     data: DataPaths,
     out: Annotated[Path, typer.Option(help="Run folder: policy.pt, metrics.csv, train.json.")] = Path(
@@ -257,17 +60,17 @@ def train(
                       splice_gripper=splice_gripper, augment=AugmentConfig(occluded_p=occlusion_share),
                       quality=QualityFilter(min_quality=min_quality, success_only=success_only))
     try:
-        result = train_policy(list(data), out, cfg, init=init, console=console, command=_command())
+        result = train_policy(list(data), out, cfg, init=init, console=console, command=command_line())
     except HvlaError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     console.print(f"best validation loss {result.best_val_loss:.4f} after {result.epochs_run} epochs "
                   f"({result.wall_s / 60:.1f} min): {result.checkpoint}")
     console.print(result.metrics)
     if register:
-        _register(result.checkpoint, _command(), result.metrics)
+        _register(result.checkpoint, command_line(), result.metrics)
 
 
-@train_app.command("dagger")
+@app.command("dagger")
 def dagger(
     rounds: Annotated[int, typer.Option(help="DAgger rounds after behaviour cloning.")] = 3,
     init: Annotated[Path, typer.Option(help="The behaviour-cloned checkpoint (round 0).")] = Path(
@@ -304,9 +107,9 @@ def dagger(
     register: Annotated[bool, typer.Option(help="Register the last round's policy as the artefact.")] = False,
 ) -> None:
     """Roll out, label with the scripted expert, aggregate, fine-tune; success per round."""
+    from hvla.orchestration.rollouts import dagger_collect
     from hvla.skills.policy.dagger import DaggerConfig, run_dagger
     from hvla.skills.policy.train import TrainConfig, train_policy
-    from hvla.skills.runner import dagger_collect
 
     cfg = DaggerConfig(rounds=rounds, episodes_per_round=episodes, beta0=beta, skills=tuple(skills.split(",")),
                        moved_object_share=moved_share, perception=perception, lead_in_p=lead_in)
@@ -319,7 +122,7 @@ def dagger(
         return dagger_collect(r, checkpoint, root, cfg, workers or None)
 
     def retrain(datasets: list[Path], checkpoint: Path, run: Path) -> Path:
-        return train_policy(datasets, run, tcfg, init=checkpoint, console=console, command=_command()).checkpoint
+        return train_policy(datasets, run, tcfg, init=checkpoint, console=console, command=command_line()).checkpoint
 
     def show(rep) -> None:
         console.print(f"round {rep.round} (beta {rep.beta:.2f}): roll-out success "
@@ -329,17 +132,17 @@ def dagger(
     try:
         reports = run_dagger(cfg, init, list(data), out, collect, retrain, show)
     except HvlaError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     summary = [{"round": r.round, "beta": r.beta, "success": r.success, "checkpoint": str(r.checkpoint)}
                for r in reports]
     (out / "dagger.json").write_text(json.dumps(summary, indent=2))
     console.print(f"DAgger done in {(time.time() - wall0) / 60:.1f} min; last policy {reports[-1].checkpoint}")
     if register:
         metrics = {f"round{r.round}_success": {k: round(v, 3) for k, v in r.success.items()} for r in reports}
-        _register(reports[-1].checkpoint, _command(), metrics)
+        _register(reports[-1].checkpoint, command_line(), metrics)
 
 
-@train_app.command("e2e")
+@app.command("e2e")
 def train_e2e_cmd(
     data: DataPaths,
     out: Annotated[Path, typer.Option(help="Run folder: e2e.pt, metrics.csv, train.json.")] = Path("data/runs/e2e"),
@@ -368,17 +171,17 @@ def train_e2e_cmd(
                        max_episodes_per_skill=episodes_per_skill or None)
     cfg = E2ETrainConfig(base=base, augment=ImageAugment(erase_p=erase_p), model=E2EConfig(image_size=image_size))
     try:
-        result = train_e2e(list(data), out, cfg, console=console, command=_command())
+        result = train_e2e(list(data), out, cfg, console=console, command=command_line())
     except HvlaError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     console.print(f"best validation loss {result.best_val_loss:.4f} after {result.epochs_run} epochs "
                   f"({result.wall_s / 60:.1f} min): {result.checkpoint}")
     console.print(result.metrics)
     if register:
-        _register(result.checkpoint, _command(), result.metrics, E2E_ARTIFACT)
+        _register(result.checkpoint, command_line(), result.metrics, E2E_ARTIFACT)
 
 
-@train_app.command("anomaly")
+@app.command("anomaly")
 def train_anomaly(
     data: DataPaths,
     policy: Annotated[Path | None, typer.Option(help="Policy checkpoint (default: the committed one).")] = None,
@@ -403,7 +206,7 @@ def train_anomaly(
         detector, report = fit_detector(loaded, ts, fit_mask, val_mask, quantile)
         detector.save(out)
     except HvlaError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     table = Table(title=f"anomaly detector for {loaded.path} (limit: {quantile:.0%} of held-out normal frames)")
     for col in ("skill", "fit frames", "held-out frames", "limit", "variance kept"):
         table.add_column(col)
@@ -420,9 +223,9 @@ def train_anomaly(
         from hvla.skills.policy.checkpoint import ARTIFACT as POLICY_ARTIFACT
 
         if read_manifest().get(POLICY_ARTIFACT, {}).get("sha256") != detector.policy_sha256:
-            raise _fail(HvlaError(f"--register: {loaded.path} is not the committed policy; the committed "
+            raise fail(HvlaError(f"--register: {loaded.path} is not the committed policy; the committed "
                                   "detector must watch the committed policy"))
-        _register(out, _command(), {"quantile": quantile, "skills": report}, ARTIFACT)
+        _register(out, command_line(), {"quantile": quantile, "skills": report}, ARTIFACT)
 
 
 def _label_recipe(checkpoint: Path) -> dict[str, bool]:
@@ -433,7 +236,7 @@ def _label_recipe(checkpoint: Path) -> dict[str, bool]:
     try:
         trained = load_policy(checkpoint).meta.get("train_config", {})
     except HvlaError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     return {k: bool(trained.get(k, getattr(TrainConfig, k))) for k in ("splice_phases", "splice_gripper")}
 
 
@@ -448,7 +251,3 @@ def _register(checkpoint: Path, command: str, metrics: dict, artifact: str | Non
     shutil.copyfile(checkpoint, dest)
     entry = register_artifact(dest, command, metrics)
     console.print(f"registered {entry['path']} ({entry['bytes'] / 1e6:.2f} MB, sha256 {entry['sha256'][:12]})")
-
-
-if __name__ == "__main__":
-    app()

@@ -14,23 +14,18 @@ from rich.console import Console
 
 from hvla.core.errors import HvlaError
 from hvla.orchestration import session
+from hvla.orchestration.builder import StackConfig
+from hvla.orchestration.cli import data, perception, planner, train
 from hvla.orchestration.estop_latch import EStopLatch
-from hvla.orchestration.stack import StackConfig
-from hvla.perception import cli as perception_cli
-from hvla.planner import cli as planner_cli
-from hvla.skills import cli as skills_cli
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="hvla: hierarchical hybrid VLA stack.")
-# Tool groups of the layers: `hvla data ...`, `hvla train ...`, `hvla perception ...`, `hvla planner ...`.
-skills_cli.train_app.command("detector")(perception_cli.all_cmd)
-skills_cli.train_app.command("planner-head")(planner_cli.train_head)
-app.add_typer(skills_cli.data_app, name="data")
-app.add_typer(
-    skills_cli.train_app, name="train",
-    help="Train the learned layers: skill policy (BC, DAgger), detector, planner head.",
-)
-app.add_typer(perception_cli.app, name="perception")
-app.add_typer(planner_cli.app, name="planner")
+# The tool groups: `hvla data ...`, `hvla train ...`, `hvla perception ...`, `hvla planner ...`.
+train.app.command("detector")(perception.all_cmd)
+train.app.command("planner-head")(planner.train_head)
+app.add_typer(data.app, name="data")
+app.add_typer(train.app, name="train")
+app.add_typer(perception.app, name="perception")
+app.add_typer(planner.app, name="planner")
 console = Console(stderr=True)
 
 Seed = Annotated[int, typer.Option(help="Scene seed: the same seed gives the same kitchen.")]

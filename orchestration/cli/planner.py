@@ -1,5 +1,4 @@
-"""Planner tools on the command line. `python -m hvla.planner.train_head` runs `train-head`; the hvla
-CLI can mount `app` as a sub-command group (`app.add_typer(planner_app, name="planner")`)."""
+"""`hvla planner ...`: planner tools (`hvla train planner-head` runs `train-head` too)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-from hvla.skills.runner import map_jobs
+from hvla.orchestration.rollouts import map_jobs
 
 
 def _square(x: int) -> int:

@@ -89,7 +89,7 @@ def add_teleop_routes(app: FastAPI, root: Path = TELEOP_ROOT, dependencies: Sequ
 
     @app.post("/api/teleop/{session_id}/keys", dependencies=guarded)
     def keys(session_id: int, req: KeysRequest) -> dict[str, Any]:
-        from hvla.skills.data.teleop import parse_keys
+        from hvla.orchestration.teleop.keys import parse_keys
 
         session = get(session_id)
         if session.state != "driving":
@@ -123,7 +123,7 @@ def add_teleop_routes(app: FastAPI, root: Path = TELEOP_ROOT, dependencies: Sequ
 
 def _drive(session: _Teleop, dataset: Path) -> None:
     """The worker: any exception ends the session in `error` with its message (never stuck "starting")."""
-    from hvla.skills.teleop import TeleopEpisode, teleop_args, teleop_subgoal
+    from hvla.orchestration.teleop.episode import TeleopEpisode, teleop_args, teleop_subgoal
 
     req = session.request
     episode = None

@@ -1,9 +1,9 @@
-"""`hvla train ...` (perception part): the typer app the hvla CLI mounts; also `python -m hvla.perception.train`.
+"""`hvla perception ...`: make the perception detector (mounted by the hvla CLI; `hvla train detector` = `all`).
 
-    python -m hvla.perception.train all          # dataset + detector + calibrate, ~45 min on 2 cores
-    python -m hvla.perception.train dataset      # render data/perception (train/val/test/novel)
-    python -m hvla.perception.train detector     # train yolo11n-seg at 224 px, register the weights
-    python -m hvla.perception.train calibrate    # fit the 3D corrections with the new detector
+    hvla perception all          # dataset + detector + calibrate, ~45 min on 2 cores
+    hvla perception dataset      # render data/perception (train/val/test/novel)
+    hvla perception detector     # train yolo11n-seg at 224 px, register the weights
+    hvla perception calibrate    # fit the 3D corrections with the new detector
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Teleoperated demonstrations: one episode driven by an operator's keys, recorded as a dataset episode.
 
-Wiring on top of the stack, like `runner.py`: the operator's keys go through the executor's loop
+A tool on top of the stack, like `rollouts.py`: the operator's keys go through the executor's loop
 (oracle scene, success predicate, cartesian controller with its safety limits) and the episode
 recorder, so a teleoperated episode has exactly the columns of a scripted demonstration (LeRobot v3,
-cameras as mp4) and trains the same policies. The keys are in `hvla.skills.data.teleop`.
+cameras as mp4) and trains the same policies. The keys are in `hvla.orchestration.teleop.keys`.
 """
 
 from __future__ import annotations
@@ -14,17 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-import hvla.perception  # noqa: F401  (registers the implementations)
-from hvla.controllers.registry import CONTROLLERS
 from hvla.core.errors import ConfigError
 from hvla.core.messages import Plan, Subgoal
-from hvla.orchestration.executor import Executor, ExecutorConfig
+from hvla.orchestration.builder import StackConfig, build_executor, build_world
+from hvla.orchestration.executor import ExecutorConfig
 from hvla.orchestration.monitors import SafetyRefusalMonitor
-from hvla.perception.base import PERCEPTION
-from hvla.sim.world import KitchenWorld
+from hvla.orchestration.teleop.keys import TeleopConfig, TeleopOperator, future_chunks, parse_keys
 from hvla.skills.data.lerobot import DatasetWriter
 from hvla.skills.data.record import HELD_OUT_OBJECTS, EpisodeRecorder, scene_for
-from hvla.skills.data.teleop import TeleopConfig, TeleopOperator, future_chunks, parse_keys
 
 TELEOP_TIMEOUT_S = 180.0  # people are slower than the scripted experts' budgets
 
@@ -57,8 +54,10 @@ class TeleopEpisode:
                  config: TeleopConfig | None = None) -> None:
         objects = tuple(v for k, v in subgoal.args.items() if k in ("object", "target", "tool"))
         self.seed, self.subgoal, self.cameras, self.config = seed, subgoal, cameras, config or TeleopConfig()
-        self.world = KitchenWorld(seed=seed, scene=scene_for(objects, 0))
-        self.oracle = PERCEPTION.get("oracle")()
+        self.stack = StackConfig(perception="oracle",
+                                 executor=ExecutorConfig(retries=0, replans=0, log_cameras=cameras))
+        self.world = build_world(seed, self.stack, scene_for(objects, 0))
+        self.oracle = self.stack.build("perception")
         self.uid = f"teleop-{subgoal.skill}-{'-'.join(subgoal.args.values())}-s{seed:06d}"
 
     def status(self) -> str:
@@ -85,11 +84,8 @@ class TeleopEpisode:
             raise ConfigError(f"{root} already holds {self.uid}; pick another --seed")
         operator = TeleopOperator(_ticking(keys, on_tick), self.config)
         recorder = EpisodeRecorder(operator, [self.subgoal], [self.subgoal.id], self.cameras)
-        executor = Executor(
-            robot=self.world, perception=self.oracle, policy=operator, controller=CONTROLLERS.get("cartesian")(),
-            planner=None, config=ExecutorConfig(retries=0, replans=0, log_cameras=self.cameras),
-            monitors=[SafetyRefusalMonitor()], recorder=recorder,
-        )
+        executor = build_executor(self.world, self.stack, recorder, perception=self.oracle, policy=operator,
+                                  planner=None, monitors=[SafetyRefusalMonitor()])
         result = executor.run_plan(Plan.sequence([self.subgoal], f"teleop {self.subgoal.describe()}"))
         outcome = result.subgoals[0]
         meta = {"seed": self.seed, "source": "teleop", "noise_m": 0.0, "disturbance": "none",

@@ -2,7 +2,7 @@ import json
 
 from typer.testing import CliRunner
 
-from hvla.skills.cli import app
+from hvla.orchestration.cli import app
 from hvla.skills.data.lerobot import DATA_PATH, DatasetWriter
 
 

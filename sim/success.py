@@ -1,4 +1,7 @@
-"""Success predicates per skill. With simulator truth they use it; otherwise the perceived tokens."""
+"""The kitchen's success check per skill: simulator truth where the observation has it, else perceived tokens.
+
+`KitchenWorld.succeeded` is this check; the executor asks the world, never this module.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +15,7 @@ WIPED_FRACTION = 0.9
 
 
 def skill_succeeded(subgoal: Subgoal, scene: Scene) -> bool:
-    """Whether `subgoal` holds in `scene` (its own predicate first, else the skill's)."""
-    if subgoal.success is not None:
-        return bool(subgoal.success(scene))
+    """Whether `subgoal`'s skill has done its job in `scene`."""
     truth = scene.observation.truth
     args = subgoal.args
     if truth is None:

@@ -1,0 +1,27 @@
+"""The `World` interface: where a stack runs (hvla's kitchen, LIBERO, a real cell).
+
+A world is a `Robot` that also knows its cameras and how to judge a subgoal: the kitchen from its own
+simulator predicates, LIBERO from its BDDL goal check, a real cell from perceived tokens. The layers
+never ask which world they are in; the builder hands the executor `world.succeeded`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from hvla.core.messages import Scene, Subgoal
+from hvla.core.robot import Robot
+
+
+class World(Robot, Protocol):
+    """A body to command plus what only the world knows: its camera names and its success check."""
+
+    cameras: tuple[str, ...]  # every view `observe` can render
+
+    def succeeded(self, subgoal: Subgoal, scene: Scene) -> bool:
+        """Whether `subgoal` holds now (truth where the world has it, else the perceived `scene`)."""
+        ...
+
+    def close(self) -> None:
+        """Release the renderer, server or connection."""
+        ...

@@ -1,0 +1,120 @@
+"""The one place a stack is wired: world + perception + planner + skills + controller, by registry name.
+
+    stack = StackConfig(world="kitchen", perception="yolo", skills="learned")
+    world = build_world(seed, stack)          # a `World`: the robot, its cameras, its success check
+    executor = build_executor(world, stack)   # the layers from their registries, the world's own check
+
+Each layer's implementation is chosen by name and built from the typed config it registered (LeRobot's
+pattern); `StackConfig.configs` overrides one, e.g. `{"skills": LearnedSkillsConfig(checkpoint=...)}`.
+Tools that need a part of their own (a timed perception, a disturbed robot, an operator's keys as the
+policy) pass it to `build_executor`, which still wires everything else, so there is one Executor
+constructor in the code base: this module's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import hvla.controllers
+import hvla.perception
+import hvla.planner
+import hvla.sim
+import hvla.skills  # noqa: F401  (importing the layers registers their implementations)
+from hvla.controllers.registry import CONTROLLERS
+from hvla.core.errors import ConfigError
+from hvla.core.registry import Registry
+from hvla.core.world import World
+from hvla.orchestration.executor import Executor, ExecutorConfig, StepRecorder
+from hvla.perception.base import PERCEPTION
+from hvla.planner.registry import PLANNERS
+from hvla.sim.registry import WORLDS
+from hvla.skills.base import SKILL_POLICIES
+
+REGISTRIES: dict[str, Registry] = {
+    "world": WORLDS, "perception": PERCEPTION, "planner": PLANNERS, "skills": SKILL_POLICIES, "controller": CONTROLLERS,
+}
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Which implementation runs each layer (registry names), their configs, and the cameras' image size."""
+
+    world: str = "kitchen"
+    perception: str = "yolo"  # the trained front end; "oracle" reads simulator truth
+    planner: str = "offline"
+    skills: str = "scripted"
+    controller: str = "cartesian"
+    image_size: int = 128  # at least; a learned perception's own input size wins where larger
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    # layer -> a config of the type its implementation registered (absent: that type's defaults)
+    configs: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def validate(self) -> None:
+        """Fail before anything is built when a name is unknown or a config is of the wrong type."""
+        unknown = set(self.configs) - set(REGISTRIES)
+        if unknown:
+            raise ConfigError(f"configs for unknown layers {sorted(unknown)}; layers: {list(REGISTRIES)}")
+        for layer, registry in REGISTRIES.items():
+            registry.check_config(getattr(self, layer), self.configs.get(layer))
+
+    def config(self, layer: str) -> Any:
+        """The config `layer` is built from (the registered type's defaults unless overridden)."""
+        registry, name = REGISTRIES[layer], getattr(self, layer)
+        given = self.configs.get(layer)
+        if given is not None:
+            return given
+        kind = registry.config_type(name)
+        return kind() if kind is not None else None
+
+    def with_config(self, layer: str, config: Any) -> StackConfig:
+        return replace(self, configs={**self.configs, layer: config})
+
+    def build(self, layer: str, **parts: Any) -> Any:
+        """One layer's implementation, from its name and config (`parts`: run-time objects it takes)."""
+        self.validate()
+        return REGISTRIES[layer].build(getattr(self, layer), self.configs.get(layer), **parts)
+
+
+def render_size(stack: StackConfig) -> int:
+    """Render at `image_size`, or at the resolution a learned perception was trained for (yolo: 224 px)
+    where that is more: never less than the front end expects."""
+    return max(stack.image_size, getattr(PERCEPTION.get(stack.perception), "image_size", 0))
+
+
+def build_world(seed: int, stack: StackConfig, scene: Any = None) -> World:
+    """The world of `seed`; `scene` replaces the world config's scene sampler settings (kitchen: a SceneConfig)."""
+    stack.validate()
+    config = stack.config("world")
+    if scene is not None:
+        if not hasattr(config, "scene"):
+            raise ConfigError(f"world '{stack.world}' takes no scene settings; set them in its config")
+        config = replace(config, scene=scene)
+    return WORLDS.build(stack.world, config, seed=seed, image_size=render_size(stack))
+
+
+FROM_STACK: Any = object()  # build_executor's "build this part from the stack" (None means: no planner)
+
+
+def build_executor(world: World, stack: StackConfig, recorder: StepRecorder | None = None, *, robot: Any = None,
+                   perception: Any = None, policy: Any = None, planner: Any = FROM_STACK, **executor_fields: Any
+                   ) -> Executor:
+    """The executor over `world`, each layer from `stack` unless a part is given.
+
+    `robot` wraps the world (fault injection, disturbances); the success check stays the world's own.
+    `planner=None` runs given plans only (roll-outs, teleoperation: no language model loaded).
+    `executor_fields` are the Executor's other fields (monitors, approve, events).
+    """
+    stack.validate()
+    return Executor(
+        robot=robot if robot is not None else world,
+        perception=perception if perception is not None else stack.build("perception"),
+        policy=policy if policy is not None else stack.build("skills"),
+        controller=stack.build("controller"),
+        planner=stack.build("planner") if planner is FROM_STACK else planner,
+        config=stack.executor,
+        recorder=recorder,
+        success=world.succeeded,
+        **executor_fields,
+    )
