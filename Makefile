@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 export MUJOCO_GL ?= egl
 
-.PHONY: demo test test-all bench lint clean-venv browser
+.PHONY: demo test test-all bench lint clean-venv browser lerobot-venv
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -16,6 +16,22 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install torch==2.14.1 torchvision==0.29.1
 	$(PIP) install -e '.[dev]'
 	touch $(STAMP)
+
+# LeRobot's own reader, for the test that loads hvla's datasets with LeRobotDataset, in a venv of its own:
+# lerobot 0.4.4 pins torch<2.11, so it goes in with --no-deps beside the project's torch pair (from disk),
+# with only what loading a dataset imports (datasets, PyAV, accelerate; hub and packaging at its pins).
+LEROBOT_VENV := .venv-lerobot
+LEROBOT_STAMP := $(LEROBOT_VENV)/.installed
+
+$(LEROBOT_STAMP):
+	python3 -m venv $(LEROBOT_VENV)
+	$(LEROBOT_VENV)/bin/pip install torch==2.14.1 torchvision==0.29.1
+	$(LEROBOT_VENV)/bin/pip install --no-deps lerobot==0.4.4
+	$(LEROBOT_VENV)/bin/pip install 'datasets>=4,<5' 'av>=15,<16' 'accelerate>=1.10,<2' 'huggingface-hub<0.36' \
+	  'packaging>=24.2,<26'
+	touch $(LEROBOT_STAMP)
+
+lerobot-venv: $(LEROBOT_STAMP)
 
 # The console's browser test drives Debian's chromium through chromedriver (playwright cannot fetch its
 # browser on these machines). Installed once, when either is missing; apt's lists are refreshed if needed.
@@ -31,10 +47,10 @@ browser:
 demo: $(STAMP)
 	$(VENV)/bin/hvla demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser $(LEROBOT_STAMP)
 	$(PY) -m pytest -q
 
-test-all: $(STAMP) browser
+test-all: $(STAMP) browser $(LEROBOT_STAMP)
 	$(PY) -m pytest -q -m ''
 
 bench: $(STAMP)
