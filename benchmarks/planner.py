@@ -49,11 +49,11 @@ from hvla.core.errors import GroundingError, HvlaError
 from hvla.core.messages import ObjectToken, Plan, Scene
 from hvla.perception.oracle import OraclePerception
 from hvla.planner import PLANNERS, AmbiguityError, HFConfig, HFPlanner, HTTPConfig, HTTPPlanner, OfflinePlanner
-from hvla.planner.affordance import is_graspable
-from hvla.planner.head_data import generate
-from hvla.planner.hf import save_tiny_random_lm
-from hvla.planner.parsing import tokenize
-from hvla.planner.train_head import TrainConfig
+from hvla.planner.backends.hf import save_tiny_random_lm
+from hvla.planner.head.data import generate
+from hvla.planner.head.train import TrainConfig
+from hvla.planner.language.parsing import tokenize
+from hvla.planner.ontology import is_graspable
 from hvla.sim.world import KitchenWorld
 
 # Hand-written, held out (written before the offline planner; never trained on nor tuned against).

@@ -13,11 +13,17 @@ Public API:
     BackendError (a backend that cannot answer).
 """
 
-from hvla.planner.affordance import FeasibilityConfig, check_step, is_graspable, is_receptacle, is_wiping_tool
+from hvla.planner.backends.hf import HFConfig, HFPlanner
+from hvla.planner.backends.http_api import HTTPConfig, HTTPPlanner
+from hvla.planner.backends.offline import OfflineConfig, OfflinePlanner
+from hvla.planner.backends.rules import RuleBasedConfig, RuleBasedPlanner
 from hvla.planner.base import Planner
-from hvla.planner.encoder import MiniLMEncoder, shared_encoder
 from hvla.planner.errors import AmbiguityError, BackendError, InfeasibleError, ObjectNotFoundError
-from hvla.planner.grounding import (
+from hvla.planner.feasibility.affordance import FeasibilityConfig, check_step
+from hvla.planner.feasibility.validation import validate_plan
+from hvla.planner.head.model import PlannerHead
+from hvla.planner.language.encoder import MiniLMEncoder, shared_encoder
+from hvla.planner.language.grounding import (
     Grounder,
     Grounding,
     GroundingConfig,
@@ -26,16 +32,11 @@ from hvla.planner.grounding import (
     PhraseScorer,
     parse_object_phrase,
 )
-from hvla.planner.head import PlannerHead
-from hvla.planner.hf import HFConfig, HFPlanner
-from hvla.planner.http_api import HTTPConfig, HTTPPlanner
-from hvla.planner.offline import OfflineConfig, OfflinePlanner
-from hvla.planner.parsing import parse_instruction
+from hvla.planner.language.parsing import parse_instruction
+from hvla.planner.language.semantic import EmbeddingScorer
+from hvla.planner.language.vocab import SKILLS
+from hvla.planner.ontology import is_graspable, is_receptacle, is_wiping_tool
 from hvla.planner.registry import PLANNERS
-from hvla.planner.rule_based import RuleBasedConfig, RuleBasedPlanner
-from hvla.planner.semantic import EmbeddingScorer
-from hvla.planner.skills_vocab import SKILLS
-from hvla.planner.validation import validate_plan
 
 __all__ = [
     "PLANNERS",

@@ -12,7 +12,7 @@ class Planner(Protocol):
     """Turns an operator's instruction into grounded subgoals for the scene it sees.
 
     Every implementation keeps the same contract, whatever its backend (rules, sentence embeddings,
-    a local LM, an HTTP endpoint): each subgoal's skill is in `hvla.planner.skills_vocab.SKILLS` and
+    a local LM, an HTTP endpoint): each subgoal's skill is in `hvla.planner.language.vocab.SKILLS` and
     each argument is a scene token's instance name or a fixed choice of that skill's role (the wipe
     region). Bad or unsafe input raises `GroundingError` (or a subclass); nothing is guessed.
     """

@@ -26,7 +26,7 @@ def train_head(
     register: Annotated[bool, typer.Option(help="Record the artefact and its metrics in artifacts/MANIFEST.")] = True,
 ) -> None:
     """Train the planner head on generated instructions and write artifacts/planner_head.npz."""
-    from hvla.planner.train_head import TrainConfig, train_and_save
+    from hvla.planner.head.train import TrainConfig, train_and_save
 
     metrics = train_and_save(TrainConfig(n_train=n_train, epochs=epochs, seed=seed), out, register=register and out
                              is None)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from hvla.core.messages import ObjectToken, Observation, Proprio, Scene
-from hvla.planner.encoder import MiniLMEncoder, shared_encoder
+from hvla.planner.language.encoder import MiniLMEncoder, shared_encoder
 
 
 def token(

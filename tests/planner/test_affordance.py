@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hvla.planner.affordance import (
-    FeasibilityConfig,
-    check_step,
-    feasibility,
-    is_graspable,
-    is_receptacle,
-    is_wiping_tool,
-)
 from hvla.planner.errors import InfeasibleError
+from hvla.planner.feasibility.affordance import FeasibilityConfig, check_step, feasibility
+from hvla.planner.ontology import is_graspable, is_receptacle, is_wiping_tool
 
 
 def by_name(scene, name):

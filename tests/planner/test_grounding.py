@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hvla.core.errors import GroundingError
-from hvla.planner.affordance import is_graspable
 from hvla.planner.errors import AmbiguityError, ObjectNotFoundError
-from hvla.planner.grounding import Grounder, LexicalScorer, ObjectQuery, PhraseScorer, parse_object_phrase
+from hvla.planner.language.grounding import Grounder, LexicalScorer, ObjectQuery, PhraseScorer, parse_object_phrase
+from hvla.planner.ontology import is_graspable
 
 
 def names(grounder: Grounder, phrase: str, scene, **kw) -> tuple[str, ...]:

@@ -7,9 +7,16 @@ import pytest
 
 from hvla.core.artifacts import read_manifest, resolve_artifact
 from hvla.core.errors import CheckpointError, GroundingError
-from hvla.planner.head import HEAD_ARTIFACT, TRAIN_COMMAND, HeadWeights, PlannerHead, Tagged, canonical_instruction
-from hvla.planner.head_data import _EXTRA_PUT, TAGS, generate
-from hvla.planner.parsing import tokenize
+from hvla.planner.head.data import _EXTRA_PUT, TAGS, generate
+from hvla.planner.head.model import (
+    HEAD_ARTIFACT,
+    TRAIN_COMMAND,
+    HeadWeights,
+    PlannerHead,
+    Tagged,
+    canonical_instruction,
+)
+from hvla.planner.language.parsing import tokenize
 
 
 def tagged(spec: str) -> Tagged:
@@ -107,7 +114,7 @@ def test_a_head_file_for_other_tags_is_refused_with_the_command_that_remakes_it(
 
 
 def test_training_runs_end_to_end_on_a_small_set(encoder, tmp_path):
-    from hvla.planner.train_head import TrainConfig, train
+    from hvla.planner.head.train import TrainConfig, train
 
     weights, metrics = train(TrainConfig(n_train=40, n_val=10, epochs=1, proj=16, hidden=8), encoder)
     assert set(metrics) >= {"val", "unseen_words", "train_sentences"}

@@ -7,7 +7,7 @@ import pytest
 
 from hvla.core.errors import GroundingError
 from hvla.planner import PLANNERS, SKILLS, BackendError, HFConfig, HFPlanner, Planner
-from hvla.planner.hf import save_tiny_random_lm
+from hvla.planner.backends.hf import save_tiny_random_lm
 
 
 @pytest.fixture(scope="module")

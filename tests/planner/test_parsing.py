@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hvla.core.errors import GroundingError
-from hvla.planner.parsing import Item, parse_instruction
-from hvla.planner.skills_vocab import Intent
+from hvla.planner.language.parsing import Item, parse_instruction
+from hvla.planner.language.vocab import Intent
 
 
 def shape(instruction: str) -> list[list[tuple]]:

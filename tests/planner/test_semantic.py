@@ -7,7 +7,7 @@ import pytest
 
 from hvla.planner import EmbeddingScorer, Grounder
 from hvla.planner.errors import AmbiguityError, ObjectNotFoundError
-from hvla.planner.semantic import describe_for_embedding, is_unidentified
+from hvla.planner.language.semantic import describe_for_embedding, is_unidentified
 
 
 def test_encoder_gives_one_vector_per_word_and_a_unit_sentence_vector(encoder):

@@ -6,7 +6,7 @@ import pytest
 
 from hvla.core.errors import GroundingError
 from hvla.core.messages import Plan, Subgoal
-from hvla.planner.validation import validate_plan
+from hvla.planner.feasibility.validation import validate_plan
 
 
 def test_a_plan_of_known_skills_on_scene_objects_passes(kitchen):

@@ -6,7 +6,7 @@ import pytest
 
 from hvla.core.errors import GroundingError, RegistryError
 from hvla.planner import PLANNERS, SKILLS, AmbiguityError, InfeasibleError, ObjectNotFoundError, Planner
-from hvla.planner.skills_vocab import VERBS, Intent
+from hvla.planner.language.vocab import VERBS, Intent
 
 
 def test_skill_vocabulary_is_pick_place_pick_place_and_wipe():

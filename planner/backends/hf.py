@@ -24,12 +24,13 @@ import numpy as np
 
 from hvla.core.errors import ConfigError, GroundingError
 from hvla.core.messages import Plan, Scene, Subgoal
-from hvla.planner.affordance import FeasibilityConfig
-from hvla.planner.candidates import Candidate, build_plan, candidates, check, scene_lines, step_text
-from hvla.planner.encoder import torch_threads
 from hvla.planner.errors import BackendError
+from hvla.planner.feasibility.affordance import FeasibilityConfig
+from hvla.planner.feasibility.candidates import Candidate, candidates, check, scene_lines, step_text
+from hvla.planner.feasibility.state import PlanState
+from hvla.planner.graph import build_plan
+from hvla.planner.language.encoder import torch_threads
 from hvla.planner.registry import PLANNERS
-from hvla.planner.state import PlanState
 
 MODEL_ENV = "HVLA_HF_MODEL"
 _DONE = "done"

@@ -19,13 +19,14 @@ from pathlib import Path
 
 from hvla.core.errors import GroundingError
 from hvla.core.messages import Plan, Scene
-from hvla.planner.encoder import MiniLMEncoder, shared_encoder
+from hvla.planner.backends.rule_steps import Step
+from hvla.planner.backends.rules import RuleBasedConfig, RuleBasedPlanner
 from hvla.planner.errors import AmbiguityError, InfeasibleError, ObjectNotFoundError
-from hvla.planner.head import PlannerHead, Tagged, canonical_instruction
-from hvla.planner.parsing import tokenize
+from hvla.planner.head.model import PlannerHead, Tagged, canonical_instruction
+from hvla.planner.language.encoder import MiniLMEncoder, shared_encoder
+from hvla.planner.language.parsing import tokenize
+from hvla.planner.language.semantic import EmbeddingScorer, EmbeddingScorerConfig
 from hvla.planner.registry import PLANNERS
-from hvla.planner.rule_based import RuleBasedConfig, RuleBasedPlanner, Step
-from hvla.planner.semantic import EmbeddingScorer, EmbeddingScorerConfig
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,10 @@ class OfflinePlanner(RuleBasedPlanner):
             raise GroundingError("empty instruction: there is nothing to plan (try 'put the banana in the bowl')")
         return self.head.tag(self.encoder.encode_words(words))
 
-    def _steps(self, instruction: str, scene: Scene) -> list[list[Step]]:
+    def steps(self, instruction: str, scene: Scene) -> list[list[Step]]:
         self.last_reading = None
         try:
-            return super()._steps(instruction, scene)
+            return super().steps(instruction, scene)
         except GroundingError as exc:
             if not self.offline.use_head or not _head_may_help(exc) or not instruction.strip():
                 raise
@@ -111,7 +112,7 @@ class OfflinePlanner(RuleBasedPlanner):
         except GroundingError as exc:
             raise (exc if "not something I can do" in str(exc) else rules_error) from None
         try:
-            stages = super()._steps(canonical, scene)
+            stages = super().steps(canonical, scene)
         except GroundingError as exc:
             # Reading it again got as far as the scene: that answer is the more useful one.
             raise (rules_error if type(exc) is GroundingError else exc) from None

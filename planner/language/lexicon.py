@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from hvla.planner.ontology import FRUIT_LABELS, RECEPTACLE_LABELS
+
 
 @dataclass(frozen=True)
 class NounSense:
@@ -34,19 +36,6 @@ def _label(*labels: str) -> NounSense:
     return NounSense("label", labels=frozenset(labels))
 
 
-FRUIT_LABELS = frozenset(
-    {"banana", "apple", "lemon", "lime", "orange", "pear", "peach", "mango", "plum", "strawberry", "grape",
-     "kiwi", "apricot", "cherry", "nectarine", "tangerine", "clementine", "avocado", "tomato", "fig"}
-)
-# Receptacles: a place target must be one of these (or a token of category "container").
-RECEPTACLE_LABELS = frozenset(
-    {"bowl", "plate", "cup", "mug", "glass", "dish", "tray", "basket", "box", "bin", "pot", "pan", "sink",
-     "container", "jar", "saucer"}
-)
-# What the wipe skill can hold to wipe with.
-WIPING_LABELS = frozenset({"sponge", "cloth", "rag", "towel", "dishcloth", "wipe", "scrubber", "brush"})
-# Fixtures: things in the scene that are never grasped.
-FIXTURE_LABELS = frozenset({"sink", "counter", "table", "shelf", "stove", "faucet", "tap"})
 
 _WIPERS = frozenset({"sponge", "cloth", "rag", "towel", "dishcloth", "scrubber"})
 _FLAT_LABELS = frozenset({"plate", "dish", "tray", "saucer"})

@@ -7,7 +7,7 @@ target holds things and has room, both are within reach, the gripper is free. `c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,45 +15,8 @@ import numpy as np
 from hvla.core.errors import ConfigError
 from hvla.core.messages import ObjectToken
 from hvla.planner.errors import InfeasibleError
-from hvla.planner.lexicon import FIXTURE_LABELS, RECEPTACLE_LABELS, WIPING_LABELS
-from hvla.planner.skills_vocab import PICK, PICK_PLACE, PLACE, SKILLS, WIPE
-
-
-def norm_label(label: str) -> str:
-    """`Fruit_Bowl` -> `fruit bowl`: labels compare as lower-case words."""
-    return label.replace("_", " ").replace("-", " ").strip().lower()
-
-
-def _label_words(tok: ObjectToken) -> set[str]:
-    return set(norm_label(tok.label).split())
-
-
-RECEPTACLE_CATEGORIES = frozenset({"container", "surface"})  # bowl, cup; plate
-NOT_GRASPABLE_CATEGORIES = RECEPTACLE_CATEGORIES | {"region"}  # "region": the dirt patch on the counter
-
-
-def is_receptacle(tok: ObjectToken) -> bool:
-    """Something to put things into or onto: a container (bowl, cup), a surface (plate) or the sink."""
-    return tok.category in RECEPTACLE_CATEGORIES or bool(_label_words(tok) & RECEPTACLE_LABELS)
-
-
-def is_graspable(tok: ObjectToken) -> bool:
-    """Something the gripper picks up: fruit, tools, small objects. Containers, regions, fixtures are not."""
-    if tok.category in NOT_GRASPABLE_CATEGORIES or is_receptacle(tok):
-        return False
-    return not (_label_words(tok) & FIXTURE_LABELS)
-
-
-def is_wiping_tool(tok: ObjectToken) -> bool:
-    """Something the wipe skill can wipe with (a sponge, a cloth)."""
-    return bool(_label_words(tok) & WIPING_LABELS)
-
-
-AFFORDANCES: Mapping[str, Callable[[ObjectToken], bool]] = {
-    "graspable": is_graspable,
-    "receptacle": is_receptacle,
-    "wiping_tool": is_wiping_tool,
-}
+from hvla.planner.language.vocab import PICK, PICK_PLACE, PLACE, SKILLS, WIPE
+from hvla.planner.ontology import AFFORDANCES, is_graspable
 
 _WHY_NOT: Mapping[str, str] = {
     "graspable": "it is a container, surface or fixture, not something to pick up",

@@ -1,6 +1,6 @@
 """Train the planner head: `hvla train planner-head` (about two minutes on one CPU thread).
 
-    generate tagged instructions (hvla.planner.head_data) -> MiniLM word vectors (frozen)
+    generate tagged instructions (hvla.planner.head.data) -> MiniLM word vectors (frozen)
     -> bidirectional GRU tagger (torch, AdamW) -> artifacts/planner_head.npz + its entry in artifacts/MANIFEST
 
 Three sets are drawn from the grammar with different seeds: training, validation (same word lists)
@@ -18,8 +18,8 @@ import numpy as np
 
 from hvla.core.artifacts import ARTIFACTS_DIR, register_artifact
 from hvla.core.errors import ConfigError
-from hvla.planner.encoder import MiniLMEncoder, shared_encoder
-from hvla.planner.head import (
+from hvla.planner.head.data import TAG_INDEX, Example, generate
+from hvla.planner.head.model import (
     HEAD_ARTIFACT,
     TRAIN_COMMAND,
     HeadWeights,
@@ -28,7 +28,7 @@ from hvla.planner.head import (
     net_arrays,
     word_features,
 )
-from hvla.planner.head_data import TAG_INDEX, Example, generate
+from hvla.planner.language.encoder import MiniLMEncoder, shared_encoder
 
 
 @dataclass(frozen=True)

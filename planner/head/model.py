@@ -10,7 +10,7 @@ into the plain form the rules read ("put the apple in the bowl"), so grounding, 
 plan graph stay the rules' own. Words tagged X (a request the robot cannot do, an attempt to change
 its rules) make the whole instruction refused.
 
-Trained by `hvla train planner-head` (see `hvla.planner.train_head`); the weights are
+Trained by `hvla train planner-head` (see `hvla.planner.head.train`); the weights are
 `artifacts/planner_head.npz`, listed with their metrics in `artifacts/MANIFEST`.
 """
 
@@ -27,10 +27,10 @@ from numpy.typing import NDArray
 
 from hvla.core.artifacts import resolve_artifact
 from hvla.core.errors import CheckpointError, GroundingError
-from hvla.planner.encoder import DIM, ENCODER_NAME, EncodedText, torch_threads
-from hvla.planner.head_data import TAGS
-from hvla.planner.lexicon import DETERMINERS, PRONOUNS, QUANTIFIERS_ALL, ROBOT_WORDS
-from hvla.planner.skills_vocab import PARTICLES, TARGET_PREPOSITIONS, TOOL_PREPOSITIONS
+from hvla.planner.head.data import TAGS
+from hvla.planner.language.encoder import DIM, ENCODER_NAME, EncodedText, torch_threads
+from hvla.planner.language.lexicon import DETERMINERS, PRONOUNS, QUANTIFIERS_ALL, ROBOT_WORDS
+from hvla.planner.language.vocab import PARTICLES, TARGET_PREPOSITIONS, TOOL_PREPOSITIONS
 
 HEAD_ARTIFACT = "planner_head.npz"
 TRAIN_COMMAND = "hvla train planner-head"

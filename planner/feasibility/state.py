@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hvla.core.messages import ObjectToken, Scene
-from hvla.planner.affordance import contents_of
-from hvla.planner.skills_vocab import PICK, PICK_PLACE, PLACE, WIPE
+from hvla.planner.feasibility.affordance import contents_of
+from hvla.planner.language.vocab import PICK, PICK_PLACE, PLACE, WIPE
 
 
 @dataclass

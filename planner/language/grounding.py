@@ -5,7 +5,7 @@ Three steps, each replaceable:
    function such as "the thing you wipe with"), colours, size, position and a landmark relation.
 2. A `PhraseScorer` says how well each token matches what the phrase says the object *is* (head and
    colour), in [0, 1]. `LexicalScorer` is the default here; the offline planner uses
-   `hvla.planner.semantic.EmbeddingScorer` (lexicon first, then object priors and MiniLM similarity).
+   `hvla.planner.language.semantic.EmbeddingScorer` (lexicon first, then object priors and MiniLM similarity).
 3. `Grounder` keeps the best-scoring tokens, lets the caller's affordance preference break ties, applies
    the relational words (left/right, near/far, big/small, next to X) and refuses what stays ambiguous.
 
@@ -22,9 +22,8 @@ import numpy as np
 
 from hvla.core.errors import ConfigError, GroundingError
 from hvla.core.messages import ObjectToken, Scene
-from hvla.planner.affordance import AFFORDANCES, norm_label
 from hvla.planner.errors import AmbiguityError, ObjectNotFoundError
-from hvla.planner.lexicon import (
+from hvla.planner.language.lexicon import (
     COLOR_SYNONYMS,
     COLORS,
     DEPTH_WORDS,
@@ -41,7 +40,8 @@ from hvla.planner.lexicon import (
     NounSense,
     singular,
 )
-from hvla.planner.parsing import Words, normalize
+from hvla.planner.language.parsing import Words, normalize
+from hvla.planner.ontology import AFFORDANCES, norm_label
 
 # ------------------------------------------------------------------------------------------- the query
 

@@ -9,7 +9,7 @@
 The instruction travels as a JSON string inside the user message (data, not instructions). Whatever the
 endpoint answers is checked like any other input: skills from `SKILLS` with exactly their roles,
 arguments that are scene objects, an acyclic order, and every step feasible from the state the steps
-before it leave (`hvla.planner.candidates.check`). An invalid answer is sent back once with the error
+before it leave (`hvla.planner.feasibility.candidates.check`). An invalid answer is sent back once with the error
 ("repair"); a second invalid answer raises `GroundingError`. Transport problems (timeout, connection
 refused, 429/5xx) are retried with backoff and end in `BackendError` naming the endpoint and the cause.
 
@@ -31,13 +31,14 @@ import networkx as nx
 
 from hvla.core.errors import ConfigError, GroundingError
 from hvla.core.messages import Plan, Scene, Subgoal
-from hvla.planner.affordance import FeasibilityConfig
-from hvla.planner.candidates import Candidate, build_plan, check, scene_lines
 from hvla.planner.errors import AmbiguityError, BackendError
+from hvla.planner.feasibility.affordance import FeasibilityConfig
+from hvla.planner.feasibility.candidates import Candidate, check, scene_lines
+from hvla.planner.feasibility.state import PlanState
+from hvla.planner.feasibility.validation import validate_subgoal
+from hvla.planner.graph import build_plan
+from hvla.planner.language.vocab import SKILLS
 from hvla.planner.registry import PLANNERS
-from hvla.planner.skills_vocab import SKILLS
-from hvla.planner.state import PlanState
-from hvla.planner.validation import validate_subgoal
 
 URL_ENV, MODEL_ENV, KEY_ENVS = "HVLA_PLANNER_URL", "HVLA_PLANNER_MODEL", ("HVLA_PLANNER_API_KEY", "OPENAI_API_KEY")
 

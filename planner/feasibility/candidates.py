@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import networkx as nx
-
-from hvla.core.messages import ObjectToken, Plan, Scene, Subgoal
-from hvla.planner.affordance import FeasibilityConfig, feasibility, is_graspable, is_receptacle, is_wiping_tool
+from hvla.core.messages import ObjectToken, Scene
 from hvla.planner.errors import InfeasibleError, describe_token
-from hvla.planner.skills_vocab import PICK, PICK_PLACE, PLACE, REGIONS, SKILLS, WIPE
-from hvla.planner.state import PlanState
-from hvla.planner.validation import validate_plan
+from hvla.planner.feasibility.affordance import FeasibilityConfig, feasibility
+from hvla.planner.feasibility.state import PlanState
+from hvla.planner.language.vocab import PICK, PICK_PLACE, PLACE, REGIONS, SKILLS, WIPE
+from hvla.planner.ontology import is_graspable, is_receptacle, is_wiping_tool
 
 
 @dataclass(frozen=True)
@@ -116,32 +114,3 @@ def candidates(state: PlanState, config: FeasibilityConfig, exclude: Sequence[Ca
             continue
         out.append(Candidate(skill, key[1], value))
     return out
-
-
-def build_plan(
-    instruction: str,
-    scene: Scene,
-    steps: Sequence[tuple[Candidate, float]],
-    edges: Sequence[tuple[int, int]] | None = None,
-    first_id: int = 0,
-) -> Plan:
-    """A validated plan from (step, language score) pairs. edges: (before, after) indices into `steps`;
-    None chains them in order. Scores as the rules planner's: `<id>`, `<id>.language`, `<id>.feasibility`."""
-    graph = nx.DiGraph()
-    ids = [f"s{first_id + k}" for k in range(len(steps))]
-    scores: dict[str, float] = {}
-    for sid, (cand, language) in zip(ids, steps, strict=True):
-        graph.add_node(sid, subgoal=Subgoal(sid, cand.skill, cand.arg_dict))
-        scores[sid] = float(language * cand.feasibility)
-        scores[f"{sid}.language"] = float(language)
-        scores[f"{sid}.feasibility"] = float(cand.feasibility)
-    pairs = edges if edges is not None else [(k, k + 1) for k in range(len(steps) - 1)]
-    graph.add_edges_from((ids[a], ids[b]) for a, b in pairs)
-    if nx.is_directed_acyclic_graph(graph):
-        reduced = nx.transitive_reduction(graph)
-        reduced.add_nodes_from(graph.nodes(data=True))
-        graph = reduced
-    scores["plan"] = min((scores[i] for i in ids), default=1.0)
-    plan = Plan(graph, instruction, scores)  # a cycle raises MessageError here
-    validate_plan(plan, scene)
-    return plan

@@ -1,6 +1,6 @@
 """Phrase scoring beyond the lexicon: unknown modifiers, unknown nouns, objects perception cannot name.
 
-`EmbeddingScorer` is a `PhraseScorer` (see `hvla.planner.grounding`) that keeps the lexical scores
+`EmbeddingScorer` is a `PhraseScorer` (see `hvla.planner.language.grounding`) that keeps the lexical scores
 whenever the lexicon decides and adds three things where it does not:
 
 1. Unknown words *before* a known noun are modifiers and do not block it ("the squishy sponge",
@@ -27,9 +27,9 @@ import numpy as np
 
 from hvla.core.errors import ConfigError
 from hvla.core.messages import ObjectToken
-from hvla.planner.affordance import norm_label
-from hvla.planner.encoder import MiniLMEncoder, shared_encoder
-from hvla.planner.grounding import LexicalScorer, ObjectQuery, color_match
+from hvla.planner.language.encoder import MiniLMEncoder, shared_encoder
+from hvla.planner.language.grounding import LexicalScorer, ObjectQuery, color_match
+from hvla.planner.ontology import norm_label
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hvla.core.errors import GroundingError
 from hvla.core.messages import Plan, Scene, Subgoal
-from hvla.planner.skills_vocab import SKILLS
+from hvla.planner.language.vocab import SKILLS
 
 
 def validate_subgoal(sg: Subgoal, scene_names: set[str]) -> None:

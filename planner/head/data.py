@@ -21,8 +21,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hvla.planner.lexicon import FRUIT_LABELS
-from hvla.planner.parsing import tokenize, word_pieces
+from hvla.planner.language.parsing import tokenize, word_pieces
+from hvla.planner.ontology import FRUIT_LABELS
 
 TAGS: tuple[str, ...] = ("O", "PUT", "PICK", "WIPE", "OBJ", "TGT", "TOOL", "REG", "THEN", "BEFORE", "AFTER",
                          "AND", "X")

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hvla.core.errors import GroundingError
-from hvla.planner.lexicon import DEPTH_WORDS, POSITION_TAILS, SIDE_WORDS
-from hvla.planner.skills_vocab import (
+from hvla.planner.language.lexicon import DEPTH_WORDS, POSITION_TAILS, SIDE_WORDS
+from hvla.planner.language.vocab import (
     DIRECTIONAL_PREPOSITIONS,
     PARTICLES,
     REGION_FILLERS,

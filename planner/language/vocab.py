@@ -2,7 +2,7 @@
 
 This is the whole output vocabulary of every planner backend. A subgoal whose skill is not in `SKILLS`,
 or whose argument is neither a scene object nor one of its role's fixed `choices`, is never emitted
-(`hvla.planner.validation.validate_plan` enforces it for all backends).
+(`hvla.planner.feasibility.validation.validate_plan` enforces it for all backends).
 
 Words are stored as tuples of lower-case words so the parser matches phrases word by word.
 """
@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 @dataclass(frozen=True)
 class RoleSpec:
-    """One argument of a skill. `affordance` names the predicate in `hvla.planner.affordance` that a
+    """One argument of a skill. `affordance` names the predicate in `hvla.planner.feasibility.affordance` that a
     grounded object must satisfy; a role with `choices` takes one of those fixed strings instead."""
 
     name: str
