@@ -177,7 +177,7 @@ def report(
 def repair(path: Annotated[Path, typer.Argument(help="Dataset folder.")]) -> None:
     """Finalise an interrupted recording (keep its complete episodes, drop the partial one) and drop the
     episodes of damaged files (missing, truncated, inconsistent); re-index the rest."""
-    from hvla.skills.data.recovery import repair as repair_folder
+    from hvla.skills.data.lerobot import repair as repair_folder
 
     try:
         report = repair_folder(path)

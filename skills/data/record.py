@@ -24,8 +24,8 @@ from numpy.typing import NDArray
 from hvla.core.errors import ConfigError, DatasetError, MessageError
 from hvla.core.messages import ActionChunk, Observation, Proprio, Scene, Subgoal
 from hvla.sim.scene import SceneConfig
-from hvla.skills.data import schema, staging
-from hvla.skills.data.lerobot import IMAGE_PREFIX, EpisodeRecord
+from hvla.skills.data import schema
+from hvla.skills.data.lerobot import IMAGE_PREFIX, EpisodeRecord, staging
 from hvla.skills.scripted.experts import PhaseExpert
 from hvla.skills.scripted.policy import expert_for
 

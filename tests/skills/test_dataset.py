@@ -112,7 +112,7 @@ def test_videos_are_concatenated_with_episode_time_ranges(tmp_path, episode_fact
 
 
 def test_stats_hold_lerobots_quantiles_and_per_channel_image_stats(tmp_path, episode_factory):
-    from hvla.skills.data.lerobot_stats import QUANTILE_KEYS, STAT_KEYS
+    from hvla.skills.data.lerobot.stats import QUANTILE_KEYS, STAT_KEYS
     from hvla.skills.data.record import _write_videos
 
     eps = []

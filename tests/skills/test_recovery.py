@@ -29,7 +29,7 @@ _WRITER_CHILD = """
 import runpy, sys, tempfile, time
 from pathlib import Path
 import numpy as np
-from hvla.skills.data import lerobot
+from hvla.skills.data.lerobot import writer as lerobot
 from hvla.skills.data.record import _write_videos
 
 synthetic_episode = runpy.run_path(sys.argv[1])["synthetic_episode"]

@@ -19,7 +19,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 from numpy.typing import NDArray
+
+from hvla.skills.data.lerobot.schema import numpy_column, video_keys
 
 QUANTILES = (0.01, 0.10, 0.50, 0.90, 0.99)
 QUANTILE_KEYS = tuple(f"q{int(q * 100):02d}" for q in QUANTILES)  # LeRobot's names: q01 q10 q50 q90 q99
@@ -112,6 +115,44 @@ def aggregate(per_episode: Sequence[Mapping[str, NDArray]]) -> Stats:
 def as_json(stats: Stats) -> dict[str, list]:
     """Nested lists as stats.json and the episodes parquet hold them; counts as integers."""
     return {k: (np.asarray(v).astype(np.int64) if k == "count" else np.asarray(v)).tolist() for k, v in stats.items()}
+
+
+# --- the columns of the episodes parquet and stats.json ----------------------------------------
+def episode_stats_columns(table: pa.Table, features: dict) -> dict[str, list]:
+    """`stats/<feature>/<stat>` of every numeric column of one episode's frames (LeRobot's episode stats)."""
+    out = {}
+    for name, spec in features.items():
+        if spec["dtype"] in ("float32", "int64", "bool") and name in table.column_names:
+            values = numpy_column(table.column(name), spec).astype(np.float64).reshape(table.num_rows, -1)
+            for stat, value in as_json(feature_stats(values)).items():
+                out[f"stats/{name}/{stat}"] = value
+    return out
+
+
+def video_stats_columns(entry: dict, staging: Path, features: dict) -> dict[str, list]:
+    """`stats/<camera>/<stat>` of a staged episode: from its marker, else (staged before markers held
+    them) decoded from its staged mp4."""
+    out = {}
+    for key in video_keys(features):
+        found = (entry.get("image_stats") or {}).get(key)
+        if found is None:
+            found = as_json(video_stats(staging / entry["videos"][key], entry["length"]))
+        out.update({f"stats/{key}/{stat}": value for stat, value in found.items()})
+    return out
+
+
+def dataset_stats(rows: list[dict], features: dict) -> dict[str, dict[str, list]]:
+    """Dataset stats from per-episode stats, as LeRobot aggregates them (`aggregate`), for stats.json."""
+    out = {}
+    for name in features:
+        # Episodes committed before a stat was written lack it (their row holds None): a camera's stats,
+        # or quantiles, then appear once every episode has them.
+        if not rows or any(r.get(f"stats/{name}/mean") is None for r in rows):
+            continue
+        per_episode = [{stat: r[f"stats/{name}/{stat}"] for stat in STAT_KEYS
+                        if r.get(f"stats/{name}/{stat}") is not None} for r in rows]
+        out[name] = as_json(aggregate(per_episode))
+    return out
 
 
 def _edges(lo: NDArray, hi: NDArray) -> NDArray[np.float64]:

@@ -15,28 +15,33 @@ the one it was recording is lost or half-written there, and `meta/` is absent or
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hvla.core.errors import DatasetError
 from hvla.core.owner import Owner
-from hvla.skills.data import schema, staging
-from hvla.skills.data.lerobot import (
+from hvla.skills.data import schema
+from hvla.skills.data.lerobot import staging, stats
+from hvla.skills.data.lerobot.commit import recover_interrupted_commit, write_meta_and_swap
+from hvla.skills.data.lerobot.reader import Damage, check_dataset, mp4_problem
+from hvla.skills.data.lerobot.schema import (
+    DATA_PATH,
     IMAGE_PREFIX,
-    Damage,
-    DatasetWriter,
-    _committed_episodes,
-    _mp4_problem,
-    _read_info,
-    recover_interrupted_commit,
-    repair_dataset,
+    committed_episodes,
+    read_info,
+    read_table,
     video_keys,
+    write_parquet,
 )
-from hvla.skills.data.staging import PartialEpisode
+from hvla.skills.data.lerobot.staging import PartialEpisode
+from hvla.skills.data.lerobot.writer import DatasetWriter
 
 _STANDARD_HVLA_INFO = ("chunk_k", "n_slots", "token_fields", "categories")
 _LISTED = 20  # episodes named one by one in the message; more are counted
@@ -124,7 +129,7 @@ def repair(root: Path) -> RepairReport:
         commit = "rolled forward" if (root / ".next" / "COMPLETE").exists() else "rolled back"
     recover_interrupted_commit(root)
 
-    before = {r["hvla/uid"] for r in _committed_episodes(root)}
+    before = {r["hvla/uid"] for r in committed_episodes(root)}
     markers = [m for m in staging.committed_markers(stage_dir) if m.stem not in before]
     writer = _writer_for(root, markers) if markers else None
     unusable = []
@@ -144,9 +149,58 @@ def repair(root: Path) -> RepairReport:
 
     damaged = repair_dataset(root) if (root / "meta" / "info.json").exists() else []
     kept = tuple(KeptEpisode(int(r["episode_index"]), r["hvla/uid"], int(r["length"]), r["hvla/uid"] not in before)
-                 for r in _committed_episodes(root))
+                 for r in committed_episodes(root))
     resumable = (stage_dir / staging.RECORDING_JOURNAL).exists()
     return RepairReport(root, kept, tuple(partial), tuple(unusable), tuple(damaged), tuple(stray), commit, resumable)
+
+
+def repair_dataset(root: Path) -> list[Damage]:
+    """Drop every damaged episode, re-index the rest and commit; returns what was dropped."""
+    root = Path(root)
+    recover_interrupted_commit(root)
+    damage = check_dataset(root)
+    if not damage:
+        return []
+    info = read_info(root)
+    features = info["features"]
+    bad = {e for d in damage for e in d.episodes}
+    rows = [r for r in committed_episodes(root) if int(r["episode_index"]) not in bad]
+    nxt = root / ".next"
+    if nxt.exists():
+        shutil.rmtree(nxt)
+    # Rewrite the data of the kept episodes: episode and frame indices must stay contiguous.
+    by_file: dict[tuple[int, int], list[dict]] = {}
+    for r in rows:
+        by_file.setdefault((r["data/chunk_index"], r["data/file_index"]), []).append(r)
+    new_rows, start, tasks = [], 0, {}
+    for r in rows:
+        for t in r["tasks"]:
+            tasks.setdefault(t, len(tasks))
+    old_tasks = read_table(root / "meta" / "tasks.parquet", "tasks").to_pylist()
+    old_task_name = {t["task_index"]: t["task"] for t in old_tasks}
+    for (chunk, file), eps in sorted(by_file.items()):
+        table = pq.read_table(root / DATA_PATH.format(chunk_index=chunk, file_index=file))
+        parts = []
+        for r in eps:
+            sub = table.filter(pc.equal(table.column("episode_index"), r["episode_index"]))
+            n = sub.num_rows
+            new_index = len(new_rows)
+            task_ids = [tasks[old_task_name[int(t)]] for t in sub.column("task_index").to_pylist()]
+            sub = sub.set_column(sub.schema.get_field_index("episode_index"), "episode_index",
+                                 pa.array(np.full(n, new_index), pa.int64()))
+            sub = sub.set_column(sub.schema.get_field_index("index"), "index",
+                                 pa.array(np.arange(start, start + n), pa.int64()))
+            sub = sub.set_column(sub.schema.get_field_index("task_index"), "task_index",
+                                 pa.array(task_ids, pa.int64()))
+            parts.append(sub)
+            new_rows.append({**r, "episode_index": new_index, "dataset_from_index": start,
+                             "dataset_to_index": start + n, **stats.episode_stats_columns(sub, features)})
+            start += n
+        write_parquet(nxt / DATA_PATH.format(chunk_index=chunk, file_index=file), pa.concat_tables(parts))
+    extra = {k: v for k, v in info.get("hvla", {}).items()
+             if k not in ("chunk_k", "n_slots", "token_fields", "categories")}
+    write_meta_and_swap(root, new_rows, tasks, features, info.get("robot_type", "franka_panda"), extra)
+    return damage
 
 
 def _refuse_while_recording(root: Path, partial: list[PartialEpisode]) -> None:
@@ -171,7 +225,7 @@ def _writer_for(root: Path, markers: list[Path]) -> DatasetWriter:
         features, extra = journal["features"], dict(journal.get("extra_info") or {})
         max_mb, robot = float(journal.get("max_file_mb", 64.0)), journal.get("robot_type", "franka_panda")
     elif (root / "meta" / "info.json").exists():
-        info = _read_info(root)
+        info = read_info(root)
         features, max_mb, robot = info["features"], 64.0, info.get("robot_type", "franka_panda")
         extra = {k: v for k, v in info.get("hvla", {}).items() if k not in _STANDARD_HVLA_INFO}
     else:
@@ -214,7 +268,7 @@ def _staged_problem(stage_dir: Path, marker: Path, features: dict[str, Any]) -> 
         path = stage_dir / name if name else None
         if path is None or not path.exists() or path.stat().st_size == 0:
             return f"no video for {key}"
-        problem = _mp4_problem(path, rows / schema.FPS, deep=False)
+        problem = mp4_problem(path, rows / schema.FPS, deep=False)
         if problem:
             return f"{path.name}: {problem}"
     return None
