@@ -17,11 +17,13 @@ def synthetic_episode(uid: str, n: int, seed: int = 0, skill: str = "pick", succ
     state = rng.normal(size=(n, schema.STATE_DIM)).astype(np.float32)
     state[:, 3:7] = [0.0, 1.0, 0.0, 0.0]
     action = np.tile(np.r_[0.5, 0.0, 0.2, 0.0, 1.0, 0.0, 0.0, 0.08], (n, schema.CHUNK_K)).astype(np.float32)
+    executed = action + rng.normal(scale=0.01, size=action.shape).astype(np.float32)
     cols = {
         "observation.state": state,
         "observation.environment_state": env.reshape(n, -1),
-        "action": action,
-        "action.executed": action + rng.normal(scale=0.01, size=action.shape).astype(np.float32),
+        "action": executed[:, : schema.ACTION_DIM],
+        "action.chunk": action,
+        "action.executed": executed,
         "expert.phase": np.minimum(np.arange(n) // 5, 4),
         "noise.active": rng.random(n) < 0.2,
         "is_recovery": rng.random(n) < 0.2,

@@ -95,7 +95,7 @@ class TeleopEpisode:
             outcomes = {outcome.id: (outcome.outcome == "succeeded", outcome.reason)}
             episodes = recorder.episodes(self.uid, outcomes, meta, Path(tmp))
             for episode in episodes:
-                episode.columns["action"] = future_chunks(episode.columns["action.executed"])
+                episode.columns["action.chunk"] = future_chunks(episode.columns["action.executed"])
                 writer.stage(episode)
             writer.finalise()
         self.world.close()

@@ -139,7 +139,7 @@ def action_statistics(dataset: Dataset) -> dict[str, float]:
         return {}
     state = dataset.columns["observation.state"]
     fields = len(schema.WAYPOINT_FIELDS)
-    label = dataset.columns["action"].reshape(len(state), schema.CHUNK_K, fields)
+    label = dataset.columns["action.chunk"].reshape(len(state), schema.CHUNK_K, fields)
     executed = dataset.columns["action.executed"].reshape(len(state), schema.CHUNK_K, fields)
     step = np.linalg.norm(label[:, 0, :3] - state[:, :3], axis=1)
     gap = np.linalg.norm(label[:, :, :3] - executed[:, :, :3], axis=2).mean(axis=1)

@@ -1,11 +1,12 @@
 """Demonstrations from the scripted experts: noisy execution, clean labels, every episode kept.
 
-The expert's chunk is the label of every frame. What the robot executes is that chunk shifted by
-an occasional perturbation (a few centimetres, for a fraction of a second), so the arm drifts off
-the expert's path and the following frames show the expert bringing it back: recovery data, the
-DART recipe. A perturbation during a grasp can make it miss; the expert then re-grasps, and if
-the episode still fails it is kept with `hvla/success = false` (filter it out or weight it down
-at training time; the quality report counts it).
+The expert's chunk is the label of every frame (`action.chunk`). What the robot executes
+(`action.executed`, its first waypoint the frame's `action`) is that chunk shifted by an occasional
+perturbation (a few centimetres, for a fraction of a second), so the arm drifts off the expert's
+path and the following frames show the expert bringing it back: recovery data, the DART recipe.
+A perturbation during a grasp can make it miss; the expert then re-grasps, and if the episode still
+fails it is kept with `hvla/success = false` (filter it out or weight it down at training time; the
+quality report counts it).
 """
 
 from __future__ import annotations
@@ -186,7 +187,8 @@ class EpisodeRecorder:
         assert self.policy.label is not None
         buf.add("observation.state", schema.encode_state(obs.proprio))
         buf.add("observation.environment_state", buf.slots.encode(scene.tokens))
-        buf.add("action", schema.encode_chunk(self.policy.label))
+        buf.add("action", schema.encode_action(chunk))  # what the robot is sent to now, noise and all
+        buf.add("action.chunk", schema.encode_chunk(self.policy.label))
         buf.add("action.executed", schema.encode_chunk(chunk))
         buf.add("expert.phase", self.policy.phase_index)
         buf.add("noise.active", self.policy.noise_active)

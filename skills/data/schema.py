@@ -3,7 +3,9 @@
 Object tokens go into `observation.environment_state` as N_SLOTS slots of TOKEN_FIELDS each. A slot is
 one object for the whole episode (the episode's `hvla/objects` lists the names, slot by slot), so a
 token that disappears for a frame (occlusion, a missed detection) leaves `present = 0` in its slot.
-Action chunks are K waypoints of (x, y, z, qw, qx, qy, qz, gripper) in the world frame.
+A frame's `action` is what the robot was commanded at that frame, one end-effector target and gripper
+opening (x, y, z, qw, qx, qy, qz, gripper) in the world frame, as LeRobot expects one action per frame;
+the chunks (the expert's label, the executed command) are K such waypoints.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ STATE_NAMES = (
 )
 STATE_DIM = len(STATE_NAMES)
 WAYPOINT_FIELDS = ("x", "y", "z", "qw", "qx", "qy", "qz", "gripper")
-ACTION_DIM = CHUNK_K * len(WAYPOINT_FIELDS)
+ACTION_NAMES = STATE_NAMES[: len(WAYPOINT_FIELDS)]  # the target in the state's own names: ee.x .. gripper
+ACTION_DIM = len(ACTION_NAMES)
+CHUNK_DIM = CHUNK_K * len(WAYPOINT_FIELDS)
 
 
 def category_index(category: str) -> int:
@@ -85,8 +89,13 @@ class SlotMap:
         return out.reshape(-1)
 
 
+def encode_action(chunk: ActionChunk) -> NDArray[np.float32]:
+    """(ACTION_DIM,) the waypoint the robot is sent to next: the first of the chunk it executes."""
+    return np.append(chunk.ee_targets[0], chunk.gripper_m[0]).astype(np.float32)
+
+
 def encode_chunk(chunk: ActionChunk) -> NDArray[np.float32]:
-    """(ACTION_DIM,) K waypoints of pose + gripper; shorter chunks repeat their last waypoint."""
+    """(CHUNK_DIM,) K waypoints of pose + gripper; shorter chunks repeat their last waypoint."""
     rows = np.hstack([chunk.ee_targets, chunk.gripper_m[:, None]])
     if len(rows) < CHUNK_K:
         rows = np.vstack([rows, np.repeat(rows[-1:], CHUNK_K - len(rows), axis=0)])
@@ -97,5 +106,5 @@ def token_names() -> list[str]:
     return [f"slot{i}.{f}" for i in range(N_SLOTS) for f in TOKEN_FIELDS]
 
 
-def action_names() -> list[str]:
+def chunk_names() -> list[str]:
     return [f"k{i}.{f}" for i in range(CHUNK_K) for f in WAYPOINT_FIELDS]

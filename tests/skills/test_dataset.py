@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -141,6 +142,44 @@ def test_stats_hold_lerobots_quantiles_and_per_channel_image_stats(tmp_path, epi
     assert image["std"].ravel()[1] > 0.1 > image["std"].ravel()[0]  # not LeRobot 0.4.4's wrapped-uint8 zero
     per_episode = ds.episodes[1]["stats/observation.images.scene/q50"]
     assert np.asarray(per_episode).shape == (3, 1, 1)
+
+
+def _as_recorded_before_per_frame_actions(root: Path) -> None:
+    """Rewrite a dataset as hvla recorded it before `action` was one action per frame: the chunks in `action`."""
+    info = json.loads((root / "meta/info.json").read_text())
+    features = info["features"]
+    features["action"] = features.pop("action.chunk")
+    (root / "meta/info.json").write_text(json.dumps(info))
+    for path in root.glob("data/*/*.parquet"):
+        table = pq.read_table(path).drop_columns(["action"])
+        pq.write_table(table.rename_columns(["action" if c == "action.chunk" else c for c in table.column_names]), path)
+
+
+def test_a_dataset_recorded_with_chunks_in_action_still_reads_and_trains(tmp_path, episode_factory):
+    from hvla.skills.policy.samples import COLUMNS
+
+    eps = [episode_factory("a", 8, 0), episode_factory("b", 5, 1)]
+    _write(tmp_path, eps)
+    info = json.loads((tmp_path / "meta/info.json").read_text())
+    assert info["features"]["action"]["shape"] == [8] and info["features"]["action"]["names"][0] == "ee.x"
+    assert info["features"]["action.chunk"]["shape"] == [80]
+    _as_recorded_before_per_frame_actions(tmp_path)
+    ds = load_dataset(tmp_path, (*COLUMNS, "action", "action.executed"))
+    chunks = np.concatenate([e.columns["action.chunk"] for e in eps])
+    np.testing.assert_array_equal(ds.columns["action.chunk"], chunks)
+    np.testing.assert_array_equal(ds.columns["action"], np.concatenate([e.columns["action"] for e in eps]))
+    assert quality_report(load_dataset(tmp_path))["actions"]["gripper_open_share"] == 1.0
+    with pytest.raises(DatasetError, match=r"recorded with `action` as 80-number label chunks.*new --out"):
+        DatasetWriter(tmp_path)
+
+
+def test_an_action_of_neither_layout_is_refused_by_shape(tmp_path, episode_factory):
+    _write(tmp_path, [episode_factory("a", 4, 0)])
+    info = json.loads((tmp_path / "meta/info.json").read_text())
+    info["features"]["action"]["shape"] = [7]
+    (tmp_path / "meta/info.json").write_text(json.dumps(info))
+    with pytest.raises(DatasetError, match=r"`action` has shape \[7\]; hvla reads \[8\]"):
+        load_dataset(tmp_path, check=False)
 
 
 def test_quality_report_counts_tasks_and_the_filter_drops_failures(tmp_path, episode_factory):

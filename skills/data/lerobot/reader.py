@@ -20,9 +20,13 @@ from numpy.typing import NDArray
 from hvla.core.errors import DatasetError
 from hvla.skills.data import schema
 from hvla.skills.data.lerobot.schema import (
+    CHUNK_KEY,
     DATA_PATH,
     EPISODES_PATH,
+    LAYOUT_CHUNK,
+    LAYOUT_FRAME,
     VIDEO_PATH,
+    action_layout,
     committed_episodes,
     numpy_column,
     read_info,
@@ -200,11 +204,15 @@ def _has_pyav() -> bool:
 
 
 def load_dataset(root: Path, columns: Iterable[str] | None = None, check: bool = True) -> Dataset:
-    """Read a finalised dataset.
+    """Read a finalised dataset: `columns` (default all) under the names of the current layout.
+
+    A dataset recorded before `action` became one action per frame (`action_layout` LAYOUT_CHUNK) reads
+    as if recorded now: its `action` chunks come back as `action.chunk`, and `action` is what the robot
+    was sent to, the first waypoint of `action.executed`.
 
     Raises:
-        DatasetError: a missing, truncated or inconsistent file, named; `repair_dataset` drops the
-            damaged episodes.
+        DatasetError: a missing, truncated or inconsistent file, named (`repair_dataset` drops the
+            damaged episodes); an `action` of neither layout; `action.chunk` asked of a dataset without it.
     """
     root = Path(root)
     if check:
@@ -219,14 +227,30 @@ def load_dataset(root: Path, columns: Iterable[str] | None = None, check: bool =
     tasks = [t for _, t in sorted(zip(tasks_table.column("task_index").to_pylist(),
                                       tasks_table.column("task").to_pylist()))]
     features = info["features"]
-    wanted = [c for c in (columns or features) if c in features and features[c]["dtype"] != "video"]
+    layout = action_layout(features, root)
+    names = list(columns or [*features, *([CHUNK_KEY] if layout == LAYOUT_CHUNK else [])])
+    if CHUNK_KEY in names and layout == LAYOUT_FRAME and CHUNK_KEY not in features:
+        raise DatasetError(f"{root} has no `{CHUNK_KEY}`: one action per frame but not the K-step labels hvla's "
+                           "policies train on (record it with `hvla data record`)")
+    source = {c: _stored_column(c, layout) for c in names}
+    wanted = [c for c in names if source[c] in features and features[source[c]]["dtype"] != "video"]
     files = sorted({(r["data/chunk_index"], r["data/file_index"]) for r in rows})
     tables = [read_table(root / DATA_PATH.format(chunk_index=c, file_index=f), "data").select(
-        list(dict.fromkeys(["index", *wanted]))) for c, f in files]
+        list(dict.fromkeys(["index", *(source[c] for c in wanted)]))) for c, f in files]
     table = pa.concat_tables(tables) if tables else None
     cols: dict[str, NDArray] = {}
     if table is not None:
         order = np.argsort(table.column("index").to_numpy(), kind="stable")
         table = table.take(pa.array(order))
-        cols = {c: numpy_column(table.column(c), features[c]) for c in wanted}
+        cols = {c: numpy_column(table.column(source[c]), features[source[c]]) for c in wanted}
+        if layout == LAYOUT_CHUNK and "action" in cols:
+            cols["action"] = np.ascontiguousarray(cols["action"][:, : schema.ACTION_DIM])
     return Dataset(root, info, tasks, rows, cols)
+
+
+def _stored_column(name: str, layout: str) -> str:
+    """The column `name` of the current layout is read from (LAYOUT_CHUNK: the chunks sat in `action`,
+    the frame's action is the head of `action.executed`)."""
+    if layout == LAYOUT_CHUNK:
+        return {CHUNK_KEY: "action", "action": "action.executed"}.get(name, name)
+    return name

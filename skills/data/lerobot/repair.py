@@ -219,7 +219,8 @@ def _refuse_while_recording(root: Path, partial: list[PartialEpisode]) -> None:
 
 def _writer_for(root: Path, markers: list[Path]) -> DatasetWriter:
     """A writer with the settings of the one that staged the episodes: its journal, else info.json, else
-    what the staged episodes themselves show (cameras, image size)."""
+    what the staged episodes themselves show (cameras, image size). Journal and info.json give its very
+    features: episodes staged in the layout before one action per frame are committed in that layout."""
     journal = staging.read_journal(root / ".staging", staging.WRITER_JOURNAL)
     if journal is not None:
         features, extra = journal["features"], dict(journal.get("extra_info") or {})
@@ -230,10 +231,11 @@ def _writer_for(root: Path, markers: list[Path]) -> DatasetWriter:
         extra = {k: v for k, v in info.get("hvla", {}).items() if k not in _STANDARD_HVLA_INFO}
     else:
         features, max_mb, robot, extra = _features_from_markers(root / ".staging", markers), 64.0, "franka_panda", {}
-    keys = video_keys(features)
-    cameras = tuple(k[len(IMAGE_PREFIX):] for k in keys)
-    hw = tuple(features[keys[0]]["shape"][:2]) if keys else (128, 128)
-    return DatasetWriter(root, cameras, hw, max_mb, robot, extra)
+        keys = video_keys(features)
+        cameras = tuple(k[len(IMAGE_PREFIX):] for k in keys)
+        hw = tuple(features[keys[0]]["shape"][:2]) if keys else (128, 128)
+        return DatasetWriter(root, cameras, hw, max_mb, robot, extra)
+    return DatasetWriter(root, max_file_mb=max_mb, robot_type=robot, extra_info=extra, features=features)
 
 
 def _features_from_markers(stage_dir: Path, markers: list[Path]) -> dict[str, Any]:

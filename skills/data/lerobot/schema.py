@@ -28,6 +28,10 @@ VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.m
 EPISODES_PATH = "meta/episodes/chunk-000/file-000.parquet"
 INDEX_COLUMNS = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 IMAGE_PREFIX = "observation.images."
+# The K-step labels hvla's policies train on. Datasets recorded before `action` became one action per
+# frame (LeRobot's convention) hold these chunks in `action` itself: `action_layout` tells them apart.
+CHUNK_KEY = "action.chunk"
+LAYOUT_FRAME, LAYOUT_CHUNK = "frame", "chunk"
 
 
 def dataset_features(cameras: Sequence[str] = (), image_hw: tuple[int, int] = (128, 128)) -> dict[str, dict]:
@@ -43,8 +47,11 @@ def dataset_features(cameras: Sequence[str] = (), image_hw: tuple[int, int] = (1
         "observation.environment_state": {
             "dtype": "float32", "shape": [schema.N_SLOTS * schema.TOKEN_DIM], "names": schema.token_names(),
         },
-        "action": {"dtype": "float32", "shape": [schema.ACTION_DIM], "names": schema.action_names()},
-        "action.executed": {"dtype": "float32", "shape": [schema.ACTION_DIM], "names": schema.action_names()},
+        # What the robot was commanded at this frame; chunks of it come from `delta_timestamps`.
+        "action": {"dtype": "float32", "shape": [schema.ACTION_DIM], "names": list(schema.ACTION_NAMES)},
+        # The expert's chunk (the label), and the chunk executed (the label plus any injected noise).
+        CHUNK_KEY: {"dtype": "float32", "shape": [schema.CHUNK_DIM], "names": schema.chunk_names()},
+        "action.executed": {"dtype": "float32", "shape": [schema.CHUNK_DIM], "names": schema.chunk_names()},
         "expert.phase": {"dtype": "int64", **scalar},
         "noise.active": {"dtype": "bool", **scalar},
         "is_recovery": {"dtype": "bool", **scalar},
@@ -61,6 +68,24 @@ def dataset_features(cameras: Sequence[str] = (), image_hw: tuple[int, int] = (1
             },
         }
     return feats
+
+
+def action_layout(features: dict[str, dict], root: Path | str = "dataset") -> str:
+    """LAYOUT_FRAME (`action` one per frame, the labels in `action.chunk`) or LAYOUT_CHUNK (recorded
+    before: `action` holds the (K * 8,) label chunks), from the shape of `action`.
+
+    Raises:
+        DatasetError: `action` is neither, or missing.
+    """
+    shape = list(features.get("action", {}).get("shape") or [])
+    if shape == [schema.ACTION_DIM]:
+        return LAYOUT_FRAME
+    if shape == [schema.CHUNK_DIM] and CHUNK_KEY not in features:
+        return LAYOUT_CHUNK
+    raise DatasetError(
+        f"{root}: `action` has shape {shape or 'none'}; hvla reads [{schema.ACTION_DIM}] (one end-effector target "
+        f"and gripper per frame, with [{schema.CHUNK_DIM}] label chunks in `{CHUNK_KEY}`) or, as recorded before, "
+        f"[{schema.CHUNK_DIM}] label chunks in `action` itself")
 
 
 def frame_columns(features: dict[str, dict]) -> list[str]:

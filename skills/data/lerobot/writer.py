@@ -26,9 +26,11 @@ from numpy.typing import NDArray
 from hvla.core.errors import DatasetError
 from hvla.core.files import atomic_write_bytes
 from hvla.core.owner import Owner
+from hvla.skills.data import schema
 from hvla.skills.data.lerobot import staging, stats
 from hvla.skills.data.lerobot.commit import commit_staged, recover_interrupted_commit
 from hvla.skills.data.lerobot.schema import (
+    action_layout,
     arrow_column,
     committed_episodes,
     dataset_features,
@@ -59,15 +61,17 @@ class DatasetWriter:
     """Stages finished episodes and commits them into a LeRobot v3 dataset at `root`.
 
     Opening an existing root resumes it (an interrupted commit is rolled forward or back first).
+    `features` replaces the ones `cameras` and `image_hw` make: `hvla data repair` commits what a killed
+    writer staged with that writer's own.
     """
 
     def __init__(
         self, root: Path, cameras: Sequence[str] = (), image_hw: tuple[int, int] = (128, 128),
         max_file_mb: float = 64.0, robot_type: str = "franka_panda", extra_info: dict | None = None,
-        recover: bool = True,
+        recover: bool = True, features: dict[str, dict] | None = None,
     ) -> None:
         self.root = Path(root)
-        self.features = dataset_features(cameras, image_hw)
+        self.features = features if features is not None else dataset_features(cameras, image_hw)
         self.max_file_mb = max_file_mb
         self.robot_type = robot_type
         self.extra_info = dict(extra_info or {})
@@ -83,6 +87,11 @@ class DatasetWriter:
                     f"{self.root}: recorded with cameras {video_keys(info['features'])}, resumed with "
                     f"{video_keys(self.features)}; use the same --cameras or a new --out"
                 )
+            if action_layout(info["features"], self.root) != action_layout(self.features, self.root):
+                raise DatasetError(
+                    f"{self.root} was recorded with `action` as {schema.CHUNK_DIM}-number label chunks, before it "
+                    f"became one action per frame; new episodes cannot join it: record into a new --out (hvla "
+                    "trains on both together)")
         # What `hvla data repair` needs to commit what this writer staged, should its process be killed.
         staging.write_journal(self.staging, staging.WRITER_JOURNAL, {
             "owner": Owner.current().to_json(), "features": self.features, "max_file_mb": self.max_file_mb,
