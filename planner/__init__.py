@@ -13,28 +13,34 @@ Public API:
     BackendError (a backend that cannot answer).
 """
 
-from hvla.planner.backends.hf import HFConfig, HFPlanner
-from hvla.planner.backends.http_api import HTTPConfig, HTTPPlanner
-from hvla.planner.backends.offline import OfflineConfig, OfflinePlanner
-from hvla.planner.backends.rules import RuleBasedConfig, RuleBasedPlanner
+from hvla.planner.backends import (
+    HFConfig,
+    HFPlanner,
+    HTTPConfig,
+    HTTPPlanner,
+    OfflineConfig,
+    OfflinePlanner,
+    RuleBasedConfig,
+    RuleBasedPlanner,
+)
 from hvla.planner.base import Planner
 from hvla.planner.errors import AmbiguityError, BackendError, InfeasibleError, ObjectNotFoundError
-from hvla.planner.feasibility.affordance import FeasibilityConfig, check_step
-from hvla.planner.feasibility.validation import validate_plan
-from hvla.planner.head.model import PlannerHead
-from hvla.planner.language.encoder import MiniLMEncoder, shared_encoder
-from hvla.planner.language.grounding import (
+from hvla.planner.feasibility import FeasibilityConfig, check_step, validate_plan
+from hvla.planner.head import PlannerHead
+from hvla.planner.language import (
+    SKILLS,
+    EmbeddingScorer,
     Grounder,
     Grounding,
     GroundingConfig,
     LexicalScorer,
+    MiniLMEncoder,
     ObjectQuery,
     PhraseScorer,
+    parse_instruction,
     parse_object_phrase,
+    shared_encoder,
 )
-from hvla.planner.language.parsing import parse_instruction
-from hvla.planner.language.semantic import EmbeddingScorer
-from hvla.planner.language.vocab import SKILLS
 from hvla.planner.ontology import is_graspable, is_receptacle, is_wiping_tool
 from hvla.planner.registry import PLANNERS
 

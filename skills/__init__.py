@@ -1,5 +1,22 @@
-"""Skills: scripted experts and learned policies. Importing it registers the built-in implementations."""
+"""Skills: scripted experts and learned policies. Importing it registers the built-in implementations
+("scripted", "learned", "dagger", "e2e"); torch loads only when a learned policy is built.
 
-from hvla.skills import e2e as _e2e  # noqa: F401  (registers "e2e")
-from hvla.skills import policy as _learned  # noqa: F401  (registers "learned"; torch loads on first use)
-from hvla.skills.scripted import policy as _scripted  # noqa: F401  (registers "scripted")
+Public API:
+    SkillPolicy (protocol), SKILL_POLICIES (registry), skill_timeout_s, ScriptedSkills,
+    LearnedSkillsConfig, DaggerSkillsConfig, EndToEndSkillsConfig
+"""
+
+from hvla.skills.base import SKILL_POLICIES, SkillPolicy, skill_timeout_s
+from hvla.skills.e2e import EndToEndSkillsConfig
+from hvla.skills.policy import DaggerSkillsConfig, LearnedSkillsConfig
+from hvla.skills.scripted import ScriptedSkills
+
+__all__ = [
+    "SKILL_POLICIES",
+    "DaggerSkillsConfig",
+    "EndToEndSkillsConfig",
+    "LearnedSkillsConfig",
+    "ScriptedSkills",
+    "SkillPolicy",
+    "skill_timeout_s",
+]
