@@ -7,7 +7,8 @@ Public API:
     interfaces: Robot, World, JointCommand, JointLimits
     registry: Registry, Registered
     errors: HvlaError and its subclasses (ConfigError, MessageError, RegistryError, UnreachableError,
-            SafetyError, SimulationError, GroundingError, CheckpointError, DatasetError, EStopLatchedError)
+            SafetyError, SimulationError, GroundingError, CheckpointError, ReadOnlyArtifactsError, DatasetError,
+            EStopLatchedError)
 """
 
 from hvla.core.errors import (
@@ -18,6 +19,7 @@ from hvla.core.errors import (
     GroundingError,
     HvlaError,
     MessageError,
+    ReadOnlyArtifactsError,
     RegistryError,
     SafetyError,
     SimulationError,
@@ -58,6 +60,7 @@ __all__ = [
     "Observation",
     "Plan",
     "Proprio",
+    "ReadOnlyArtifactsError",
     "Registered",
     "Registry",
     "RegistryError",

@@ -51,6 +51,10 @@ class CheckpointError(HvlaError):
     """A trained artefact is missing, corrupt or was made with another configuration."""
 
 
+class ReadOnlyArtifactsError(CheckpointError):
+    """A new artefact was to be written where artefacts are only read (the installed package's copy)."""
+
+
 class DatasetError(HvlaError):
     """A dataset file is missing, truncated or inconsistent."""
 

@@ -18,11 +18,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from hvla.core.artifacts import ARTIFACTS_DIR, register_artifact
+from hvla.core.artifacts import register_artifact, writable_artifacts_dir
 from hvla.perception.yolo import CALIBRATION_REL, DETECTOR_REL, YoloConfig, build_detector
 
-DETECTOR_PATH = ARTIFACTS_DIR / DETECTOR_REL
-CALIBRATION_PATH = ARTIFACTS_DIR / CALIBRATION_REL
 MAKE_COMMAND = "hvla perception all"
 DEFAULT_DATA = Path("data/perception")
 IMGSZ = 224
@@ -66,11 +64,12 @@ def validate(weights: Path, data_yaml: Path, split: str = "test", imgsz: int = I
 
 def register(best: Path, data_yaml: Path, command: str = MAKE_COMMAND) -> dict[str, Any]:
     """Copy `best` to the artefacts folder and record it (with its test metrics) in the MANIFEST."""
-    DETECTOR_PATH.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(best, DETECTOR_PATH)
-    metrics = validate(DETECTOR_PATH, data_yaml, "test")
+    dest = writable_artifacts_dir() / DETECTOR_REL
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(best, dest)
+    metrics = validate(dest, data_yaml, "test")
     metrics.update({"imgsz": IMGSZ, "model": "yolo11n-seg", "dataset": str(data_yaml)})
-    entry = register_artifact(DETECTOR_PATH, command, metrics)
+    entry = register_artifact(dest, command, metrics)
     build_detector(YoloConfig())  # exports the ONNX twin into the cache now, not in the first episode
     return entry
 
@@ -79,10 +78,11 @@ def calibrate_geometry(scenes: int = 150, gt_masks: bool = False) -> dict[str, A
     """Fit the geometry corrections with the registered detector's masks and register them."""
     from hvla.perception.calibrate import calibrate
 
+    dest = writable_artifacts_dir() / CALIBRATION_REL
     detector = None if gt_masks else build_detector(YoloConfig())
     cal = calibrate(scenes, detector)
-    CALIBRATION_PATH.parent.mkdir(parents=True, exist_ok=True)
-    cal.save(CALIBRATION_PATH)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    cal.save(dest)
     views = sum(c.n for c in cal.table.values())
     metrics = {"train_scenes": scenes, "views": views, "masks": "ground truth" if gt_masks else "detector"}
-    return register_artifact(CALIBRATION_PATH, MAKE_COMMAND + "  (step: calibrate)", metrics)
+    return register_artifact(dest, MAKE_COMMAND + "  (step: calibrate)", metrics)

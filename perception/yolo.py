@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from hvla.core.artifacts import ARTIFACTS_DIR, resolve_artifact, sha256_of
+from hvla.core.artifacts import cache_dir, resolve_artifact, sha256_of
 from hvla.core.errors import CheckpointError, ConfigError
 from hvla.core.messages import NO_USABLE_CAMERA, CameraFrame, ObjectToken, Observation, Proprio, Scene
 from hvla.perception.base import PERCEPTION
@@ -150,8 +150,7 @@ def load_calibration(path: Path | None) -> GeometryCalibration:
 
 def onnx_cache_path(pt_path: Path, imgsz: int) -> Path:
     """Where the ONNX export of `pt_path` lives: keyed by the weights' checksum, outside git."""
-    root = Path(os.environ.get("HVLA_CACHE", ARTIFACTS_DIR.parent / "data" / "cache"))
-    return root / "perception" / f"{Path(pt_path).stem}_{sha256_of(Path(pt_path))[:12]}_{imgsz}.onnx"
+    return cache_dir() / "perception" / f"{Path(pt_path).stem}_{sha256_of(Path(pt_path))[:12]}_{imgsz}.onnx"
 
 
 def build_detector(config: YoloConfig):

@@ -243,10 +243,13 @@ def _label_recipe(checkpoint: Path) -> dict[str, bool]:
 def _register(checkpoint: Path, command: str, metrics: dict, artifact: str | None = None) -> None:
     import shutil
 
-    from hvla.core.artifacts import ARTIFACTS_DIR, register_artifact
+    from hvla.core.artifacts import register_artifact, writable_artifacts_dir
     from hvla.skills.policy.checkpoint import ARTIFACT
 
-    dest = ARTIFACTS_DIR / (artifact or ARTIFACT)
+    try:
+        dest = writable_artifacts_dir() / (artifact or ARTIFACT)
+    except HvlaError as exc:
+        raise fail(exc) from None
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(checkpoint, dest)
     entry = register_artifact(dest, command, metrics)
