@@ -20,6 +20,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from hvla.core import logs
 from hvla.core.errors import SafetyError
 from hvla.orchestration.builder import PERCEPTION, PLANNERS, SKILL_POLICIES, StackConfig
 from hvla.orchestration.console_guard import (
@@ -62,6 +63,7 @@ def create_app(
 ) -> FastAPI:
     """The console app. `token`: the operator token (default: $HVLA_CONSOLE_TOKEN or a random one, in
     `app.state.token`); `default_stack`: the implementations a request that names none gets."""
+    logs.ensure_configured()  # hvla's logging policy, also when served by `uvicorn --factory` without `hvla`
     app = FastAPI(title="hvla operator console", docs_url=None, redoc_url=None)  # the docs pages load a CDN
     app.state.token = console_token(token)
     authed = [Depends(install_guards(app, app.state.token, max_body_bytes))]

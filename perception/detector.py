@@ -126,9 +126,12 @@ def export_onnx(pt_path: Path, onnx_path: Path, imgsz: int) -> Path:
     guard_torch_import()
     from ultralytics import YOLO
 
-    out = YOLO(str(pt_path), task="segment").export(
-        format="onnx", imgsz=imgsz, dynamic=True, simplify=False, opset=17, device="cpu", verbose=False
-    )
+    from hvla.core.logs import library_output
+
+    with library_output("ultralytics.export"):  # its report goes to hvla's log (see core/logs.py)
+        out = YOLO(str(pt_path), task="segment").export(
+            format="onnx", imgsz=imgsz, dynamic=True, simplify=False, opset=17, device="cpu", verbose=False
+        )
     Path(onnx_path).parent.mkdir(parents=True, exist_ok=True)
     Path(out).replace(onnx_path)
     return Path(onnx_path)

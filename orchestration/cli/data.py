@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hvla.core.errors import HvlaError
@@ -165,12 +166,46 @@ def report(
     for task, c in rep["per_task"].items():
         table.add_row(task, str(c.get("episodes", 0)), str(c.get("succeeded", 0)))
     console.print(table)
-    console.print({"actions": rep["actions"], "noise_frame_share": round(rep["noise_frame_share"], 3),
-                   "recovery_frame_share": round(rep["recovery_frame_share"], 3),
-                   "quality_histogram [0,.25,.5,.75,.9,1]": rep["quality"]["histogram"],
-                   "distractors": rep["distractors"], "token_sources": rep["token_sources"],
-                   "lead_ins": rep["lead_ins"], "ungrounded_episodes": rep["ungrounded_episodes"],
-                   "failures": rep["failures"]})
+    console.print(_statistics_table(rep))
+
+
+# The report's action statistics (skills/data/quality.py `action_statistics`) as they read in the table.
+_ACTION_ROWS = {
+    "first_step_mm_median": ("first waypoint from the hand, median", "mm"),
+    "first_step_mm_p95": ("first waypoint from the hand, p95", "mm"),
+    "chunk_reach_mm_median": ("chunk reach, median", "mm"),
+    "gripper_open_share": ("gripper open", "%"),
+    "label_vs_executed_mm_mean": ("label vs executed, mean", "mm"),
+}
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in counts.items()) or "-"
+
+
+def _statistics_table(rep: dict) -> Table:
+    """Everything of the quality report beyond the per-task counts: one row per statistic, with units."""
+    rows: list[tuple[str, str]] = []
+    for key, value in rep["actions"].items():
+        label, unit = _ACTION_ROWS.get(key, (key, ""))
+        rows.append((f"{label} [{unit}]" if unit else label, f"{100 * value:.1f}" if unit == "%" else f"{value:.1f}"))
+    rows += [
+        ("noise frames [%]", f"{100 * rep['noise_frame_share']:.1f}"),
+        ("recovery frames [%]", f"{100 * rep['recovery_frame_share']:.1f}"),
+        ("quality: episodes in [0, .25, .5, .75, .9, 1]", " / ".join(map(str, rep["quality"]["histogram"]))),
+        ("distractors per scene: episodes", _counts(rep["distractors"])),
+        ("token sources: episodes", _counts(rep["token_sources"])),
+        ("lead-ins: episodes", _counts(rep["lead_ins"])),
+        ("ungrounded episodes", str(rep["ungrounded_episodes"])),
+        ("implausible episodes", str(rep["implausible_episodes"])),
+    ]
+    rows += [(f"failure: {reason or 'no reason logged'}", str(n)) for reason, n in rep["failures"].items()]
+    table = Table(title="statistics")
+    table.add_column("statistic")
+    table.add_column("value", justify="right")
+    for label, value in rows:  # escaped: "[mm]" would read as rich markup and vanish
+        table.add_row(escape(label), escape(value))
+    return table
 
 
 @app.command("repair")

@@ -28,6 +28,19 @@ app.add_typer(perception.app, name="perception")
 app.add_typer(planner.app, name="planner")
 console = Console(stderr=True)
 
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option(
+        "-v", "--verbose", help="Show the libraries' logs on the terminal too (they always go to $HVLA_LOG, "
+        "else runs/hvla.log).",
+    )] = False,
+) -> None:
+    """hvla: hierarchical hybrid VLA stack."""
+    from hvla.core import logs
+
+    logs.configure(verbose=verbose)
+
 Seed = Annotated[int, typer.Option(help="Scene seed: the same seed gives the same kitchen.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 PerceptionOpt = Annotated[str, typer.Option(help="Perception implementation (registry name).")]

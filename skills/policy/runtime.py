@@ -18,8 +18,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from hvla.core.artifacts import ARTIFACTS_DIR, sha256_of
+from hvla.core.artifacts import cache_dir, sha256_of
 from hvla.core.errors import CheckpointError, ConfigError
+from hvla.core.logs import library_output
 from hvla.skills.policy import features as ft
 from hvla.skills.policy.checkpoint import LoadedPolicy
 
@@ -45,8 +46,7 @@ class _Exported(nn.Module):
 def onnx_cache_path(policy: LoadedPolicy) -> Path:
     if policy.path is None:
         raise ConfigError("the ONNX runtime needs a saved checkpoint (its sha256 names the export)")
-    root = Path(os.environ.get("HVLA_CACHE", ARTIFACTS_DIR.parent / "data" / "cache"))
-    return root / "skills" / f"{policy.path.stem}_{sha256_of(policy.path)[:12]}_v{EXPORT_VERSION}.onnx"
+    return cache_dir() / "skills" / f"{policy.path.stem}_{sha256_of(policy.path)[:12]}_v{EXPORT_VERSION}.onnx"
 
 
 def export_onnx(policy: LoadedPolicy, example: ft.RawBatch, path: Path) -> Path:
@@ -54,7 +54,7 @@ def export_onnx(policy: LoadedPolicy, example: ft.RawBatch, path: Path) -> Path:
     wrapper = _Exported(policy.model).eval()
     args = (policy.model.text_table, *(getattr(example, f) for f in INPUTS[1:]))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent) as tmp, warnings.catch_warnings():
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp, warnings.catch_warnings(), library_output("torch.onnx"):
         # Shapes are fixed (one sample, N slots, H frames) but for the text table: the tracer's notes on
         # shape arithmetic and the legacy exporter's deprecation notice say nothing about this graph.
         warnings.simplefilter("ignore")
@@ -77,6 +77,7 @@ class OnnxPolicy:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only, as the detector's session
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # a damaged cache file: say which, and how to remake it
