@@ -20,7 +20,7 @@ from hvla.orchestration.builder import StackConfig, build_executor, build_world
 from hvla.orchestration.executor import ExecutorConfig
 from hvla.orchestration.monitors import SafetyRefusalMonitor
 from hvla.orchestration.teleop.keys import TeleopConfig, TeleopOperator, future_chunks, parse_keys
-from hvla.skills.data.lerobot import DatasetWriter
+from hvla.skills.data.lerobot import CHUNK_KEY, EXECUTED_KEY, DatasetWriter
 from hvla.skills.data.record import HELD_OUT_OBJECTS, EpisodeRecorder, scene_for
 
 TELEOP_TIMEOUT_S = 180.0  # people are slower than the scripted experts' budgets
@@ -95,7 +95,7 @@ class TeleopEpisode:
             outcomes = {outcome.id: (outcome.outcome == "succeeded", outcome.reason)}
             episodes = recorder.episodes(self.uid, outcomes, meta, Path(tmp))
             for episode in episodes:
-                episode.columns["action.chunk"] = future_chunks(episode.columns["action.executed"])
+                episode.columns[CHUNK_KEY] = future_chunks(episode.columns[EXECUTED_KEY])
                 writer.stage(episode)
             writer.finalise()
         self.world.close()

@@ -18,7 +18,7 @@ import numpy as np
 
 from hvla.core.errors import ConfigError
 from hvla.skills.data import schema
-from hvla.skills.data.lerobot import Dataset
+from hvla.skills.data.lerobot import CHUNK_KEY, EXECUTED_KEY, Dataset
 
 FAILURE_SCORE = 0.2
 
@@ -139,8 +139,8 @@ def action_statistics(dataset: Dataset) -> dict[str, float]:
         return {}
     state = dataset.columns["observation.state"]
     fields = len(schema.WAYPOINT_FIELDS)
-    label = dataset.columns["action.chunk"].reshape(len(state), schema.CHUNK_K, fields)
-    executed = dataset.columns["action.executed"].reshape(len(state), schema.CHUNK_K, fields)
+    label = dataset.columns[CHUNK_KEY].reshape(len(state), schema.CHUNK_K, fields)
+    executed = dataset.columns[EXECUTED_KEY].reshape(len(state), schema.CHUNK_K, fields)
     step = np.linalg.norm(label[:, 0, :3] - state[:, :3], axis=1)
     gap = np.linalg.norm(label[:, :, :3] - executed[:, :, :3], axis=2).mean(axis=1)
     return {

@@ -1,7 +1,7 @@
 """Demonstrations from the scripted experts: noisy execution, clean labels, every episode kept.
 
-The expert's chunk is the label of every frame (`action.chunk`). What the robot executes
-(`action.executed`, its first waypoint the frame's `action`) is that chunk shifted by an occasional
+The expert's chunk is the label of every frame (`label.chunk`). What the robot executes
+(`executed.chunk`, its first waypoint the frame's `action`) is that chunk shifted by an occasional
 perturbation (a few centimetres, for a fraction of a second), so the arm drifts off the expert's
 path and the following frames show the expert bringing it back: recovery data, the DART recipe.
 A perturbation during a grasp can make it miss; the expert then re-grasps, and if the episode still
@@ -26,7 +26,7 @@ from hvla.core.errors import ConfigError, DatasetError, MessageError
 from hvla.core.messages import ActionChunk, Observation, Proprio, Scene, Subgoal
 from hvla.sim.scene import SceneConfig
 from hvla.skills.data import schema
-from hvla.skills.data.lerobot import IMAGE_PREFIX, EpisodeRecord, staging
+from hvla.skills.data.lerobot import CHUNK_KEY, EXECUTED_KEY, IMAGE_PREFIX, EpisodeRecord, staging
 from hvla.skills.scripted.experts import PhaseExpert
 from hvla.skills.scripted.policy import expert_for
 
@@ -188,8 +188,8 @@ class EpisodeRecorder:
         buf.add("observation.state", schema.encode_state(obs.proprio))
         buf.add("observation.environment_state", buf.slots.encode(scene.tokens))
         buf.add("action", schema.encode_action(chunk))  # what the robot is sent to now, noise and all
-        buf.add("action.chunk", schema.encode_chunk(self.policy.label))
-        buf.add("action.executed", schema.encode_chunk(chunk))
+        buf.add(CHUNK_KEY, schema.encode_chunk(self.policy.label))
+        buf.add(EXECUTED_KEY, schema.encode_chunk(chunk))
         buf.add("expert.phase", self.policy.phase_index)
         buf.add("noise.active", self.policy.noise_active)
         buf.add("is_recovery", self.policy.recovering)

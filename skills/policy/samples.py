@@ -18,14 +18,14 @@ from torch import Tensor
 
 from hvla.core.errors import DatasetError
 from hvla.skills.data import schema
-from hvla.skills.data.lerobot import load_dataset
+from hvla.skills.data.lerobot import CHUNK_KEY, load_dataset
 from hvla.skills.data.quality import QualityFilter, episode_args
 from hvla.skills.policy import features as ft
 from hvla.skills.policy.text import TextTable, arg_text, skill_text
 
-# `action.chunk`, the expert's K-step labels: `load_dataset` reads them from datasets recorded before
-# `action` became one action per frame too.
-COLUMNS = ("observation.state", "observation.environment_state", "action.chunk", "is_recovery", "frame_index",
+# CHUNK_KEY (`label.chunk`), the expert's K-step labels: `load_dataset` reads them under that name from
+# datasets of the layouts recorded before too.
+COLUMNS = ("observation.state", "observation.environment_state", CHUNK_KEY, "is_recovery", "frame_index",
            "expert.phase")
 
 
@@ -35,7 +35,7 @@ class TrainingSet:
 
     tokens: Tensor  # (F, N, D) absent slots forward-filled from their last sighting
     state: Tensor  # (F, S)
-    action: Tensor  # (F, K * 8) chunk labels (`action.chunk`)
+    action: Tensor  # (F, K * 8) chunk labels (`label.chunk`)
     frame: Tensor  # (F,) index within the episode
     ep_start: Tensor  # (F,) row of the episode's first frame
     episode: Tensor  # (F,) episode id
@@ -144,7 +144,7 @@ def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter
         env = ds.columns["observation.environment_state"].reshape(-1, schema.N_SLOTS, schema.TOKEN_DIM)
         parts["tokens"].append(forward_fill(env, starts, lengths))
         parts["state"].append(ds.columns["observation.state"])
-        action = ds.columns["action.chunk"]
+        action = ds.columns[CHUNK_KEY]
         if splice_phases:
             ahead = np.array([e.get("hvla/label_horizon") == schema.LABELS_AHEAD for e in ds.episodes])
             action = splice_phase_switches(action, ds.columns["expert.phase"].ravel(), starts, lengths,

@@ -44,6 +44,6 @@ def test_rollouts_of_the_committed_policy_are_kept_with_expert_labels(tmp_path):
                                       "--out", str(tmp_path / "ro")])
     assert result.exit_code == 0, result.output
     assert "roll-out success: all" in result.output
-    ds = load_dataset(tmp_path / "ro", ("action", "action.executed"))
+    ds = load_dataset(tmp_path / "ro", ("action", "executed.chunk"))
     assert len(ds.episodes) == 1 and ds.episodes[0]["hvla/skill"] == "pick"
     assert ds.episodes[0]["hvla/source"] == "dagger0" and ds.episodes[0]["hvla/seed"] == 60_000

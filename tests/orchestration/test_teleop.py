@@ -29,11 +29,11 @@ def test_a_teleoperated_pick_is_recorded_as_a_successful_episode_with_hindsight_
     ticks = []
     result = episode.run(iter(keys_to_pick(episode, "apple")), tmp_path / "data", on_tick=lambda: ticks.append(1))
     assert result["success"] and result["reason"] is None and result["frames"] == len(ticks)
-    ds = load_dataset(tmp_path / "data", ("action", "action.chunk", "action.executed"))
+    ds = load_dataset(tmp_path / "data", ("action", "label.chunk", "executed.chunk"))
     meta = ds.episodes[0]
     assert meta["hvla/source"] == "teleop" and meta["hvla/label_horizon"] == "ahead" and meta["hvla/success"]
-    label = ds.columns["action.chunk"].reshape(-1, 10, 8)
-    executed = ds.columns["action.executed"].reshape(-1, 10, 8)
+    label = ds.columns["label.chunk"].reshape(-1, 10, 8)
+    executed = ds.columns["executed.chunk"].reshape(-1, 10, 8)
     assert np.allclose(label[:-3, 3], executed[3:, 0])  # waypoint k of tick t is the command of tick t + k
     np.testing.assert_array_equal(ds.columns["action"], executed[:, 0])  # the frame's own: its command
     assert (label[:, :, 7].min(), label[:, :, 7].max()) == (0.0, pytest.approx(0.08))  # it closed on the apple

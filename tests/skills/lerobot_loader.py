@@ -49,6 +49,7 @@ if not hasattr(torchvision.io, "VideoReader"):
 
 import lerobot.datasets.compute_stats as compute_stats  # noqa: E402  (after the shim)
 from lerobot.datasets.lerobot_dataset import LeRobotDataset  # noqa: E402
+from lerobot.datasets.utils import dataset_to_policy_features  # noqa: E402
 
 
 def stats_gaps(ds: LeRobotDataset) -> dict[str, dict[str, float]]:
@@ -94,6 +95,8 @@ def main(root: str, chunk_k: int) -> dict:
         "camera_keys": ds.meta.camera_keys,
         "features": {k: {"dtype": f["dtype"], "shape": list(f["shape"]), "names": f.get("names")}
                      for k, f in ds.features.items()},
+        # What an ACT or diffusion policy trained on it would take each feature for (ACTION, STATE, ...).
+        "policy_features": {k: f.type.name for k, f in dataset_to_policy_features(ds.meta.features).items()},
     }
     ends = [int(x) for x in ds.meta.episodes["dataset_to_index"]]
     items = {}

@@ -8,6 +8,7 @@ import pytest
 from hvla.core.errors import DatasetError
 from hvla.skills.data.lerobot import (
     DATA_PATH,
+    EPISODES_PATH,
     DatasetWriter,
     check_dataset,
     load_dataset,
@@ -144,32 +145,71 @@ def test_stats_hold_lerobots_quantiles_and_per_channel_image_stats(tmp_path, epi
     assert np.asarray(per_episode).shape == (3, 1, 1)
 
 
-def _as_recorded_before_per_frame_actions(root: Path) -> None:
-    """Rewrite a dataset as hvla recorded it before `action` was one action per frame: the chunks in `action`."""
-    info = json.loads((root / "meta/info.json").read_text())
-    features = info["features"]
-    features["action"] = features.pop("action.chunk")
-    (root / "meta/info.json").write_text(json.dumps(info))
-    for path in root.glob("data/*/*.parquet"):
-        table = pq.read_table(path).drop_columns(["action"])
-        pq.write_table(table.rename_columns(["action" if c == "action.chunk" else c for c in table.column_names]), path)
+# The layouts hvla recorded before, each as (the columns it lacks, today's columns by the names it stored them
+# under, why appending to it is refused).
+EARLIER_LAYOUTS = {
+    "chunks in action": (("action",), {"label.chunk": "action", "executed.chunk": "action.executed"},
+                         r"recorded with `action` as 80-number label chunks, before .*new --out"),
+    "chunks under the action prefix": ((), {"label.chunk": "action.chunk", "executed.chunk": "action.executed"},
+                                       r"recorded with its chunks in `action.chunk` and `action.executed`.*new --out"),
+}
 
 
-def test_a_dataset_recorded_with_chunks_in_action_still_reads_and_trains(tmp_path, episode_factory):
-    from hvla.skills.policy.samples import COLUMNS
+def _as_recorded_in(root: Path, dropped: tuple[str, ...], stored_as: dict[str, str]) -> None:
+    """Rewrite a dataset as an earlier hvla recorded it: without the `dropped` columns and with `stored_as`'s
+    under their names of then, in its features, its data files, its stats and its episodes' stats."""
 
+    def then(key: str) -> str:
+        if key.startswith("stats/"):  # the episodes' `stats/<feature>/<stat>`
+            feature, stat = key[len("stats/"):].rsplit("/", 1)
+            return f"stats/{then(feature)}/{stat}"
+        return stored_as.get(key, key)
+
+    def gone(key: str) -> bool:
+        return key in dropped or any(key.startswith(f"stats/{d}/") for d in dropped)
+
+    for name in ("info.json", "stats.json"):
+        meta = json.loads((root / "meta" / name).read_text())
+        if name == "info.json":
+            meta["features"] = {then(k): v for k, v in meta["features"].items() if not gone(k)}
+        else:
+            meta = {then(k): v for k, v in meta.items() if not gone(k)}
+        (root / "meta" / name).write_text(json.dumps(meta))
+    for path in [*root.glob("data/*/*.parquet"), root / EPISODES_PATH]:
+        table = pq.read_table(path)
+        table = table.drop_columns([c for c in table.column_names if gone(c)])
+        pq.write_table(table.rename_columns([then(c) for c in table.column_names]), path)
+
+
+def test_today_only_action_itself_carries_lerobots_action_prefix(tmp_path, episode_factory):
+    features = _write(tmp_path, [episode_factory("a", 4, 0)])["features"]
+    assert features["action"]["shape"] == [8] and features["action"]["names"][0] == "ee.x"
+    assert features["label.chunk"]["shape"] == features["executed.chunk"]["shape"] == [80]
+    # LeRobot's `dataset_to_policy_features` takes every key that starts with "action" for an action.
+    assert [k for k in features if k.startswith("action")] == ["action"]
+
+
+@pytest.mark.parametrize("layout", list(EARLIER_LAYOUTS))
+def test_a_dataset_of_an_earlier_layout_reads_and_trains_under_todays_names(tmp_path, episode_factory, layout):
+    from hvla.skills.policy.samples import COLUMNS, load_training_set
+    from hvla.skills.policy.text import TextTable, default_vocabulary
+
+    dropped, stored_as, refusal = EARLIER_LAYOUTS[layout]
     eps = [episode_factory("a", 8, 0), episode_factory("b", 5, 1)]
     _write(tmp_path, eps)
-    info = json.loads((tmp_path / "meta/info.json").read_text())
-    assert info["features"]["action"]["shape"] == [8] and info["features"]["action"]["names"][0] == "ee.x"
-    assert info["features"]["action.chunk"]["shape"] == [80]
-    _as_recorded_before_per_frame_actions(tmp_path)
-    ds = load_dataset(tmp_path, (*COLUMNS, "action", "action.executed"))
-    chunks = np.concatenate([e.columns["action.chunk"] for e in eps])
-    np.testing.assert_array_equal(ds.columns["action.chunk"], chunks)
-    np.testing.assert_array_equal(ds.columns["action"], np.concatenate([e.columns["action"] for e in eps]))
-    assert quality_report(load_dataset(tmp_path))["actions"]["gripper_open_share"] == 1.0
-    with pytest.raises(DatasetError, match=r"recorded with `action` as 80-number label chunks.*new --out"):
+    _as_recorded_in(tmp_path, dropped, stored_as)
+    features = json.loads((tmp_path / "meta/info.json").read_text())["features"]
+    assert not {"label.chunk", "executed.chunk"} & set(features)  # only the earlier names are on disk
+    ds = load_dataset(tmp_path)
+    assert {"action", "label.chunk", "executed.chunk"} <= set(ds.columns)
+    assert not {"action.chunk", "action.executed"} & set(ds.columns)
+    for name in ("action", "label.chunk", "executed.chunk"):
+        np.testing.assert_array_equal(ds.columns[name], np.concatenate([e.columns[name] for e in eps]), err_msg=name)
+    assert set(load_dataset(tmp_path, COLUMNS).columns) == set(COLUMNS)
+    ts = load_training_set([tmp_path], TextTable.build(default_vocabulary()), splice_phases=False)
+    np.testing.assert_array_equal(ts.action.numpy(), ds.columns["label.chunk"])
+    assert quality_report(ds)["actions"]["gripper_open_share"] == 1.0
+    with pytest.raises(DatasetError, match=refusal):
         DatasetWriter(tmp_path)
 
 

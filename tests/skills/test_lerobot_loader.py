@@ -76,10 +76,19 @@ def test_lerobots_action_is_the_commanded_target_of_each_frame(recorded):
     root, report = recorded
     features = report["features"]
     assert features["action"] == {"dtype": "float32", "shape": [schema.ACTION_DIM], "names": list(schema.ACTION_NAMES)}
-    assert features["action.chunk"]["shape"] == [schema.CHUNK_DIM]  # hvla's K-step labels, beside it
+    assert features["label.chunk"]["shape"] == [schema.CHUNK_DIM]  # hvla's K-step labels, beside it
     assert all(item["action"] == [[schema.ACTION_DIM], "torch.float32"] for item in report["items"].values())
-    ds = load_dataset(root, ("action", "action.executed"))
-    np.testing.assert_array_equal(ds.columns["action"], ds.columns["action.executed"][:, : schema.ACTION_DIM])
+    ds = load_dataset(root, ("action", "executed.chunk"))
+    np.testing.assert_array_equal(ds.columns["action"], ds.columns["executed.chunk"][:, : schema.ACTION_DIM])
+
+
+def test_a_lerobot_policy_sees_one_action_output_not_hvlas_chunks(recorded):
+    _, report = recorded
+    kinds = report["policy_features"]
+    assert [k for k, kind in kinds.items() if kind == "ACTION"] == ["action"]
+    assert "label.chunk" not in kinds and "executed.chunk" not in kinds  # extras, as LeRobot's own `next.done`
+    assert kinds["observation.state"] == "STATE" and kinds["observation.environment_state"] == "ENV"
+    assert kinds["observation.images.scene"] == kinds["observation.images.wrist"] == "VISUAL"
 
 
 def test_lerobots_delta_timestamps_chunk_the_per_frame_actions(recorded):

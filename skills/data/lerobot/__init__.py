@@ -23,9 +23,11 @@ from hvla.skills.data.lerobot.commit import recover_interrupted_commit
 from hvla.skills.data.lerobot.reader import Damage, Dataset, check_dataset, load_dataset
 from hvla.skills.data.lerobot.repair import RepairReport, repair, repair_dataset
 from hvla.skills.data.lerobot.schema import (
+    CHUNK_KEY,
     CODEBASE_VERSION,
     DATA_PATH,
     EPISODES_PATH,
+    EXECUTED_KEY,
     IMAGE_PREFIX,
     INDEX_COLUMNS,
     VIDEO_PATH,
@@ -36,9 +38,11 @@ from hvla.skills.data.lerobot.schema import (
 from hvla.skills.data.lerobot.writer import DatasetWriter, EpisodeRecord, recorded_uids, unfinalised_uids
 
 __all__ = [
+    "CHUNK_KEY",
     "CODEBASE_VERSION",
     "DATA_PATH",
     "EPISODES_PATH",
+    "EXECUTED_KEY",
     "IMAGE_PREFIX",
     "INDEX_COLUMNS",
     "VIDEO_PATH",

@@ -24,13 +24,14 @@ from hvla.skills.data.lerobot.schema import (
     DATA_PATH,
     EPISODES_PATH,
     LAYOUT_CHUNK,
-    LAYOUT_FRAME,
     VIDEO_PATH,
     action_layout,
     committed_episodes,
+    current_names,
     numpy_column,
     read_info,
     read_table,
+    stored_column,
     video_keys,
 )
 
@@ -206,13 +207,14 @@ def _has_pyav() -> bool:
 def load_dataset(root: Path, columns: Iterable[str] | None = None, check: bool = True) -> Dataset:
     """Read a finalised dataset: `columns` (default all) under the names of the current layout.
 
-    A dataset recorded before `action` became one action per frame (`action_layout` LAYOUT_CHUNK) reads
-    as if recorded now: its `action` chunks come back as `action.chunk`, and `action` is what the robot
-    was sent to, the first waypoint of `action.executed`.
+    Datasets of the layouts recorded before (`action_layout`) read as if recorded now: LAYOUT_PREFIXED's
+    `action.chunk` and `action.executed` come back as `label.chunk` and `executed.chunk`; LAYOUT_CHUNK's
+    `action` chunks come back as `label.chunk`, its `action.executed` as `executed.chunk`, and `action`
+    is what the robot was sent to, the first waypoint of the executed chunk.
 
     Raises:
         DatasetError: a missing, truncated or inconsistent file, named (`repair_dataset` drops the
-            damaged episodes); an `action` of neither layout; `action.chunk` asked of a dataset without it.
+            damaged episodes); an `action` of no layout; `label.chunk` asked of a dataset without it.
     """
     root = Path(root)
     if check:
@@ -228,11 +230,11 @@ def load_dataset(root: Path, columns: Iterable[str] | None = None, check: bool =
                                       tasks_table.column("task").to_pylist()))]
     features = info["features"]
     layout = action_layout(features, root)
-    names = list(columns or [*features, *([CHUNK_KEY] if layout == LAYOUT_CHUNK else [])])
-    if CHUNK_KEY in names and layout == LAYOUT_FRAME and CHUNK_KEY not in features:
+    names = list(columns or current_names(features, layout))
+    source = {c: stored_column(c, layout) for c in names}
+    if CHUNK_KEY in names and source[CHUNK_KEY] not in features:
         raise DatasetError(f"{root} has no `{CHUNK_KEY}`: one action per frame but not the K-step labels hvla's "
                            "policies train on (record it with `hvla data record`)")
-    source = {c: _stored_column(c, layout) for c in names}
     wanted = [c for c in names if source[c] in features and features[source[c]]["dtype"] != "video"]
     files = sorted({(r["data/chunk_index"], r["data/file_index"]) for r in rows})
     tables = [read_table(root / DATA_PATH.format(chunk_index=c, file_index=f), "data").select(
@@ -246,11 +248,3 @@ def load_dataset(root: Path, columns: Iterable[str] | None = None, check: bool =
         if layout == LAYOUT_CHUNK and "action" in cols:
             cols["action"] = np.ascontiguousarray(cols["action"][:, : schema.ACTION_DIM])
     return Dataset(root, info, tasks, rows, cols)
-
-
-def _stored_column(name: str, layout: str) -> str:
-    """The column `name` of the current layout is read from (LAYOUT_CHUNK: the chunks sat in `action`,
-    the frame's action is the head of `action.executed`)."""
-    if layout == LAYOUT_CHUNK:
-        return {CHUNK_KEY: "action", "action": "action.executed"}.get(name, name)
-    return name

@@ -28,10 +28,22 @@ VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.m
 EPISODES_PATH = "meta/episodes/chunk-000/file-000.parquet"
 INDEX_COLUMNS = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 IMAGE_PREFIX = "observation.images."
-# The K-step labels hvla's policies train on. Datasets recorded before `action` became one action per
-# frame (LeRobot's convention) hold these chunks in `action` itself: `action_layout` tells them apart.
-CHUNK_KEY = "action.chunk"
-LAYOUT_FRAME, LAYOUT_CHUNK = "frame", "chunk"
+# The K-step chunks beside `action`: the expert's labels hvla's policies train on, and the chunk the robot
+# executed. Their keys stay outside the `action` prefix, for LeRobot (`dataset_to_policy_features`) takes
+# every key that starts with "action" for one of a policy's actions; its own extras read `next.done`.
+CHUNK_KEY = "label.chunk"
+EXECUTED_KEY = "executed.chunk"
+# The layouts hvla has recorded, told apart by `action_layout`; `stored_column` says where each keeps a column.
+LAYOUT_FRAME = "frame"  # now: `action` one action per frame, the chunks in CHUNK_KEY and EXECUTED_KEY
+LAYOUT_PREFIXED = "prefixed"  # before: `action` one per frame, the chunks in `action.chunk`, `action.executed`
+LAYOUT_CHUNK = "chunk"  # before that: the label chunks in `action` itself, the executed ones in `action.executed`
+_PREFIXED = {CHUNK_KEY: "action.chunk", EXECUTED_KEY: "action.executed"}
+_STORED = {
+    LAYOUT_FRAME: {},
+    LAYOUT_PREFIXED: _PREFIXED,
+    # The frame's action is the head of the executed chunk (`load_dataset` cuts it to its first waypoint).
+    LAYOUT_CHUNK: {CHUNK_KEY: "action", EXECUTED_KEY: "action.executed", "action": "action.executed"},
+}
 
 
 def dataset_features(cameras: Sequence[str] = (), image_hw: tuple[int, int] = (128, 128)) -> dict[str, dict]:
@@ -51,7 +63,7 @@ def dataset_features(cameras: Sequence[str] = (), image_hw: tuple[int, int] = (1
         "action": {"dtype": "float32", "shape": [schema.ACTION_DIM], "names": list(schema.ACTION_NAMES)},
         # The expert's chunk (the label), and the chunk executed (the label plus any injected noise).
         CHUNK_KEY: {"dtype": "float32", "shape": [schema.CHUNK_DIM], "names": schema.chunk_names()},
-        "action.executed": {"dtype": "float32", "shape": [schema.CHUNK_DIM], "names": schema.chunk_names()},
+        EXECUTED_KEY: {"dtype": "float32", "shape": [schema.CHUNK_DIM], "names": schema.chunk_names()},
         "expert.phase": {"dtype": "int64", **scalar},
         "noise.active": {"dtype": "bool", **scalar},
         "is_recovery": {"dtype": "bool", **scalar},
@@ -71,21 +83,35 @@ def dataset_features(cameras: Sequence[str] = (), image_hw: tuple[int, int] = (1
 
 
 def action_layout(features: dict[str, dict], root: Path | str = "dataset") -> str:
-    """LAYOUT_FRAME (`action` one per frame, the labels in `action.chunk`) or LAYOUT_CHUNK (recorded
-    before: `action` holds the (K * 8,) label chunks), from the shape of `action`.
+    """LAYOUT_FRAME, LAYOUT_PREFIXED or LAYOUT_CHUNK (see above), from the shape of `action` and the keys
+    beside it.
 
     Raises:
-        DatasetError: `action` is neither, or missing.
+        DatasetError: `action` is neither one action nor one chunk, or missing.
     """
     shape = list(features.get("action", {}).get("shape") or [])
+    prefixed = any(key in features for key in _PREFIXED.values())
     if shape == [schema.ACTION_DIM]:
-        return LAYOUT_FRAME
-    if shape == [schema.CHUNK_DIM] and CHUNK_KEY not in features:
+        return LAYOUT_PREFIXED if prefixed and CHUNK_KEY not in features else LAYOUT_FRAME
+    if shape == [schema.CHUNK_DIM] and CHUNK_KEY not in features and "action.chunk" not in features:
         return LAYOUT_CHUNK
     raise DatasetError(
         f"{root}: `action` has shape {shape or 'none'}; hvla reads [{schema.ACTION_DIM}] (one end-effector target "
         f"and gripper per frame, with [{schema.CHUNK_DIM}] label chunks in `{CHUNK_KEY}`) or, as recorded before, "
         f"[{schema.CHUNK_DIM}] label chunks in `action` itself")
+
+
+def stored_column(name: str, layout: str) -> str:
+    """The column a dataset of `layout` keeps what is now called `name` in."""
+    return _STORED[layout].get(name, name)
+
+
+def current_names(features: dict[str, dict], layout: str) -> list[str]:
+    """The columns a dataset of `layout` with these `features` holds, by their names now."""
+    renamed = {stored: name for name, stored in _STORED[layout].items() if name != "action"}
+    names = [renamed.get(key, key) for key in features]
+    # LAYOUT_CHUNK's `action` holds the labels; the frame's action is the head of its executed chunk.
+    return [*names, "action"] if layout == LAYOUT_CHUNK else names
 
 
 def frame_columns(features: dict[str, dict]) -> list[str]:

@@ -30,6 +30,10 @@ from hvla.skills.data import schema
 from hvla.skills.data.lerobot import staging, stats
 from hvla.skills.data.lerobot.commit import commit_staged, recover_interrupted_commit
 from hvla.skills.data.lerobot.schema import (
+    CHUNK_KEY,
+    EXECUTED_KEY,
+    LAYOUT_CHUNK,
+    LAYOUT_PREFIXED,
     action_layout,
     arrow_column,
     committed_episodes,
@@ -87,11 +91,17 @@ class DatasetWriter:
                     f"{self.root}: recorded with cameras {video_keys(info['features'])}, resumed with "
                     f"{video_keys(self.features)}; use the same --cameras or a new --out"
                 )
-            if action_layout(info["features"], self.root) != action_layout(self.features, self.root):
-                raise DatasetError(
-                    f"{self.root} was recorded with `action` as {schema.CHUNK_DIM}-number label chunks, before it "
-                    f"became one action per frame; new episodes cannot join it: record into a new --out (hvla "
-                    "trains on both together)")
+            layout = action_layout(info["features"], self.root)
+            if layout != action_layout(self.features, self.root):
+                before = {
+                    LAYOUT_CHUNK: f"with `action` as {schema.CHUNK_DIM}-number label chunks, before it became one "
+                                  "action per frame",
+                    LAYOUT_PREFIXED: f"with its chunks in `action.chunk` and `action.executed`, before they moved to "
+                                     f"`{CHUNK_KEY}` and `{EXECUTED_KEY}` (LeRobot takes every `action*` key for an "
+                                     "action)",
+                }.get(layout, f"in the {layout!r} layout")
+                raise DatasetError(f"{self.root} was recorded {before}; new episodes cannot join it: record into a "
+                                   "new --out (hvla trains on both together)")
         # What `hvla data repair` needs to commit what this writer staged, should its process be killed.
         staging.write_journal(self.staging, staging.WRITER_JOURNAL, {
             "owner": Owner.current().to_json(), "features": self.features, "max_file_mb": self.max_file_mb,
