@@ -117,8 +117,13 @@ def plan(
     as_json: Json = False,
     perception: PerceptionOpt = StackConfig.perception,
     planner: PlannerOpt = StackConfig.planner,
+    graph: Annotated[Path | None, typer.Option(help="Also draw the plan graph here (PNG).")] = None,
+    kitchen: Annotated[Path | None, typer.Option(help="Also save the kitchen as its cameras see it here (PNG).")]
+    = None,
 ) -> None:
     """Print the plan graph for the kitchen of SEED without moving anything."""
+    from hvla.orchestration import pictures
+
     stack = StackConfig(perception=perception, planner=planner)
     try:
         report = session.plan_only(instruction, seed, stack)
@@ -128,6 +133,10 @@ def plan(
         print(json.dumps(report, default=_json_default))
     else:
         session.print_plan(report, console)
+    if graph is not None:
+        console.print(f"plan graph: {pictures.draw_plan(report, graph)}")
+    if kitchen is not None:
+        console.print(f"kitchen: {pictures.kitchen_picture(seed, kitchen, stack)}")
 
 
 @app.command()
