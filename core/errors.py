@@ -61,3 +61,17 @@ class DatasetError(HvlaError):
 
 class EStopLatchedError(HvlaError):
     """The cell's e-stop is latched: nothing may move until the operator resets it."""
+
+
+class LiberoError(SimulationError):
+    """The LIBERO server is missing, died, hung, or failed a request; the message names the fix.
+
+    `kind` is one of "missing" (no python with libero), "start" (it did not come up), "dead" (it exited),
+    "timeout" (no answer in time: it was stopped), "remote" (a request raised inside it: `remote_type` is the
+    exception's class name, and the server lives on) or "closed" (used after close).
+    """
+
+    def __init__(self, message: str, kind: str, remote_type: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.remote_type = remote_type

@@ -1,0 +1,20 @@
+"""sim.libero: LIBERO's Panda tasks and BDDL success checks, run by a server process on LIBERO's own stack.
+
+client.py (`LiberoServer`) starts sim/libero/server.py with the LIBERO venv's python (`make libero-venv`) and talks
+to it over protocol.py (JSON + .npy). Nothing here imports LIBERO: it lives in the other interpreter.
+"""
+
+from hvla.sim.libero.client import (
+    LiberoCameraFrame,
+    LiberoHello,
+    LiberoObject,
+    LiberoObservation,
+    LiberoRegion,
+    LiberoServer,
+    LiberoServerConfig,
+    LiberoTask,
+    LiberoTaskInfo,
+)
+
+__all__ = ["LiberoCameraFrame", "LiberoHello", "LiberoObject", "LiberoObservation", "LiberoRegion", "LiberoServer",
+           "LiberoServerConfig", "LiberoTask", "LiberoTaskInfo"]
