@@ -56,12 +56,12 @@ protocol = _load_protocol()
 # The JOINT_POSITION controller (robosuite 1.4 controllers/joint_pos.py): each policy step it sets
 # goal = q + clip(action, -1, 1) * output_max and applies tau = M (kp (goal - q) - kd qdot) + gravity, with
 # kd = 2 sqrt(kp) damping_ratio, at every 2 ms substep (no interpolation: robosuite's linear interpolator lagged
-# more in our measurements). Its defaults (kp 50, output_max 0.05 rad) crawl: a 0.05 rad step is 40 % done after
+# more in our measurements). Its defaults (kp 50, output_max 0.05 rad) crawl: a 0.05 rad step is only 60 % done after
 # 0.3 s. We widen output_max to the Panda's velocity limit times one 50 ms step, so any target the arm could reach
 # in one step passes unclipped, and stiffen to kp 2000 (about 45 rad/s), damping ratio 0.7. Measured on
 # libero_object task 0 (minimum-jerk moves of all 7 joints, error at the end of each 50 ms step): peak 0.38 rad/s
 # -> max 4.2 mrad, rms 2.0 mrad; peak 1.1 rad/s -> max 44 mrad (the start of the move), rms 13 mrad; at rest
-# < 0.05 mrad. Torques stay within robosuite's limits (80 / 12 N m, clipped there).
+# < 0.05 mrad. Fast moves saturate robosuite's torque limits (80 / 12 N m) for a few steps; it clips there.
 PANDA_VMAX_RADPS = np.array([2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61])
 CONTROL_FREQ_HZ = 20
 JOINT_KP = 2000.0
