@@ -107,6 +107,8 @@ class LiberoObject:
     category: str      # e.g. "alphabet_soup", "basket", "wooden_cabinet"
     fixture: bool      # fixtures do not move (tables, cabinets, stoves); their pose is still reported
     of_interest: bool  # in the BDDL's obj_of_interest
+    box_center_m: NDArray[np.float64] | None = None  # (3,) centre of its collision geoms' box, in its body frame
+    box_size_m: NDArray[np.float64] | None = None    # (3,) full size of that box, in its body frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +164,8 @@ class LiberoObservation:
     object_quat_wxyz: NDArray[np.float64]    # (N, 4)
     cameras: dict[str, LiberoCameraFrame]
     target_clipped: bool = False             # step only: the target was over one step's velocity limit away
+    grasped: str | None = None               # the object both finger pads touch (robosuite's grasp check)
+    T_world_hand: NDArray[np.float64] | None = None  # (4, 4) the Panda hand's body (the flange side of the fingers)
 
     def object_pose(self, name: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(position (3,) [m], quaternion wxyz (4,)) of object `name` in the world."""
@@ -340,6 +344,11 @@ class LiberoServer:
         """LIBERO's BDDL goal check (the task's goal_state) on the current state."""
         return bool(self._call("check_success", self.config.request_timeout_s))
 
+    def eval_predicate(self, *state: str) -> bool:
+        """One BDDL predicate now, as the goal check evaluates it: `eval_predicate("in", "milk_1",
+        "basket_1_contain_region")`, `("open", "wooden_cabinet_1_top_region")`, `("turnon", "flat_stove_1")`."""
+        return bool(self._call("eval_predicate", self.config.request_timeout_s, state=list(state)))
+
     def request(self, op: str, timeout_s: float | None = None, **args: Any) -> Any:
         """A raw request (protocol.OPS), its result as the server sent it: for tests and debugging."""
         return self._call(op, timeout_s or self.config.request_timeout_s, **args)
@@ -433,11 +442,13 @@ def _observation(d: dict[str, Any]) -> LiberoObservation:
             for name, c in d["cameras"].items()}
     return LiberoObservation(float(d["t_s"]), d["joint_pos_rad"], d["joint_vel_radps"], d["gripper_qpos_m"],
                              d["eef_pos_m"], d["eef_quat_wxyz"], tuple(d["object_names"]), d["object_pos_m"],
-                             d["object_quat_wxyz"], cams, bool(d.get("target_clipped", False)))
+                             d["object_quat_wxyz"], cams, bool(d.get("target_clipped", False)), d.get("grasped"),
+                             d.get("T_world_hand"))
 
 
 def _task_info(d: dict[str, Any]) -> LiberoTaskInfo:
-    objects = tuple(LiberoObject(o["name"], o["category"], o["fixture"], o["of_interest"]) for o in d["objects"])
+    objects = tuple(LiberoObject(o["name"], o["category"], o["fixture"], o["of_interest"], o.get("box_center_m"),
+                                 o.get("box_size_m")) for o in d["objects"])
     regions = {name: LiberoRegion(name, r["target"], np.asarray(r["ranges"], dtype=np.float64).reshape(-1, 4),
                                   r.get("pos"))
                for name, r in d["regions"].items()}

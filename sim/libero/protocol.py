@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 VERSION = 1
-OPS = ("hello", "tasks", "reset", "step", "observe", "check_success", "sleep", "close")
+OPS = ("hello", "tasks", "reset", "step", "observe", "check_success", "eval_predicate", "sleep", "close")
 _REF = "__ndarray__"
 _LEN = struct.Struct(">I")
 

@@ -170,6 +170,18 @@ class Session:
         """LIBERO's BDDL goal check on the current state."""
         return bool(self._need_env().check_success())
 
+    def eval_predicate(self, state: list[str]) -> bool:
+        """One BDDL predicate on the current state, as the goal check evaluates it: ["in", "bowl_1",
+        "wooden_cabinet_1_top_region"], ["open", "wooden_cabinet_1_middle_region"], ["turnon", "flat_stove_1"]."""
+        inner = self._need_env().env
+        state = [str(x) for x in state]
+        if not 2 <= len(state) <= 3 or state[0].lower() not in _predicates():
+            raise ValueError(f"predicate {state} is not one of {sorted(_predicates())} with one or two arguments")
+        unknown = [n for n in state[1:] if n not in inner.object_states_dict]
+        if unknown:
+            raise KeyError(f"no object or region {unknown} in this scene; known: {sorted(inner.object_states_dict)}")
+        return bool(inner._eval_predicate([state[0].lower(), *state[1:]]))
+
     def sleep(self, seconds: float) -> float:
         """Block for `seconds` (tests of the client's request timeout)."""
         time.sleep(float(seconds))
@@ -252,7 +264,7 @@ class Session:
         sim, robot, problem = inner.sim, self._robot(), inner.parsed_problem
         interest = set(inner.obj_of_interest)
         objects = [{"name": name, "category": getattr(obj, "category_name", type(obj).__name__), "fixture": fixture,
-                    "of_interest": name in interest}
+                    "of_interest": name in interest, **_local_box(sim, inner.obj_body_id.get(name))}
                    for fixture, table in ((False, inner.objects_dict), (True, inner.fixtures_dict))
                    for name, obj in table.items()]
         regions = {}
@@ -295,10 +307,21 @@ class Session:
                "joint_vel_radps": np.array(data.qvel[robot._ref_joint_vel_indexes]),
                "gripper_qpos_m": np.array(data.qpos[robot._ref_gripper_joint_pos_indexes]),
                "eef_pos_m": np.array(data.site_xpos[eef]), "eef_quat_wxyz": eef_quat,
+               "T_world_hand": _body_pose(sim, robot.robot_model.naming_prefix + "right_hand"),
                "object_names": names, "object_pos_m": np.array(data.body_xpos[ids]).reshape(-1, 3),
                "object_quat_wxyz": np.array(data.body_xquat[ids]).reshape(-1, 4),
+               "grasped": self._grasped(),
                "cameras": {name: self._render(name) for name in self._cameras}}
         return obs
+
+    def _grasped(self) -> str | None:
+        """The movable object both finger pads touch (robosuite's own grasp check), if any."""
+        inner = self._env.env
+        gripper = self._robot().gripper
+        for name, obj in inner.objects_dict.items():
+            if inner._check_grasp(gripper=gripper, object_geoms=obj):
+                return name
+        return None
 
     def _render(self, name: str) -> dict[str, Any]:
         sim, (h, w) = self._env.sim, self._size
@@ -334,6 +357,57 @@ def _depth_m(sim: Any, depth: np.ndarray) -> np.ndarray:
     extent = sim.model.stat.extent
     near, far = sim.model.vis.map.znear * extent, sim.model.vis.map.zfar * extent
     return near / (1.0 - np.clip(depth, 0.0, 1.0) * (1.0 - near / far))
+
+
+def _predicates() -> set[str]:
+    from libero.libero.envs.predicates import get_predicate_fn_dict
+
+    return set(get_predicate_fn_dict())
+
+
+def _local_box(sim: Any, body: int | None) -> dict[str, Any]:
+    """The box around an object's collision geoms in its root body's frame: {"box_center_m", "box_size_m"}.
+
+    Every geom of the body's subtree counts (meshes by their vertices, primitives by their size); the world
+    -aligned box the oracle needs follows from it and the body's pose at each observation.
+    """
+    import mujoco
+
+    if body is None:
+        return {}
+    model, data = sim.model._model, sim.data._data
+    R0, p0 = np.array(data.xmat[body]).reshape(3, 3), np.array(data.xpos[body])
+    subtree = {b for b in range(model.nbody) if _descends(model, b, body)}
+    points = []
+    for g in range(model.ngeom):
+        if model.geom_bodyid[g] not in subtree or (model.geom_contype[g] == 0 and model.geom_conaffinity[g] == 0):
+            continue
+        Rg, pg = np.array(data.geom_xmat[g]).reshape(3, 3), np.array(data.geom_xpos[g])
+        if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_MESH:
+            m = model.geom_dataid[g]
+            local = model.mesh_vert[model.mesh_vertadr[m]: model.mesh_vertadr[m] + model.mesh_vertnum[m]]
+        else:
+            size = np.array(model.geom_size[g])
+            half = {mujoco.mjtGeom.mjGEOM_SPHERE: np.repeat(size[0], 3),
+                    mujoco.mjtGeom.mjGEOM_CYLINDER: np.array([size[0], size[0], size[1]]),
+                    mujoco.mjtGeom.mjGEOM_CAPSULE: np.array([size[0], size[0], size[1] + size[0]]),
+                    mujoco.mjtGeom.mjGEOM_ELLIPSOID: size[:3], mujoco.mjtGeom.mjGEOM_BOX: size[:3]}.get(
+                        int(model.geom_type[g]))
+            if half is None:
+                continue
+            local = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]) * half
+        points.append((np.asarray(local) @ Rg.T + pg - p0) @ R0)
+    if not points:
+        return {}
+    pts = np.concatenate(points)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    return {"box_center_m": (lo + hi) / 2, "box_size_m": hi - lo}
+
+
+def _descends(model: Any, b: int, root: int) -> bool:
+    while b != root and b != 0:
+        b = model.body_parentid[b]
+    return b == root
 
 
 def _site_id(sim: Any, name: str) -> int | None:

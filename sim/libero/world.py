@@ -1,0 +1,219 @@
+"""`LiberoWorld`: a LIBERO task behind hvla's `World` interface, so the whole stack runs in LIBERO's scenes.
+
+hvla's frame here is the robot's base (LIBERO mounts the Panda at, e.g., x = -0.6 m in its floor scenes):
+every pose the server reports is mapped into it, so the controllers' model (base at the origin), the
+planner's reach checks and the scripted experts need no LIBERO-specific code. One `command` is one LIBERO
+control step (20 Hz, 50 ms): the arm's joint target goes to robosuite's joint-position controller (tuned
+by the server to track it; sim/libero/server.py), the gripper to open or closed.
+
+Success has two levels. `succeeded(subgoal, scene)` judges one subgoal with LIBERO's own BDDL predicates
+where one applies (a place is `In(object, <target>_contain_region)` or `On(object, target)`, evaluated by
+the server); `task_succeeded()` is LIBERO's `check_success()` on the task's goal, which is what the
+benchmark reports. The server process is shared by every world in the process (creating LIBERO's env
+takes seconds; it is reused for resets of the same task) and ends with the process.
+"""
+
+from __future__ import annotations
+
+import atexit
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hvla.core import panda
+from hvla.core.errors import ConfigError
+from hvla.core.messages import (
+    CameraFrame,
+    CameraInfo,
+    ObjectState,
+    Observation,
+    Proprio,
+    Scene,
+    Subgoal,
+    WorldTruth,
+)
+from hvla.core.robot import JointCommand, JointLimits
+from hvla.sim.libero.client import LiberoObservation, LiberoServer, LiberoServerConfig, LiberoTaskInfo
+from hvla.sim.libero.objects import hvla_category, label_of
+from hvla.sim.registry import WORLDS
+
+HAND_TO_TCP_M = 0.1034  # the Franka hand's tool centre point (example-robot-data's panda_hand_tcp), along its z
+CAMERAS = {"scene": "agentview", "wrist": "robot0_eye_in_hand"}  # hvla's camera names -> LIBERO's
+LIFTED_M = 0.03  # a picked object must be this far above where it started
+
+
+@dataclass(frozen=True)
+class LiberoConfig:
+    """Which LIBERO task runs, from which of its official initial states, and how the server is started."""
+
+    suite: str = "libero_object"
+    task: int = 0
+    init_index: int | None = None  # the official init state; None: the scene seed picks it (seed % 50)
+    server: LiberoServerConfig = field(default_factory=LiberoServerConfig)
+
+
+_SERVERS: dict[LiberoServerConfig, LiberoServer] = {}
+
+
+def shared_server(config: LiberoServerConfig) -> LiberoServer:
+    """The process's server for `config`, started on first use and again after it died."""
+    server = _SERVERS.get(config)
+    if server is None or not server.alive:
+        if server is not None:
+            server.close()
+        server = _SERVERS[config] = LiberoServer(config)
+    return server
+
+
+@atexit.register
+def _close_servers() -> None:
+    for server in _SERVERS.values():
+        server.close()
+    _SERVERS.clear()
+
+
+class LiberoWorld:
+    """One LIBERO task reset to one initial state, observed and commanded like the kitchen."""
+
+    def __init__(self, config: LiberoConfig, seed: int = 0, image_size: int = 128) -> None:
+        self.config = config
+        self.server = shared_server(config.server)
+        if config.suite not in self.server.hello.suites:
+            raise ConfigError(f"unknown LIBERO suite '{config.suite}'; known: {sorted(self.server.hello.suites)}")
+        tasks = self.server.tasks(config.suite)
+        if not 0 <= config.task < len(tasks):
+            raise ConfigError(f"{config.suite} has tasks 0..{len(tasks) - 1}; got task {config.task}")
+        n_init = max(tasks[config.task].n_init_states, 1)
+        self.init_index = config.init_index if config.init_index is not None else seed % n_init
+        self.image_size = image_size
+        self.info: LiberoTaskInfo
+        self.info, first = self.server.reset(config.suite, config.task, self.init_index, cameras=(),
+                                             size=image_size)
+        self.instruction = self.info.language
+        self.control_dt_s = 1.0 / self.info.control_freq_hz
+        self.limits = JointLimits.panda()
+        self.T_base_world = np.linalg.inv(self.info.T_world_base)
+        self._kinds = {o.name: o for o in self.info.objects}
+        self._containers = {r.target for r in self.info.regions.values() if r.name.endswith("_contain_region")}
+        self._last = first
+        self._start_z = {o.name: o.position_m[2] for o in self._objects(first)}
+
+    cameras: tuple[str, ...] = tuple(CAMERAS)
+
+    # --- Robot interface -------------------------------------------------------------------
+    def observe(self, cameras: Sequence[str] | None = None) -> Observation:
+        names = tuple(CAMERAS) if cameras is None else tuple(cameras)
+        unknown = [c for c in names if c not in CAMERAS]
+        if unknown:
+            raise ConfigError(f"LIBERO world cameras are {list(CAMERAS)}; got {unknown}")
+        obs = self._last
+        frames: dict[str, CameraFrame] = {}
+        if names:
+            obs = self.server.observe(cameras=tuple(CAMERAS[c] for c in names), size=self.image_size, depth=True)
+            self.server.observe(cameras=())  # later steps render nothing unless asked again
+            frames = {c: self._frame(c, obs) for c in names}
+        return Observation(t_s=obs.t_s, proprio=self._proprio(obs), frames=frames, truth=self._truth(obs))
+
+    def command(self, cmd: JointCommand) -> None:
+        opening = +1.0 if cmd.gripper_m > 0.5 * panda.GRIPPER_MAX_M else -1.0
+        self._last = self.server.step(cmd.q_rad, opening)
+
+    # --- World interface -------------------------------------------------------------------
+    def succeeded(self, subgoal: Subgoal, scene: Scene) -> bool:
+        """The subgoal's skill judged on the simulator's state, with LIBERO's BDDL predicates where they apply."""
+        args, obs = subgoal.args, self._last
+        if subgoal.skill == "pick":
+            obj = args["object"]
+            z = self._pose(obs, obj)[0][2]
+            return obs.grasped == obj and z > self._start_z.get(obj, z) + LIFTED_M
+        if subgoal.skill in ("place", "pick_place"):
+            obj, target = args["object"], args["target"]
+            if obs.grasped == obj:
+                return False
+            if target in self._containers:
+                return self.server.eval_predicate("in", obj, f"{target}_contain_region")
+            return self.server.eval_predicate("on", obj, target)
+        return False
+
+    def task_succeeded(self) -> bool:
+        """LIBERO's own `check_success()`: the task's BDDL goal holds now."""
+        return self.server.check_success()
+
+    def close(self) -> None:
+        """The shared server stays up for the next world (it ends with the process)."""
+
+    def __enter__(self) -> LiberoWorld:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- frames ----------------------------------------------------------------------------
+    def _to_base(self, T_world: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self.T_base_world @ T_world
+
+    def _pose(self, obs: LiberoObservation, name: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        p, q = obs.object_pose(name)
+        T = np.eye(4)
+        T[:3, :3] = _quat_to_matrix(q)
+        T[:3, 3] = p
+        T = self._to_base(T)
+        return T[:3, 3], _matrix_to_quat(T[:3, :3])
+
+    def _proprio(self, obs: LiberoObservation) -> Proprio:
+        hand = self._to_base(obs.T_world_hand)
+        T_ee = hand.copy()
+        T_ee[:3, 3] = hand[:3, 3] + HAND_TO_TCP_M * hand[:3, 2]
+        width = float(np.sum(np.abs(obs.gripper_qpos_m)))
+        return Proprio(obs.joint_pos_rad, obs.joint_vel_radps, width, T_ee)
+
+    def _objects(self, obs: LiberoObservation) -> list[ObjectState]:
+        out = []
+        for name in obs.object_names:
+            kind = self._kinds.get(name)
+            if kind is None or kind.box_size_m is None:
+                continue
+            p, q = self._pose(obs, name)
+            R = _quat_to_matrix(q)
+            center = p + R @ kind.box_center_m
+            extent = np.abs(R) @ kind.box_size_m  # the world-aligned box around the rotated one
+            yaw = float(np.arctan2(R[1, 0], R[0, 0]))
+            out.append(ObjectState(
+                name=name, label=label_of(kind.category), position_m=center, quat_wxyz=q, extent_m=extent,
+                color_name="unknown", color_rgb=np.zeros(3),
+                category=hvla_category(kind.category, kind.fixture, name in self._containers), yaw_rad=yaw))
+        return out
+
+    def _truth(self, obs: LiberoObservation) -> WorldTruth:
+        return WorldTruth(objects=tuple(self._objects(obs)), grasped=obs.grasped, wiped_fraction=0.0)
+
+    def _frame(self, camera: str, obs: LiberoObservation) -> CameraFrame:
+        f = obs.cameras[CAMERAS[camera]]
+        h, w = f.rgb.shape[:2]
+        T = self._to_base(f.T_world_cam)
+        depth = f.depth_m if f.depth_m is not None else np.zeros((h, w), np.float32)
+        return CameraFrame(rgb=f.rgb, depth_m=depth, info=CameraInfo(camera, f.K, T, w, h), stamp_s=obs.t_s)
+
+
+def _quat_to_matrix(q: NDArray[np.float64]) -> NDArray[np.float64]:
+    w, x, y, z = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+    ])
+
+
+def _matrix_to_quat(R: NDArray[np.float64]) -> NDArray[np.float64]:
+    from scipy.spatial.transform import Rotation
+
+    x, y, z, w = Rotation.from_matrix(R).as_quat()
+    return np.array([w, x, y, z])
+
+
+@WORLDS.register("libero", config=LiberoConfig)
+def libero_world(config: LiberoConfig, seed: int = 0, image_size: int | None = None) -> LiberoWorld:
+    """LIBERO task `config.task` of `config.suite` from official init state `config.init_index` (None: `seed`)."""
+    return LiberoWorld(config, seed, image_size or 128)
