@@ -31,6 +31,7 @@ class ExecutorConfig:
     retries: int = 1  # attempts after the first, per subgoal
     replans: int = 1  # times the planner may be asked to re-plan per episode
     log_cameras: tuple[str, ...] = ()  # extra views rendered every step for logs and video
+    episode_timeout_s: float | None = None  # robot-clock budget of a whole episode, retries and re-plans included
 
 
 @dataclass
@@ -139,6 +140,7 @@ class Executor:
         self._cameras = tuple(dict.fromkeys((*self.perception.cameras, *policy_cameras, *self.config.log_cameras)))
         self._warnings: list[str] = []
         self._t_last_s = 0.0  # the robot's clock when last read
+        self._deadline_s = float("inf")  # the robot-clock time the episode's budget runs out
 
     # --- entry points ----------------------------------------------------------------------
     def observe(self) -> tuple[Observation, Scene]:
@@ -158,6 +160,8 @@ class Executor:
         wall0 = time.time()
         self._warnings = []
         t0 = self._robot_time()
+        budget = self.config.episode_timeout_s
+        self._deadline_s = t0 + budget if budget is not None else float("inf")
         self._emit(ev.PLAN_CREATED, t0, detail={"subgoals": len(plan.graph), "instruction": plan.instruction})
         results: list[SubgoalResult] = []
         replans = 0
@@ -173,7 +177,7 @@ class Executor:
             verb = "stopped" if result.outcome == "stopped" else "failed"
             failure = f"subgoal {subgoal.id} {subgoal.describe()} {verb}: {result.reason}"
             stopped = result.outcome == "stopped"
-            if stopped or self.planner is None or replans >= self.config.replans:
+            if stopped or self.planner is None or replans >= self.config.replans or self._out_of_time():
                 break
             replans += 1
             new_plan = self._replan(plan, results, subgoal)
@@ -202,7 +206,7 @@ class Executor:
                 result.outcome, result.reason = "succeeded", None
                 return result
             result.outcome, result.reason = ("stopped" if outcome.stopped else "failed"), outcome.reason
-            if outcome.stopped:
+            if outcome.stopped or self._out_of_time():
                 break
         return result
 
@@ -238,6 +242,11 @@ class Executor:
             monitor.reset(subgoal)
         period_s = 1.0 / self.config.loop_hz
         timeout_s = skill_timeout_s(subgoal.skill, subgoal.timeout_s)
+        if self._deadline_s - t0 < timeout_s:  # the episode's budget ends first
+            timeout_s = max(self._deadline_s - t0, 0.0)
+            budget_note = f" (the episode's budget of {self.config.episode_timeout_s:g} s)"
+        else:
+            budget_note = ""
         while obs.t_s - t0 < timeout_s:
             try:
                 done = bool(subgoal.success(scene)) if subgoal.success else self._succeeded(subgoal, scene)
@@ -286,7 +295,10 @@ class Executor:
                     self.controller.hold(self._robot, 0.3)
                     self._robot.drain()
                     return self._fail(subgoal, t0, obs.t_s, alert)
-        return self._fail(subgoal, t0, obs.t_s, f"timeout after {timeout_s:g} s")
+        return self._fail(subgoal, t0, obs.t_s, f"timeout after {timeout_s:g} s{budget_note}")
+
+    def _out_of_time(self) -> bool:
+        return self._robot_time() >= self._deadline_s
 
     def _come_to_rest(self) -> None:
         """End the episode with the arm at rest: a receding-horizon chunk leaves it moving toward its next

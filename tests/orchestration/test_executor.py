@@ -200,6 +200,18 @@ def test_recorder_gets_each_step_with_the_commands_sent_during_it():
 
 
 # --- failure: retry once, then re-plan, then stop with a reason ---------------------------------
+def test_the_episode_budget_ends_retries_and_replans_on_the_robots_clock():
+    """A benchmark's step cap (LIBERO: 280 steps of 50 ms) as `episode_timeout_s`: no attempt outlives it."""
+    planner = FakePlanner(Plan.sequence([Subgoal("r0", "pick", success=never, timeout_s=1.0)]))
+    ex = executor(planner=planner, config=ExecutorConfig(retries=3, replans=2, episode_timeout_s=1.5))
+    result = ex.run_plan(Plan.sequence([Subgoal("a", "pick", success=never, timeout_s=1.0)]))
+    (a,) = result.subgoals
+    assert not result.success and result.replans == 0
+    assert a.attempts == 2 and a.duration_s == pytest.approx(1.5)
+    assert a.reason == "timeout after 0.5 s (the episode's budget of 1.5 s)"
+    assert result.sim_time_s == pytest.approx(1.5, abs=0.11)
+
+
 def test_a_subgoal_that_never_succeeds_is_retried_once_then_fails_with_a_timeout():
     ex = executor()
     plan = Plan.sequence([Subgoal("a", "pick", success=never, timeout_s=1.0), Subgoal("b", "wave")])
