@@ -1,6 +1,6 @@
 """Modular vs end-to-end vs hybrid: the chapter's three ways to solve a task, on the same held-out kitchens.
 
-    .venv/bin/python benchmarks/approaches.py --seeds 8 --disturbance-seeds 6
+    .venv/bin/python benchmarks/approaches.py --seeds 8 --disturbance-seeds 6 --plot runs/bench_approaches.png
 
 - modular: the offline planner turns the operator's sentence into a subgoal, the trained detector
   (yolo) into object tokens, the scripted expert into waypoints. No learned skill in the loop.
@@ -34,12 +34,12 @@ import platform
 from pathlib import Path
 
 import numpy as np
+from plotting import Bars, save_bars
 
 from hvla.orchestration.rollouts import PolicySpec, RolloutResult, default_workers
 from hvla.skills.data.disturb import Disturbance
 from hvla.skills.data.record import SubgoalSpec
-from hvla.skills.e2e.instructions import HELD_OUT_TEMPLATES, phrase
-from skills import FIRST_SEED, Cache, case_jobs, failures, rate, run, skill_of
+from skills import FIRST_SEED, Cache, case_jobs, failures, run, skill_of, success, success_bars
 
 STACKS = ("modular", "end-to-end", "hybrid")
 CONDITIONS = ("none", "moved_object", "camera_occlusion")
@@ -47,6 +47,8 @@ CONDITIONS = ("none", "moved_object", "camera_occlusion")
 
 def cases(disturbed: bool = False) -> list[tuple[str, tuple[SubgoalSpec, ...], object, str]]:
     """(name, subgoals, SkillCase, the operator's sentence); the sentence's template turns with the case."""
+    from hvla.skills.e2e.instructions import HELD_OUT_TEMPLATES, phrase  # torch: only where sentences are made
+
     picked = [("pick", "banana", None), ("pick", "apple", None), ("pick_place", "lemon", "bowl"),
               ("pick_place", "apple", "plate")]
     if not disturbed:
@@ -108,11 +110,13 @@ def main() -> None:
     parser.add_argument("--learned", default=None, help="skill-policy checkpoint (default: the committed artefact)")
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--cache", type=Path, default=Path("data/bench/approaches.jsonl"))
+    parser.add_argument("--plot", type=Path, default=None, help="draw the tables' success rates as a PNG here")
     args = parser.parse_args()
     cache = Cache(args.cache)
     specs = {"modular": (PolicySpec("scripted"), "yolo"), "end-to-end": (PolicySpec.e2e(args.e2e), "oracle"),
              "hybrid": (PolicySpec.learned(args.learned), "yolo")}
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), {args.workers} workers; one attempt "
+    machine = f"{platform.machine()}, {os.cpu_count()} cores (shared)"
+    print(f"machine: {machine}, {args.workers} workers; one attempt "
           f"per episode; held-out kitchens {FIRST_SEED}..; held-out phrasings")
     all_cases = cases()
     plans = planner_check({name: sentence for name, _, _, sentence in all_cases},
@@ -131,29 +135,42 @@ def main() -> None:
             for name, *_ in chosen:  # a misplanned case is a failed one for every seed
                 got.setdefault(name, [RolloutResult(name, s, False, 0.0, 0.0, "planner") for s in seeds])
             results[stack][condition] = got
-    report(results, specs, args.conditions.split(","))
+    panels = report(results, specs, args.conditions.split(","))
+    if args.plot is not None:
+        print(f"\nplot: {save_bars(args.plot, 'benchmarks/approaches.py', machine, panels)}")
 
 
-def report(results, specs, conditions: list[str]) -> None:
+def report(results, specs, conditions: list[str]) -> list[Bars]:
+    """Print the tables: success per approach and condition, then per skill under each condition. Returns
+    the same rows as panels of bars (one per table, the approaches as series)."""
     print("\n### Success per approach [%] (cases x seeds)\n")
     print("| approach | " + " | ".join(c.replace("_", " ") for c in conditions)
           + " | policy ms / step | perception ms / step | demonstrations |")
     print("|---|" + "---|" * (len(conditions) + 3))
+    overall = []
     for stack in STACKS:
-        cells = [rate([r for rs in results[stack][c].values() for r in rs]) for c in conditions]
+        shares = [success([r for rs in results[stack][c].values() for r in rs]) for c in conditions]
+        overall.append((stack, shares))
         every = [r for c in conditions for rs in results[stack][c].values() for r in rs if r.wall_time_s > 0]
         chunk = np.median([r.chunk_ms for r in every]) if every else float("nan")
         seen = np.median([r.perceive_ms for r in every]) if every else float("nan")
-        print(f"| {stack} | " + " | ".join(cells) + f" | {chunk:.2f} | {seen:.2f} | {demos(specs[stack][0])} |")
+        print(f"| {stack} | " + " | ".join(x.format() for x in shares)
+              + f" | {chunk:.2f} | {seen:.2f} | {demos(specs[stack][0])} |")
+    # The overall table has the approaches as rows; drawn with the conditions as groups, one bar per approach.
+    panels = [success_bars("success per approach and condition (cases x seeds)", list(STACKS),
+                           [(c.replace("_", " "), [shares[i] for _, shares in overall])
+                            for i, c in enumerate(conditions)])]
     for condition in conditions:
         print(f"\n### {condition.replace('_', ' ')}: success per skill [%]\n")
         print("| skill | " + " | ".join(STACKS) + " |\n|---|" + "---|" * len(STACKS))
         skills = dict.fromkeys(skill_of(c) for s in STACKS for c in results[s][condition])
-        for skill in skills:
-            row = [rate([r for c, rs in results[s][condition].items() if skill_of(c) == skill for r in rs])
-                   for s in STACKS]
-            print(f"| {skill} | " + " | ".join(row) + " |")
+        rows = [(skill, [success([r for c, rs in results[s][condition].items() if skill_of(c) == skill for r in rs])
+                         for s in STACKS]) for skill in skills]
+        for skill, shares in rows:
+            print(f"| {skill} | " + " | ".join(x.format() for x in shares) + " |")
+        panels.append(success_bars(f"{condition.replace('_', ' ')}: success per skill", list(STACKS), rows))
         failures({s: results[s][condition] for s in STACKS}, 3)
+    return panels
 
 
 def demos(spec: PolicySpec) -> str:

@@ -1,19 +1,23 @@
 """Foundation benchmark: controller timings, simulator and renderer rates, scripted-expert success.
 
     .venv/bin/python benchmarks/control.py --seeds 100
+    .venv/bin/python benchmarks/control.py --seeds 2 --plot docs/bench_control.png   # ~3 min on 2 cores
 
-Prints markdown tables (units in the headers) and the machine they ran on.
+Prints markdown tables (units in the headers) and the machine they ran on; --plot draws them as bars.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import mujoco
 import numpy as np
+from plotting import Bars, Share, save_bars
 
 from hvla.controllers import profiling
 from hvla.core.messages import Plan, Subgoal
@@ -23,11 +27,13 @@ from hvla.orchestration.executor import ExecutorConfig
 from hvla.sim.world import CAMERAS, KitchenWorld, SimConfig
 
 
-def _ms(samples: np.ndarray) -> tuple[str, str]:
-    return f"{np.median(samples) * 1e3:.3f}", f"{np.percentile(samples, 99) * 1e3:.3f}"
+def _ms(samples: np.ndarray) -> tuple[float, float]:
+    """Median and p99 of `samples` [s], in ms."""
+    return float(np.median(samples) * 1e3), float(np.percentile(samples, 99) * 1e3)
 
 
-def controller_rows() -> list[tuple[str, str, str, str]]:
+def controller_rows() -> list[tuple[str, float, float, str]]:
+    """(component, median [ms], p99 [ms], notes) per controller part."""
     ik_warm = profiling.time_ik(n=300, seed=0, seed_noise_rad=0.05)
     ik_cold = profiling.time_ik(n=300, seed=1, seed_noise_rad=None)
     rows = []
@@ -55,7 +61,8 @@ def physics_rate_hz(seconds: float = 1.0) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def render_rates() -> list[tuple[str, str, str]]:
+def render_rates() -> list[tuple[str, float, float]]:
+    """(camera, median [ms], rate [Hz]) per camera and image size."""
     rows = []
     for size in (128, 224):
         world = KitchenWorld(seed=0, config=SimConfig(image_height=size, image_width=size))
@@ -67,7 +74,7 @@ def render_rates() -> list[tuple[str, str, str]]:
                 world.render(cam)
                 times.append(time.perf_counter() - t0)
             med = float(np.median(times))
-            rows.append((f"{cam} {size}x{size} (rgb + depth)", f"{med * 1e3:.1f}", f"{1 / med:.0f}"))
+            rows.append((f"{cam} {size}x{size} (rgb + depth)", med * 1e3, 1 / med))
         world.close()
     return rows
 
@@ -82,7 +89,8 @@ def loop_real_time_factor(seed: int = 3) -> tuple[float, float]:
     return result.sim_time_s / result.wall_time_s, result.sim_time_s
 
 
-def success_rows(n_seeds: int) -> list[tuple[str, str, str, str, str]]:
+def success_rows(n_seeds: int) -> list[tuple[str, Share, float, str]]:
+    """(skill case, success, mean sim time of the successes [s], failure reasons) per case."""
     results = evaluate_skills(default_skill_cases(), range(n_seeds))
     by_case = defaultdict(list)
     for r in results:
@@ -91,10 +99,8 @@ def success_rows(n_seeds: int) -> list[tuple[str, str, str, str, str]]:
     for case, rs in by_case.items():
         ok = [r for r in rs if r.success]
         failures = sorted({(r.reason or "")[:60] for r in rs if not r.success})
-        rows.append((
-            case, f"{len(ok)}/{len(rs)}", f"{100 * len(ok) / len(rs):.1f}",
-            f"{np.mean([r.sim_time_s for r in ok]) if ok else float('nan'):.1f}", "; ".join(failures)[:120],
-        ))
+        rows.append((case, Share.of(r.success for r in rs),
+                     float(np.mean([r.sim_time_s for r in ok])) if ok else float("nan"), "; ".join(failures)[:120]))
     return rows
 
 
@@ -107,19 +113,43 @@ def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=20, help="seeds per skill/object for scripted success")
+    parser.add_argument("--plot", type=Path, default=None, help="draw the tables' numbers as a PNG here")
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {platform.system()}, "
-          f"python {platform.python_version()}, mujoco {mujoco.__version__}\n")
+    machine = f"{platform.processor() or platform.machine()}, {platform.system()}, {os.cpu_count()} cores"
+    print(f"machine: {machine}, python {platform.python_version()}, mujoco {mujoco.__version__}\n")
     print("## Controllers\n")
-    print(table(("component", "median [ms]", "p99 [ms]", "notes"), controller_rows()))
+    controllers = controller_rows()
+    print(table(("component", "median [ms]", "p99 [ms]", "notes"),
+                [(name, f"{med:.3f}", f"{p99:.3f}", notes) for name, med, p99, notes in controllers]))
     print(f"\n## Simulation\n\nphysics step rate: {physics_rate_hz():.0f} steps/s (timestep 2 ms)\n")
-    print(table(("camera", "median [ms]", "rate [Hz]"), render_rates()))
+    renders = render_rates()
+    print(table(("camera", "median [ms]", "rate [Hz]"), [(c, f"{ms:.1f}", f"{hz:.0f}") for c, ms, hz in renders]))
     rtf, sim_s = loop_real_time_factor()
     print(f"\n10 Hz loop with both cameras rendered each step (pick_place, {sim_s:.1f} s simulated): "
           f"real-time factor {rtf:.1f}x\n")
     print(f"## Scripted experts ({args.seeds} seeds each, one attempt, oracle tokens)\n")
+    experts = success_rows(args.seeds)
     print(table(("skill(object, target)", "success", "rate [%]", "mean sim time [s]", "failures"),
-                success_rows(args.seeds)))
+                [(c, ok.format("{hits}/{total}"), ok.format("{pct:.1f}"), f"{sim:.1f}", why)
+                 for c, ok, sim, why in experts]))
+    if args.plot is not None:
+        print(f"\nplot: {plot(controllers, renders, experts, args.seeds, machine, args.plot)}")
+
+
+def plot(controllers: list[tuple[str, float, float, str]], renders: list[tuple[str, float, float]],
+         experts: list[tuple[str, Share, float, str]], seeds: int, machine: str, path: Path) -> Path:
+    """The three tables as bars: controller latency per part (median, p99; log axis: us to ms), render
+    time per camera, scripted success per case."""
+    return save_bars(path, "benchmarks/control.py", machine, [
+        Bars("controllers: latency per call", "latency [ms], log scale", tuple(r[0] for r in controllers),
+             {"median": tuple(r[1] for r in controllers), "p99": tuple(r[2] for r in controllers)},
+             labels="{:.3g}", log=True),
+        Bars("renderer: one camera frame (rgb + depth)", "median time per frame [ms]", tuple(r[0] for r in renders),
+             {"median": tuple(r[1] for r in renders)}, labels="{:.1f}"),
+        Bars(f"scripted experts, {seeds} seeds each, one attempt, oracle tokens", "success [%]",
+             tuple(r[0] for r in experts), {"scripted": tuple(r[1].pct for r in experts)}, labels="{:.0f}",
+             top=100.0),
+    ])
 
 
 if __name__ == "__main__":

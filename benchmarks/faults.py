@@ -7,6 +7,7 @@ as the FCI derives them; stops included: must be <= 1.0) and the episodes or dat
     .venv/bin/python benchmarks/faults.py                 # every case (~5-10 min on 2 cores)
     .venv/bin/python benchmarks/faults.py --cases estop_at_speed,silence
     .venv/bin/python benchmarks/faults.py --cache data/bench/faults.jsonl   # resumable: finished cases kept
+    .venv/bin/python benchmarks/faults.py --cache data/bench/faults.jsonl --plot docs/bench_faults.png
 
 Sensor faults run the trained detector (yolo) where the fault is in the pixels, oracle tokens elsewhere;
 skills are the scripted experts, so a failure is the fault's, not the policy's.
@@ -28,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from plotting import FAIL, PASS, Bars, save_bars
 
 from hvla.controllers.braking import ZERO_RATIOS, LimitRatios, limit_ratios
 from hvla.controllers.cartesian import CartesianController
@@ -546,6 +548,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, from: {', '.join(CASES)}")
     parser.add_argument("--cache", type=Path, default=None, help="JSON lines of finished cases (resumable)")
+    parser.add_argument("--plot", type=Path, default=None, help="draw the table's ratios as a PNG here")
     args = parser.parse_args()
     names = [n.strip() for n in args.cases.split(",") if n.strip()]
     unknown = [n for n in names if n not in CASES]
@@ -570,7 +573,8 @@ def main() -> None:
             with open(args.cache, "a") as f:
                 for r in new:
                     f.write(json.dumps({"key": name, **asdict(r)}, default=lambda v: v.item()) + "\n")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; ratios are max |derivative| / Panda hard limit "
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    print(f"machine: {machine}; ratios are max |derivative| / Panda hard limit "
           f"over every joint command (finite differences at {DT * 1e3:.0f} ms)\n")
     print("| case | expected | observed | pass | v ratio | a ratio | j ratio | lost |")
     print("|---|---|---|---|---|---|---|---|")
@@ -581,6 +585,22 @@ def main() -> None:
     worst = max((r.ratios.worst for r in rows), default=0.0)
     print(f"\n{sum(r.passed for r in rows)}/{len(rows)} cases pass; worst ratio {worst:.2f} (<= 1.0 required); "
           f"{sum(r.lost for r in rows)} episodes/datasets lost")
+    if args.plot is not None and rows:
+        print(f"plot: {plot(rows, machine, args.plot)}")
+
+
+def plot(rows: list[CaseResult], machine: str, path: Path) -> Path:
+    """The table's ratio columns as bars per case, the 1.0 hard limit as a line, pass / FAIL beside each case."""
+    ratios = {"velocity": tuple(r.ratios.velocity for r in rows),
+              "acceleration": tuple(r.ratios.acceleration for r in rows),
+              "jerk": tuple(r.ratios.jerk for r in rows)}
+    passed, lost = sum(r.passed for r in rows), sum(r.lost for r in rows)
+    panel = Bars(f"worst commanded |derivative| / Panda hard limit per case ({passed}/{len(rows)} pass, "
+                 f"{lost} episodes/datasets lost)", "max |derivative| / hard limit (1.0: at the limit)",
+                 tuple(r.case for r in rows), ratios, limit=1.0, limit_label="hard limit (1.0)",
+                 marks=tuple(PASS if r.passed else FAIL for r in rows), horizontal=True,
+                 top=max(1.1, *(r.ratios.worst * 1.05 for r in rows)))
+    return save_bars(path, "benchmarks/faults.py", machine, [panel])
 
 
 if __name__ == "__main__":

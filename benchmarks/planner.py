@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/planner.py                       # rules, offline, hf (tiny random LM), http
     .venv/bin/python benchmarks/planner.py --backends offline --show-failures
+    .venv/bin/python benchmarks/planner.py --backends rules,offline --plot docs/bench_planner.png   # tables as bars
 
 Scenes are `KitchenWorld(seed)` seen through `OraclePerception` (seeds 0-19), a few edited the way a
 real robot sees them: the mango reported without a class ("object" or "fruit"), the bowl moved out of
@@ -41,9 +42,11 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from plotting import Bars, Share, save_bars
 
 from hvla.core.errors import GroundingError, HvlaError
 from hvla.core.messages import ObjectToken, Plan, Scene
@@ -674,8 +677,13 @@ def make_backend(name: str, tmp: str) -> tuple[Any, str]:
 PLAN_GROUPS = ("template", "multi", "attribute", "unseen", "paraphrase_dev", "paraphrase_test", "paraphrase_fresh")
 
 
-def _pct(values: list[bool]) -> str:
-    return f"{100 * sum(values) / len(values):5.1f}% ({sum(values)}/{len(values)})" if values else "-"
+PCT = "{pct:5.1f}% ({hits}/{total})"  # a Share as the tables print it
+SUMMARY = ("exact_plan", "held_out_test", "held_out_fresh", "grounding", "asks_right_question", "correct_refusal",
+           "refusal_with_reason")
+
+
+def _cell(value: Any) -> str:
+    return value.format(PCT) if isinstance(value, Share) else str(value)
 
 
 def summarise(name: str, note: str, outcomes: list[Outcome]) -> dict[str, Any]:
@@ -688,17 +696,18 @@ def summarise(name: str, note: str, outcomes: list[Outcome]) -> dict[str, Any]:
     head = [o.latency_s * 1e3 for o in outcomes if o.used_model]
     return {
         "backend": name, "note": note,
-        "exact_plan": _pct([o.exact for o in plan_cases]),
-        "held_out_test": _pct([o.exact for o in by["paraphrase_test"]]),
-        "held_out_fresh": _pct([o.exact for o in by["paraphrase_fresh"]]),
-        "grounding": _pct([o.grounded for o in plan_cases]),
-        "asks_right_question": _pct([o.exact for o in by["ambiguous"]]),
-        "correct_refusal": _pct([o.exact for o in refusals]),
-        "refusal_with_reason": _pct([o.grounded for o in by["impossible"]]),
+        "exact_plan": Share.of([o.exact for o in plan_cases]),
+        "held_out_test": Share.of([o.exact for o in by["paraphrase_test"]]),
+        "held_out_fresh": Share.of([o.exact for o in by["paraphrase_fresh"]]),
+        "grounding": Share.of([o.grounded for o in plan_cases]),
+        "asks_right_question": Share.of([o.exact for o in by["ambiguous"]]),
+        "correct_refusal": Share.of([o.exact for o in refusals]),
+        "refusal_with_reason": Share.of([o.grounded for o in by["impossible"]]),
         "median_ms": round(statistics.median(lat), 2), "p95_ms": round(float(np.percentile(lat, 95)), 2),
         "head_read": f"{len(head)}/{len(outcomes)}",
         "head_median_ms": round(statistics.median(head), 2) if head else "-",
-        "groups": {g: _pct([o.exact for o in by[g]]) for g in (*PLAN_GROUPS, "ambiguous", "impossible", "nonsense")},
+        "groups": {g: Share.of([o.exact for o in by[g]])
+                   for g in (*PLAN_GROUPS, "ambiguous", "impossible", "nonsense")},
     }
 
 
@@ -708,16 +717,35 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     print("| " + " | ".join(cols) + " |")
     print("|" + "|".join("---" for _ in cols) + "|")
     for r in rows:
-        print("| " + " | ".join(str(r[c]) for c in cols) + " |")
+        print("| " + " | ".join(_cell(r[c]) for c in cols) + " |")
     print()
     groups = list(rows[0]["groups"])
     print("| exact / correct per group | " + " | ".join(r["backend"] for r in rows) + " |")
     print("|---|" + "|".join("---" for _ in rows) + "|")
     for g in groups:
-        print(f"| {g} | " + " | ".join(r["groups"][g] for r in rows) + " |")
+        print(f"| {g} | " + " | ".join(_cell(r["groups"][g]) for r in rows) + " |")
     print()
     for r in rows:
-        print(f"- {r['backend']}: {r['note']}; refusals naming the reason (impossible): {r['refusal_with_reason']}")
+        reason = _cell(r["refusal_with_reason"])
+        print(f"- {r['backend']}: {r['note']}; refusals naming the reason (impossible): {reason}")
+
+
+def plot(rows: list[dict[str, Any]], machine: str, path: Path) -> Path:
+    """The tables as bars, one per backend: exact / correct per group (its instruction count in brackets),
+    the summary rates, and the latency per instruction."""
+    groups = tuple(rows[0]["groups"])
+    per_group = Bars("exact plan / right question / right refusal, per instruction group", "correct [%]",
+                     tuple(f"{g} ({rows[0]['groups'][g].total})" for g in groups),
+                     {r["backend"]: tuple(r["groups"][g].pct for g in groups) for r in rows},
+                     labels="{:.0f}", top=100.0)
+    summary = Bars("summary: plans (all plan groups, held-out phrasings), grounding, questions, refusals",
+                   "correct [%]", tuple(c.replace("_", " ") for c in SUMMARY),
+                   {r["backend"]: tuple(r[c].pct for c in SUMMARY) for r in rows}, labels="{:.1f}", top=100.0)
+    latency = Bars("latency per instruction, after loading (1 torch thread)", "latency [ms]",
+                   tuple(r["backend"] for r in rows),
+                   {"median": tuple(r["median_ms"] for r in rows), "p95": tuple(r["p95_ms"] for r in rows)},
+                   labels="{:.2f}", horizontal=True)
+    return save_bars(path, "benchmarks/planner.py", machine, [per_group, summary, latency])
 
 
 def check_held_out() -> list[str]:
@@ -733,6 +761,7 @@ def main() -> None:
     parser.add_argument("--groups", default="", help="comma-separated groups to run (default: all)")
     parser.add_argument("--show-failures", action="store_true")
     parser.add_argument("--json", action="store_true", help="print the summary rows as JSON too")
+    parser.add_argument("--plot", type=Path, default=None, help="draw the tables' numbers as a PNG here")
     args = parser.parse_args()
     import torch
 
@@ -745,8 +774,8 @@ def main() -> None:
         counts[c.group] += 1
     print(f"{len(cases)} instructions on {len({(c.seed, c.edit) for c in cases})} scenes: {dict(counts)}")
     print(f"hand-written paraphrases that also occur in the head's generated training data: {check_held_out()}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}, torch threads 1\n")
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    print(f"machine: {machine}, load average {os.getloadavg()[0]:.1f}, torch threads 1\n")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.backends.split(","):
@@ -765,7 +794,9 @@ def main() -> None:
                         print(f"[{name}] {o.case.group} seed {o.case.seed} {o.case.instruction!r}: {o.detail}")
     print_table(rows)
     if args.json:
-        print(json.dumps(rows, indent=1))
+        print(json.dumps(rows, indent=1, default=lambda v: v.format(PCT)))
+    if args.plot is not None and rows:
+        print(f"plot: {plot(rows, machine, args.plot)}")
 
 
 if __name__ == "__main__":

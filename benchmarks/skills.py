@@ -1,7 +1,7 @@
 """Skills benchmark: the learned policy against the scripted expert on held-out kitchens.
 
     .venv/bin/python benchmarks/skills.py --seeds 20                       # everything, committed policy
-    .venv/bin/python benchmarks/skills.py --sections main,mango --seeds 10
+    .venv/bin/python benchmarks/skills.py --sections main,mango --seeds 10 --plot runs/bench_skills.png
     .venv/bin/python benchmarks/skills.py --bc data/runs/bc/policy.pt \
         --efficiency 10=data/runs/eff10/policy.pt,50=data/runs/eff50/policy.pt
 
@@ -39,6 +39,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from plotting import Bars, Share, save_bars
 
 from hvla.orchestration.evaluation import SkillCase
 from hvla.orchestration.rollouts import PolicySpec, RolloutJob, RolloutResult, default_workers, map_jobs, run_rollout
@@ -49,6 +50,7 @@ FIRST_SEED = 10_000
 FRUITS = ("banana", "apple", "lemon")
 CHAINED = " after "  # in a case name: the subgoals before the last are set-up, run scripted
 SECTIONS = ("main", "mango", "chained", "disturbances", "efficiency", "dagger", "latency")
+ACT_BUDGET_MS = 5.0  # one act() of the learned policy
 
 
 def case_jobs(skill: str, obj: str, target: str | None = None) -> tuple[str, tuple[SubgoalSpec, ...], SkillCase]:
@@ -183,28 +185,42 @@ def run(policies: dict[str, PolicySpec], cases, seeds: range, disturbance: Distu
     return out
 
 
+def success(results: list[RolloutResult]) -> Share:
+    return Share.of(r.success for r in results)
+
+
 def rate(results: list[RolloutResult]) -> str:
-    if not results:
-        return "-"
-    return f"{100 * np.mean([r.success for r in results]):.0f} ({sum(r.success for r in results)}/{len(results)})"
+    """A table's cell: "95 (19/20)" (success [%], then successes of episodes), "-" when none ran."""
+    return success(results).format()
 
 
 def skill_of(case: str) -> str:
     return case.split("(")[0]
 
 
-def table(title: str, results: dict[str, dict[str, list[RolloutResult]]], by_skill: bool = True) -> None:
+def table(title: str, results: dict[str, dict[str, list[RolloutResult]]], by_skill: bool = True) -> Bars:
+    """Print success per case (and per skill) for each policy; return the same rows as a panel of bars."""
     names = list(results)
     print(f"\n### {title}\n")
     print("| case | " + " | ".join(f"{n} [%]" for n in names) + " |")
     print("|---|" + "---|" * len(names))
     cases = list(dict.fromkeys(c for n in names for c in results[n]))
-    for case in cases:
-        print(f"| {case} | " + " | ".join(rate(results[n].get(case, [])) for n in names) + " |")
+    rows = [(case, [success(results[n].get(case, [])) for n in names]) for case in cases]
+    for case, shares in rows:
+        print(f"| {case} | " + " | ".join(x.format() for x in shares) + " |")
     if by_skill:
         for skill in dict.fromkeys(skill_of(c) for c in cases):
-            row = [rate([r for c, rs in results[n].items() if skill_of(c) == skill for r in rs]) for n in names]
-            print(f"| **{skill} (all)** | " + " | ".join(f"**{x}**" for x in row) + " |")
+            shares = [success([r for c, rs in results[n].items() if skill_of(c) == skill for r in rs]) for n in names]
+            rows.append((f"{skill} (all)", shares))
+            print(f"| **{skill} (all)** | " + " | ".join(f"**{x.format()}**" for x in shares) + " |")
+    return success_bars(title, names, rows)
+
+
+def success_bars(title: str, series: list[str], rows: list[tuple[str, list[Share]]]) -> Bars:
+    """A table of success rates as lying grouped bars: one group per row, one bar per column (`series`)."""
+    return Bars(title, "success [%]", tuple(label for label, _ in rows),
+                {name: tuple(shares[i].pct for _, shares in rows) for i, name in enumerate(series)},
+                labels="{:.0f}", horizontal=True, top=100.0)
 
 
 def failures(results: dict[str, dict[str, list[RolloutResult]]], top: int = 4) -> None:
@@ -258,6 +274,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--cache", type=Path, default=Path("data/bench/skills.jsonl"))
     parser.add_argument("--perception", default="oracle", help="tokens the policies act on: oracle | yolo")
+    parser.add_argument("--plot", type=Path, default=None, help="draw the tables' numbers as a PNG here")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
     cache = Cache(args.cache)
@@ -267,27 +284,30 @@ def main() -> None:
     policies = {"scripted": PolicySpec("scripted"), "learned": learned}
     if args.bc:
         policies["learned (BC only)"] = PolicySpec.learned(args.bc)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), {args.workers} workers; "
+    machine = f"{platform.machine()}, {os.cpu_count()} cores (shared)"
+    panels: list[Bars] = []
+    print(f"machine: {machine}, {args.workers} workers; "
           f"held-out seeds {seeds.start}..{seeds.stop - 1}; {args.perception} tokens; one attempt per episode")
     none = Disturbance()
     if "main" in sections:
         res = run(policies, main_cases(), seeds, none, cache, args.workers, "main", args.perception)
-        table(f"Success per skill and object, held-out kitchens, {args.perception} tokens", res)
+        panels.append(table(f"Success per skill and object, held-out kitchens, {args.perception} tokens", res))
         failures(res)
     if "mango" in sections:
         res = run(policies, mango_cases(), seeds, none, cache, args.workers, "mango", args.perception)
-        table(f"The mango (never in training), {args.perception} tokens", res)
+        panels.append(table(f"The mango (never in training), {args.perception} tokens", res))
         failures(res)
     if "chained" in sections:
         res = run(policies, chained_cases(), seeds, none, cache, args.workers, "chained", args.perception)
-        table(f"A skill after another (the first one scripted), {args.perception} tokens", res, by_skill=False)
+        panels.append(table(f"A skill after another (the first one scripted), {args.perception} tokens", res,
+                            by_skill=False))
         failures(res)
     if "disturbances" in sections:
         for kind in ("moved_object", "occlusion", "distractors"):
             # Under occlusion, also the learned policy without its short hold of missed tokens (an ablation).
             extra = {"learned, no token hold": learned.with_settings(hold_frames=0)} if kind == "occlusion" else {}
             res = run(policies | extra, disturbance_cases(), dseeds, Disturbance(kind), cache, args.workers, kind)
-            table(f"Disturbance: {kind.replace('_', ' ')}", res)
+            panels.append(table(f"Disturbance: {kind.replace('_', ' ')}", res))
             failures(res, 3)
     if "efficiency" in sections and args.efficiency:
         pairs = (x.split("=") for x in args.efficiency.split(","))
@@ -296,33 +316,49 @@ def main() -> None:
         res = run(eff, main_cases(), eseeds, none, cache, args.workers, "efficiency")
         print("\n### Data efficiency (BC, no DAgger), success over all main cases [%]\n")
         print("| demos per skill | pick | pick_place | place | wipe | all |\n|---|---|---|---|---|---|")
-        for name, cases in res.items():
-            row = [rate([r for c, rs in cases.items() if skill_of(c) == s for r in rs])
-                   for s in ("pick", "pick_place", "place", "wipe")]
-            print(f"| {name} | " + " | ".join(row) + f" | {rate([r for rs in cases.values() for r in rs])} |")
+        columns = ("pick", "pick_place", "place", "wipe", "all")
+        rows = [(name, [success([r for c, rs in cases.items() if s in ("all", skill_of(c)) for r in rs])
+                        for s in columns]) for name, cases in res.items()]
+        for name, shares in rows:
+            print(f"| {name} | " + " | ".join(x.format() for x in shares) + " |")
+        panels.append(success_bars("Data efficiency (BC, no DAgger)", list(columns), rows))
     if "dagger" in sections and args.bc:
         pair = {"BC": policies["learned (BC only)"], "BC+DAgger": learned}
         print("\n### BC vs BC+DAgger [%]\n")
         print("| condition | skill | BC | BC+DAgger |\n|---|---|---|---|")
+        rows = []
         for kind in ("none", "moved_object"):
             cases = main_cases() if kind == "none" else disturbance_cases()
             res = run(pair, cases, seeds if kind == "none" else dseeds, Disturbance(kind), cache, args.workers, kind)
             skills = dict.fromkeys(skill_of(c) for c in res["BC"])
             for skill in (*skills, "all"):
-                row = [rate([r for c, rs in res[n].items() if skill in ("all", skill_of(c)) for r in rs]) for n in pair]
+                shares = [success([r for c, rs in res[n].items() if skill in ("all", skill_of(c)) for r in rs])
+                          for n in pair]
+                rows.append((f"{kind.replace('_', ' ')}: {skill}", shares))
                 bold = "**" if skill == "all" else ""
-                print(f"| {kind.replace('_', ' ')} | {bold}{skill}{bold} | " + " | ".join(row) + " |")
+                print(f"| {kind.replace('_', ' ')} | {bold}{skill}{bold} | " + " | ".join(x.format() for x in shares)
+                      + " |")
+        panels.append(success_bars("BC vs BC+DAgger", list(pair), rows))
     if "latency" in sections:
         print("\n### Inference latency (one act() = features + network + ensembling)\n")
         print("| runtime | measure | median [ms] | p95 [ms] | budget [ms] |\n|---|---|---|---|---|")
+        rows = []
         for runtime in ("torch", "onnx"):
             spec = learned.with_settings(runtime=runtime)
-            med, p95 = latency(spec)
-            print(f"| {runtime} | in-process, 1 thread | {med:.2f} | {p95:.2f} | 5 |")
+            rows.append((runtime, "in-process, 1 thread", *latency(spec)))
             loop = [c["chunk_ms"] for c in cache.rows.values() if c["key"].startswith(policy_key(spec) + "|")]
             if loop:  # from this cache's episodes of that runtime (the main section fills it)
-                print(f"| {runtime} | in the loop, mean per episode ({len(loop)} episodes) | {np.median(loop):.2f} | "
-                      f"{np.percentile(loop, 95):.2f} | 5 |")
+                rows.append((runtime, f"in the loop, mean per episode ({len(loop)} episodes)", float(np.median(loop)),
+                             float(np.percentile(loop, 95))))
+        for runtime, measure, med, p95 in rows:
+            print(f"| {runtime} | {measure} | {med:.2f} | {p95:.2f} | {ACT_BUDGET_MS:g} |")
+        panels.append(Bars("Inference latency, one act() (features + network + ensembling)", "latency [ms]",
+                           tuple(f"{runtime}, {measure}" for runtime, measure, _, _ in rows),
+                           {"median": tuple(r[2] for r in rows), "p95": tuple(r[3] for r in rows)},
+                           limit=ACT_BUDGET_MS, limit_label=f"budget ({ACT_BUDGET_MS:g} ms)", labels="{:.2f}",
+                           horizontal=True))
+    if args.plot is not None and panels:
+        print(f"\nplot: {save_bars(args.plot, 'benchmarks/skills.py', machine, panels)}")
 
 
 if __name__ == "__main__":
