@@ -17,6 +17,9 @@ class World(Robot, Protocol):
     """A body to command plus what only the world knows: its camera names and its success check."""
 
     cameras: tuple[str, ...]  # every view `observe` can render
+    # Where the gripper's fingertips end relative to its TCP along the approach axis [m] (negative: below it).
+    # Bodies differ (hvla's kitchen Panda: -0.0095, robosuite's: +0.0018); scripted grasps keep the tips clear.
+    fingertip_above_tcp_m: float
 
     def succeeded(self, subgoal: Subgoal, scene: Scene) -> bool:
         """Whether `subgoal` holds now (truth where the world has it, else the perceived `scene`)."""

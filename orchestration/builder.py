@@ -94,6 +94,15 @@ def build_world(seed: int, stack: StackConfig, scene: Any = None) -> World:
     return WORLDS.build(stack.world, config, seed=seed, image_size=render_size(stack))
 
 
+def build_skills(stack: StackConfig, world: World) -> Any:
+    """The skill policy, with what only the world knows filled in where its config leaves it open (None):
+    the gripper's fingertips relative to its TCP, which scripted grasps keep clear of the support."""
+    config = stack.config("skills")
+    if config is not None and getattr(config, "fingertip_above_tcp_m", 0.0) is None:
+        config = replace(config, fingertip_above_tcp_m=world.fingertip_above_tcp_m)
+    return SKILL_POLICIES.build(stack.skills, config)
+
+
 FROM_STACK: Any = object()  # build_executor's "build this part from the stack" (None means: no planner)
 
 
@@ -110,7 +119,7 @@ def build_executor(world: World, stack: StackConfig, recorder: StepRecorder | No
     return Executor(
         robot=robot if robot is not None else world,
         perception=perception if perception is not None else stack.build("perception"),
-        policy=policy if policy is not None else stack.build("skills"),
+        policy=policy if policy is not None else build_skills(stack, world),
         controller=stack.build("controller"),
         planner=stack.build("planner") if planner is FROM_STACK else planner,
         config=stack.executor,

@@ -52,6 +52,7 @@ class KitchenWorld:
     """A seeded kitchen tabletop with a Franka Panda. Same seed, same world, bit for bit."""
 
     cameras: tuple[str, ...] = CAMERAS
+    fingertip_above_tcp_m: float = -0.0095  # the finger boxes of example-robot-data's Panda reach below the TCP
 
     def __init__(self, seed: int = 0, scene: SceneConfig | None = None, config: SimConfig | None = None):
         self.config = config or SimConfig()

@@ -117,15 +117,23 @@ class _PhraseParser:
         self.heads = heads
         self.multi = sorted((k for k in heads if len(k) > 1), key=len, reverse=True)
 
-    def head_at(self, i: int) -> tuple[int, Head, bool] | None:
-        """(words consumed, head, plural) for a noun starting at i."""
-        for k in self.multi:  # multi-word scene labels first: "fruit bowl", "fruit bowls"
+    def multi_head_at(self, i: int) -> tuple[int, Head, bool] | None:
+        """A multi-word scene label starting at i ("fruit bowl", "orange juice", "cream cheese"): it wins over
+        reading its first word as a colour or an adjective, since the scene says such a thing is here."""
+        for k in self.multi:
             n = len(k)
             if i + n > len(self.w) or self.w[i : i + n - 1] != k[:-1]:
                 continue
             last, (stem, plural) = self.w[i + n - 1], singular(self.w[i + n - 1])
             if last == k[-1] or (plural and stem == k[-1]):
                 return n, Head(" ".join(k), self.heads[k]), last != k[-1]
+        return None
+
+    def head_at(self, i: int) -> tuple[int, Head, bool] | None:
+        """(words consumed, head, plural) for a noun starting at i."""
+        multi = self.multi_head_at(i)
+        if multi is not None:
+            return multi
         word = self.w[i]
         for cand, plural in ((word, False), singular(word)):
             sense = self._sense(cand)
@@ -195,7 +203,8 @@ class _PhraseParser:
             if rel is not None and i + len(rel) < n:
                 self._relation(f, self.w[i + len(rel) :], far=_REL_WORDS[rel])
                 break
-            if w in COLORS and not (w in NOUNS and (i == n - 1 or self.w[i + 1] in _NOUN_FOLLOWERS)):
+            if w in COLORS and self.multi_head_at(i) is None and not (
+                    w in NOUNS and (i == n - 1 or self.w[i + 1] in _NOUN_FOLLOWERS)):
                 colors.append(COLOR_SYNONYMS.get(w, w))
                 i += 1
                 continue

@@ -52,6 +52,8 @@ class LiberoConfig:
     task: int = 0
     init_index: int | None = None  # the official init state; None: the scene seed picks it (seed % 50)
     server: LiberoServerConfig = field(default_factory=LiberoServerConfig)
+    settle_steps: int = 10  # steps holding still after the reset while objects settle (LIBERO's evaluations wait
+    # 10 such steps too, outside the step cap: init states place objects a little into their supports)
 
 
 _SERVERS: dict[LiberoServerConfig, LiberoServer] = {}
@@ -98,9 +100,12 @@ class LiberoWorld:
         self._kinds = {o.name: o for o in self.info.objects}
         self._containers = {r.target for r in self.info.regions.values() if r.name.endswith("_contain_region")}
         self._last = first
-        self._start_z = {o.name: o.position_m[2] for o in self._objects(first)}
+        for _ in range(config.settle_steps):
+            self._last = self.server.step(first.joint_pos_rad, +1.0)
+        self._start_z = {o.name: o.position_m[2] for o in self._objects(self._last)}
 
     cameras: tuple[str, ...] = tuple(CAMERAS)
+    fingertip_above_tcp_m: float = 0.0018  # robosuite's Panda pads end 2 mm above the TCP (measured, server geoms)
 
     # --- Robot interface -------------------------------------------------------------------
     def observe(self, cameras: Sequence[str] | None = None) -> Observation:

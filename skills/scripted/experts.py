@@ -119,6 +119,32 @@ def _top_z(tok: ObjectToken) -> float:
     return float(tok.position_m[2] + 0.5 * tok.extent_m[2])
 
 
+def _bottom_z(tok: ObjectToken) -> float:
+    return float(tok.position_m[2] - 0.5 * tok.extent_m[2])
+
+
+@dataclass(frozen=True)
+class GraspConfig:
+    """How low the hand may close on an object: the gripper's own geometry, which differs between bodies.
+
+    `fingertip_above_tcp_m` is where the fingertips end relative to the TCP along the approach axis (the
+    world knows: hvla's kitchen Panda fingers reach 9.5 mm below it, robosuite's pads end 2 mm above it).
+    """
+
+    fingertip_above_tcp_m: float = -0.0095
+    tip_clearance_m: float = 0.0055  # the fingertips stay this far above the object's support
+    palm_clearance_m: float = 0.04  # the TCP at most this far below the object's top (lower: the palm hits it)
+
+    def height(self, tok: ObjectToken) -> float:
+        """Where the TCP closes on `tok`: its middle, but no lower than the fingertips clear its support and
+        no lower than the palm clears its top (a tall carton is held near its top, a flat box low)."""
+        lowest = _bottom_z(tok) + self.tip_clearance_m - self.fingertip_above_tcp_m
+        return max(float(tok.position_m[2]), lowest, _top_z(tok) - self.palm_clearance_m)
+
+
+KITCHEN_GRASP = GraspConfig()
+
+
 def _grasp_yaw(tok: ObjectToken) -> float:
     return wrap_grasp_yaw(tok.yaw_rad)
 
@@ -135,7 +161,7 @@ def _hold(z: float | None = None) -> TargetFn:
     return target
 
 
-def grasp_phases(obj: str) -> list[Phase]:
+def grasp_phases(obj: str, config: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
     def above(scene: Scene, proprio: Proprio) -> Target:
         tok = _token(scene, obj)
         return np.array([*tok.position_m[:2], max(SAFE_Z_M, _top_z(tok) + 0.1)]), _grasp_yaw(tok)
@@ -146,9 +172,7 @@ def grasp_phases(obj: str) -> list[Phase]:
 
     def grasp(scene: Scene, proprio: Proprio) -> Target:
         tok = _token(scene, obj)
-        # Fingertip pads centred on the object's middle, never below 1.5 cm (the pads hit the table).
-        z = max(0.015, float(tok.position_m[2]))
-        return np.array([*tok.position_m[:2], z]), _grasp_yaw(tok)
+        return np.array([*tok.position_m[:2], config.height(tok)]), _grasp_yaw(tok)
 
     return [
         Phase("rise", _hold(SAFE_Z_M), OPEN_M, freeze=True),
@@ -159,8 +183,9 @@ def grasp_phases(obj: str) -> list[Phase]:
     ]
 
 
-def pick_phases(obj: str) -> list[Phase]:
-    return [*grasp_phases(obj), Phase("lift", _hold(SAFE_Z_M), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.015, freeze=True)]
+def pick_phases(obj: str, grasp: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
+    lift = Phase("lift", _hold(SAFE_Z_M), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.015, freeze=True)
+    return [*grasp_phases(obj, grasp), lift]
 
 
 def place_phases(obj: str, target: str) -> list[Phase]:
@@ -173,8 +198,10 @@ def place_phases(obj: str, target: str) -> list[Phase]:
     def lower(scene: Scene, proprio: Proprio) -> Target:
         dest = _token(scene, target)
         held = _token(scene, obj)
-        # The held object's centre sits at the TCP; its bottom goes 2 cm above the rim or surface.
-        z = _top_z(dest) + 0.5 * float(held.extent_m[2]) + 0.02
+        # The held object's bottom goes 2 cm above the rim or surface; it hangs below the TCP by what the
+        # grasp left under the fingers (half its height when held at its middle).
+        below_tcp = max(float(proprio.ee_position_m[2]) - _bottom_z(held), 0.0)
+        z = _top_z(dest) + below_tcp + 0.02
         return np.array([*dest.position_m[:2], z]), hand_yaw(proprio.T_world_ee)
 
     return [
@@ -186,7 +213,7 @@ def place_phases(obj: str, target: str) -> list[Phase]:
     ]
 
 
-def wipe_phases(tool: str, region: str, press_z_m: float = 0.012) -> list[Phase]:
+def wipe_phases(tool: str, region: str, press_z_m: float = 0.012, grasp: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
     """Grasp the sponge, sweep it over the dirt patch in overlapping strokes, let go where the last ends.
 
     Putting the sponge back is not part of wiping: it is a `place` the planner adds when asked
@@ -214,7 +241,7 @@ def wipe_phases(tool: str, region: str, press_z_m: float = 0.012) -> list[Phase]
         strokes.append(Phase(f"stroke{i}_start", stroke_point(i, 0), CLOSED_M, SLOW_MPS, tol_m=0.012))
         strokes.append(Phase(f"stroke{i}_end", stroke_point(i, 1), CLOSED_M, WIPE_MPS, tol_m=0.012))
     return [
-        *grasp_phases(tool),
+        *grasp_phases(tool, grasp),
         Phase("lift", _hold(CARRY_OVER_Z_M), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.015, freeze=True),
         *strokes,
         Phase("release", stroke_point(2, 1), OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4, freeze=True),

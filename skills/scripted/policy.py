@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from hvla.core.errors import MessageError
 from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene, Subgoal
 from hvla.skills.base import SKILL_POLICIES
-from hvla.skills.scripted.experts import PhaseExpert, grasp_phases, pick_phases, place_phases, wipe_phases
+from hvla.skills.scripted.experts import (
+    KITCHEN_GRASP,
+    GraspConfig,
+    PhaseExpert,
+    grasp_phases,
+    pick_phases,
+    place_phases,
+    wipe_phases,
+)
 from hvla.skills.scripted.motion import hand_yaw, straight_chunk
 
 UNSEEN_PATIENCE_STEPS = 20  # 2 s at 10 Hz
@@ -17,7 +27,7 @@ SKILL_ARGS = {
 }
 
 
-def expert_for(subgoal: Subgoal) -> PhaseExpert:
+def expert_for(subgoal: Subgoal, grasp: GraspConfig = KITCHEN_GRASP) -> PhaseExpert:
     args = subgoal.args
     missing = [a for a in SKILL_ARGS.get(subgoal.skill, ()) if a not in args]
     if subgoal.skill not in SKILL_ARGS:
@@ -25,25 +35,39 @@ def expert_for(subgoal: Subgoal) -> PhaseExpert:
     if missing:
         raise MessageError(f"subgoal {subgoal.describe()} lacks arguments {missing}")
     if subgoal.skill == "pick":
-        return PhaseExpert(pick_phases(args["object"]))
+        return PhaseExpert(pick_phases(args["object"], grasp))
     if subgoal.skill == "place":
         return PhaseExpert(place_phases(args["object"], args["target"]))
     if subgoal.skill == "pick_place":
-        return PhaseExpert([*grasp_phases(args["object"]), *place_phases(args["object"], args["target"])])
-    return PhaseExpert(wipe_phases(args["tool"], args["region"]))
+        return PhaseExpert([*grasp_phases(args["object"], grasp), *place_phases(args["object"], args["target"])])
+    return PhaseExpert(wipe_phases(args["tool"], args["region"], grasp=grasp))
 
 
-@SKILL_POLICIES.register("scripted")
+@dataclass(frozen=True)
+class ScriptedSkillsConfig:
+    """`fingertip_above_tcp_m`: the gripper's fingertips relative to its TCP (None: the world's own, filled
+    in by the builder; see `GraspConfig`)."""
+
+    fingertip_above_tcp_m: float | None = None
+
+    def grasp(self) -> GraspConfig:
+        if self.fingertip_above_tcp_m is None:
+            return KITCHEN_GRASP
+        return GraspConfig(fingertip_above_tcp_m=self.fingertip_above_tcp_m)
+
+
+@SKILL_POLICIES.register("scripted", config=ScriptedSkillsConfig)
 class ScriptedSkills:
     """Closed-loop experts on ground-truth or perceived tokens; the demonstrators of the learned policy."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: ScriptedSkillsConfig | None = None) -> None:
+        self.grasp = (config or ScriptedSkillsConfig()).grasp()
         self.expert: PhaseExpert | None = None
         self._last_seen: dict[str, ObjectToken] = {}
         self._unseen_steps = 0
 
     def reset(self, scene: Scene, subgoal: Subgoal) -> None:
-        self.expert = expert_for(subgoal)
+        self.expert = expert_for(subgoal, self.grasp)
         self._last_seen = {t.name: t for t in scene.tokens}
         self._unseen_steps = 0
 

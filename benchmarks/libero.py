@@ -1,0 +1,209 @@
+"""LIBERO benchmark: hvla's stack on LIBERO's suites, by LIBERO's protocol, graded by LIBERO's own check.
+
+    .venv/bin/python benchmarks/libero.py --suite libero_object --episodes-per-task 5      # a quick look
+    .venv/bin/python benchmarks/libero.py --suite all --episodes-per-task 20                # the reported table
+    .venv/bin/python benchmarks/libero.py --suite libero_goal --tasks 3,7 --video runs/libero_video
+
+The protocol: every task of a suite, from LIBERO's official initial states (the first N of the 50 per task),
+each episode capped at the suite's step limit (LIBERO's evaluation: spatial 220, object 280, goal 300,
+LIBERO-10 520 steps of 50 ms), and a success is LIBERO's `check_success()` on the task's BDDL goal when the
+episode ends, nothing of hvla's. hvla gets only the task's instruction: the planner grounds it in the
+scene's tokens, the skills execute it, the controllers keep the Panda's limits. One attempt per episode
+with hvla's usual retry and re-plan inside the step budget.
+
+Results are cached per (stack, suite, task, init state) in --cache, so a stopped run resumes where it was
+and a re-run only adds what is new. The published numbers beside the table are VLAs trained on LIBERO's 50
+human demonstrations per task; hvla's rows use its own planner and skills, and none of LIBERO's demos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import hvla  # noqa: F401  (offline, headless defaults)
+from hvla.core.errors import HvlaError
+from hvla.orchestration import ExecutorConfig, StackConfig, build_executor, build_world
+from hvla.orchestration.video import VideoRecorder
+from hvla.sim.libero import LiberoConfig
+
+SUITES = ("libero_spatial", "libero_object", "libero_goal", "libero_10")
+MAX_STEPS = {"libero_spatial": 220, "libero_object": 280, "libero_goal": 300, "libero_10": 520, "libero_90": 400}
+# Published success [%] (Spatial, Object, Goal, LIBERO-10); all trained on LIBERO's human demonstrations.
+PUBLISHED = {
+    "pi0.5": (98.8, 98.2, 98.0, 92.4),
+    "OpenVLA-OFT (avg 97.1)": (97.6, 98.4, 97.9, 94.5),
+    "OpenVLA (avg 76.5)": (84.7, 88.4, 79.2, 53.7),
+}
+
+
+@dataclass(frozen=True)
+class EpisodeRow:
+    key: str
+    suite: str
+    task: int
+    init: int
+    instruction: str
+    success: bool  # LIBERO's check_success() at the end of the episode
+    plan_success: bool  # hvla's own verdict (every subgoal's predicate held)
+    steps: int
+    wall_s: float
+    plan: str
+    failure: str | None
+
+
+class Cache:
+    """Rows by key in a JSON-lines file, appended as they finish (a killed run loses at most one episode)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: dict[str, dict] = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut by a kill
+                self.rows[row["key"]] = row
+
+    def add(self, row: EpisodeRow) -> None:
+        self.rows[row.key] = asdict(row)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a") as f:
+            f.write(json.dumps(asdict(row)) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def stack_for(args: argparse.Namespace, suite: str, task: int, init: int) -> StackConfig:
+    steps = MAX_STEPS.get(suite, 400)
+    return StackConfig(
+        world="libero", perception=args.perception, planner=args.planner, skills=args.skills,
+        image_size=args.image_size,
+        executor=ExecutorConfig(episode_timeout_s=steps * 0.05, log_cameras=("scene",) if args.video else ()),
+        configs={"world": LiberoConfig(suite, task, init)},
+    )
+
+
+def stack_key(args: argparse.Namespace) -> str:
+    return f"{args.perception}/{args.planner}/{args.skills}"
+
+
+def run_episode(args: argparse.Namespace, suite: str, task: int, init: int, video: Path | None) -> EpisodeRow:
+    wall0 = time.time()
+    stack = stack_for(args, suite, task, init)
+    key = f"{stack_key(args)}/{suite}/{task}/{init}"
+    world = build_world(init, stack)
+    steps = {"n": 0}
+    command = world.command
+
+    def counted(cmd):  # the suite's cap is on LIBERO steps; the executor's budget enforces it on its clock
+        steps["n"] += 1
+        command(cmd)
+
+    world.command = counted
+    recorder = VideoRecorder(video) if video is not None else None
+    try:
+        executor = build_executor(world, stack, recorder)
+        result = executor.run_instruction(world.instruction)
+        plan = " -> ".join(f"{r.skill}({', '.join(r.args.values())})" for r in result.subgoals)
+        plan_ok, failure = result.success, result.failure
+    except HvlaError as exc:  # refused by the planner, or the server failed: a failed episode with its reason
+        plan, plan_ok, failure = "", False, f"{type(exc).__name__}: {exc}"
+    try:
+        success = world.task_succeeded()
+    except HvlaError as exc:
+        success, failure = False, failure or f"{type(exc).__name__}: {exc}"
+    if recorder is not None:
+        recorder.write()
+    return EpisodeRow(key, suite, task, init, world.instruction, success, plan_ok, steps["n"],
+                      round(time.time() - wall0, 2), plan, failure)
+
+
+def machine() -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{platform.machine()}, {os.cpu_count()} cores, load average {load:.1f}"
+
+
+def report(rows: list[dict], suites: list[str], episodes: int) -> None:
+    print(f"\nmachine: {machine()}; {episodes} official init states per task; success = LIBERO check_success()\n")
+    print("| suite | task | instruction | success | mean steps | mean wall [s] | failures |")
+    print("|---|---|---|---|---|---|---|")
+    per_suite: dict[str, list[dict]] = defaultdict(list)
+    for suite in suites:
+        tasks: dict[int, list[dict]] = defaultdict(list)
+        for r in rows:
+            if r["suite"] == suite:
+                tasks[r["task"]].append(r)
+                per_suite[suite].append(r)
+        for task in sorted(tasks):
+            rs = tasks[task]
+            ok = sum(r["success"] for r in rs)
+            reasons = sorted({(r["failure"] or "no BDDL goal at the end")[:70] for r in rs if not r["success"]})
+            print(f"| {suite} | {task} | {rs[0]['instruction']} | {100 * ok / len(rs):.0f} % ({ok}/{len(rs)}) | "
+                  f"{sum(r['steps'] for r in rs) / len(rs):.0f} | {sum(r['wall_s'] for r in rs) / len(rs):.1f} | "
+                  f"{'; '.join(reasons)} |")
+    print("\n| stack | " + " | ".join(SUITES) + " | average |")
+    print("|---|" + "---|" * (len(SUITES) + 1))
+    cells, values = [], []
+    for suite in SUITES:
+        rs = per_suite.get(suite, [])
+        if rs:
+            rate = 100 * sum(r["success"] for r in rs) / len(rs)
+            values.append(rate)
+            cells.append(f"{rate:.1f} ({sum(r['success'] for r in rs)}/{len(rs)})")
+        else:
+            cells.append("-")
+    avg = f"{sum(values) / len(values):.1f}" if len(values) == len(SUITES) else "-"
+    print(f"| hvla (planner + oracle tokens + scripted skills; no LIBERO demos) | {' | '.join(cells)} | {avg} |")
+    for name, nums in PUBLISHED.items():
+        print(f"| {name} (trained on LIBERO's demos) | " + " | ".join(f"{n:.1f}" for n in nums) +
+              f" | {sum(nums) / len(nums):.1f} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="libero_object", help=f"one of {SUITES}, libero_90, or 'all'")
+    parser.add_argument("--tasks", default="", help="comma-separated task indices (default: every task)")
+    parser.add_argument("--episodes-per-task", type=int, default=20, help="official init states 0..N-1 (max 50)")
+    parser.add_argument("--perception", default="oracle")
+    parser.add_argument("--planner", default="offline")
+    parser.add_argument("--skills", default="scripted")
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--cache", type=Path, default=Path("data/bench/libero.jsonl"))
+    parser.add_argument("--video", type=Path, default=None, help="write an mp4 per episode of the first init state")
+    args = parser.parse_args(argv)
+    suites = list(SUITES) if args.suite == "all" else [args.suite]
+    if args.suite != "all" and args.suite not in MAX_STEPS:
+        print(f"error: unknown suite {args.suite!r}; known: {sorted(MAX_STEPS)} or 'all'", file=sys.stderr)
+        return 2
+    if not 1 <= args.episodes_per_task <= 50:
+        print("error: --episodes-per-task must be 1..50 (LIBERO ships 50 init states per task)", file=sys.stderr)
+        return 2
+    cache = Cache(args.cache)
+    chosen = [int(t) for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    rows = []
+    for suite in suites:
+        for task in (chosen if chosen is not None else range(10 if suite != "libero_90" else 90)):
+            for init in range(args.episodes_per_task):
+                key = f"{stack_key(args)}/{suite}/{task}/{init}"
+                if key not in cache.rows:
+                    video = args.video / f"{suite}_{task}_{init}.mp4" if args.video and init == 0 else None
+                    row = run_episode(args, suite, task, init, video)
+                    cache.add(row)
+                    print(f"{suite}[{task}] init {init}: {'ok' if row.success else 'FAILED'} in {row.steps} steps, "
+                          f"{row.wall_s:.1f} s  {row.plan}  {row.failure or ''}", flush=True)
+                rows.append(cache.rows[key])
+    report(rows, suites, args.episodes_per_task)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
