@@ -19,7 +19,6 @@ human demonstrations per task; hvla's rows use its own planner and skills, and n
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -27,6 +26,8 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from results_cache import JsonlCache
 
 import hvla  # noqa: F401  (offline, headless defaults)
 from hvla.core.errors import HvlaError
@@ -57,29 +58,6 @@ class EpisodeRow:
     wall_s: float
     plan: str
     failure: str | None
-
-
-class Cache:
-    """Rows by key in a JSON-lines file, appended as they finish (a killed run loses at most one episode)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.rows: dict[str, dict] = {}
-        if path.exists():
-            for line in path.read_text().splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut by a kill
-                self.rows[row["key"]] = row
-
-    def add(self, row: EpisodeRow) -> None:
-        self.rows[row.key] = asdict(row)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as f:
-            f.write(json.dumps(asdict(row)) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
 
 
 def stack_for(args: argparse.Namespace, suite: str, task: int, init: int) -> StackConfig:
@@ -187,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.episodes_per_task <= 50:
         print("error: --episodes-per-task must be 1..50 (LIBERO ships 50 init states per task)", file=sys.stderr)
         return 2
-    cache = Cache(args.cache)
+    cache = JsonlCache(args.cache)
     chosen = [int(t) for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     rows = []
     for suite in suites:
@@ -197,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                 if key not in cache.rows:
                     video = args.video / f"{suite}_{task}_{init}.mp4" if args.video and init == 0 else None
                     row = run_episode(args, suite, task, init, video)
-                    cache.add(row)
+                    cache.add(row.key, asdict(row))
                     print(f"{suite}[{task}] init {init}: {'ok' if row.success else 'FAILED'} in {row.steps} steps, "
                           f"{row.wall_s:.1f} s  {row.plan}  {row.failure or ''}", flush=True)
                 rows.append(cache.rows[key])
