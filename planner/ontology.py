@@ -37,7 +37,8 @@ def _label_words(tok: ObjectToken) -> set[str]:
 
 
 RECEPTACLE_CATEGORIES = frozenset({"container", "surface"})  # bowl, cup; plate
-NOT_GRASPABLE_CATEGORIES = RECEPTACLE_CATEGORIES | {"region"}  # "region": the dirt patch on the counter
+NOT_GRASPABLE_CATEGORIES = RECEPTACLE_CATEGORIES | {"region", "fixture"}  # "region": the dirt patch on the counter
+MOVABLE_CATEGORY = "object"  # a world's word for a thing that can be moved, whatever else it affords
 
 
 def is_receptacle(tok: ObjectToken) -> bool:
@@ -46,7 +47,10 @@ def is_receptacle(tok: ObjectToken) -> bool:
 
 
 def is_graspable(tok: ObjectToken) -> bool:
-    """Something the gripper picks up: fruit, tools, small objects. Containers, regions, fixtures are not."""
+    """Something the gripper picks up: fruit, tools, small objects. Containers, regions, fixtures are not,
+    unless the world calls the thing a movable "object" (LIBERO's bowls and mugs are picked up by the rim)."""
+    if tok.category == MOVABLE_CATEGORY:
+        return True
     if tok.category in NOT_GRASPABLE_CATEGORIES or is_receptacle(tok):
         return False
     return not (_label_words(tok) & FIXTURE_LABELS)

@@ -24,6 +24,7 @@ from hvla.core.errors import ConfigError, GroundingError
 from hvla.core.messages import ObjectToken, Scene
 from hvla.planner.errors import AmbiguityError, ObjectNotFoundError
 from hvla.planner.language.lexicon import (
+    CENTRE_WORDS,
     COLOR_SYNONYMS,
     COLORS,
     DEPTH_WORDS,
@@ -32,6 +33,7 @@ from hvla.planner.language.lexicon import (
     HARMLESS_ADJECTIVES,
     NOUNS,
     NUMBERS,
+    PACKAGING_NOUNS,
     POSITION_TAILS,
     QUANTIFIERS_ALL,
     ROBOT_WORDS,
@@ -66,6 +68,8 @@ class ObjectQuery:
     depth: str | None = None  # "near" (small x) | "far" (large x)
     landmark: ObjectQuery | None = None  # "the apple next to the bowl": the bowl
     landmark_far: bool = False  # "farthest from the bowl"
+    between: tuple[ObjectQuery, ObjectQuery] | None = None  # "the bowl between the plate and the ramekin"
+    centre: bool = False  # "the bowl from table center": the one nearest the middle of the scene
     plural: bool = False  # "all the fruit", "the apples": every match, not exactly one
     count: int | None = None  # "both", "the two apples"
     unknown: tuple[str, ...] = ()  # words the parser could not place
@@ -73,7 +77,8 @@ class ObjectQuery:
 
     @property
     def has_selectors(self) -> bool:
-        return any(v is not None for v in (self.size, self.side, self.depth, self.landmark))
+        return self.centre or any(v is not None for v in (self.size, self.side, self.depth, self.landmark,
+                                                          self.between))
 
     @property
     def is_empty(self) -> bool:
@@ -97,12 +102,23 @@ _NOUN_FOLLOWERS = frozenset({"in", "on", "at", "to", "near", "next", "by", "besi
 def scene_heads(tokens: Sequence[ObjectToken]) -> dict[Words, NounSense]:
     """Head nouns the scene adds to the lexicon: every label (one or more words) and instance name."""
     heads: dict[Words, NounSense] = {}
+
+    def add(words: Words, label: str) -> None:
+        old = heads.get(words)
+        heads[words] = NounSense("label", labels=(old.labels if old else frozenset()) | {label})
+
     for t in tokens:
         label = norm_label(t.label)
         if label:
-            old = heads.get(tuple(label.split()))
-            labels = (old.labels if old else frozenset()) | {label}
-            heads[tuple(label.split())] = NounSense("label", labels=labels)
+            words = tuple(label.split())
+            add(words, label)
+            # A noun phrase is named by its last word: "glazed rim porcelain ramekin" is a ramekin, "flat
+            # stove" a stove; a plural label ("cookies") also answers to its singular ("the cookie box").
+            last = words[-1]
+            forms = {last, singular(last)[0], last[:-1] if last.endswith("s") and not last.endswith("ss") else last}
+            for word in forms:
+                if len(words) > 1 or word != last:
+                    add((word,), label)
         name = t.name.lower()
         if name and name != label:
             heads[(name,)] = NounSense("name", names=frozenset({t.name}))
@@ -195,6 +211,10 @@ class _PhraseParser:
                 i, kind, value = qual
                 f[kind] = value
                 continue
+            between = self.between_at(i)
+            if between is not None:
+                i, f["between"] = between
+                continue
             rel = next((p for p in _REL_PHRASES if self.w[i : i + len(p)] == p), None)
             if rel is not None and rel in _ADJECTIVE_RELATIONS:
                 after = self.w[i + 1] if i + 1 < n else ""
@@ -214,6 +234,8 @@ class _PhraseParser:
                 old_head: Head | None = f.get("head")
                 if old_head is None or old_head.sense.kind in ("generic", "category"):  # "the fruit bowl": a bowl
                     f["head"] = new_head
+                elif old_head.sense.kind == "label" and new_head.word in PACKAGING_NOUNS:
+                    pass  # "the cream cheese box", "the milk carton": the scene's thing, in its package
                 elif new_head.sense.kind != "generic":  # "the counter mango" is refused, not guessed
                     unknown.append(old_head.word)
                     after_head.append(new_head.word)
@@ -244,8 +266,30 @@ class _PhraseParser:
         if content and all(w in ROBOT_WORDS for w in content):
             f["depth"] = "far" if far else "near"  # "closest to you": near the robot base
             return
+        if content and all(w in CENTRE_WORDS for w in content):  # "from table center", "at the centre"
+            f["centre"] = True
+            return
+        if "of" in rest and rest.index("of") < len(rest) - 1 and not far:
+            # "in the top drawer of the wooden cabinet", "in the back compartment of the caddy": a part of
+            # a thing; the thing itself is the landmark.
+            rest = rest[len(rest) - rest[::-1].index("of"):]
         f["landmark"] = _PhraseParser(rest, self.heads).parse(" ".join(rest))
         f["landmark_far"] = far
+
+    def between_at(self, i: int) -> tuple[int, tuple[ObjectQuery, ObjectQuery]] | None:
+        """ "between the plate and the ramekin" at i -> (end, (plate query, ramekin query))."""
+        if self.w[i] != "between" or "and" not in self.w[i + 1:]:
+            return None
+        j = self.w.index("and", i + 1)
+        end = len(self.w)
+        for k in range(j + 1, len(self.w)):  # the second phrase ends where the clause goes on
+            if self.w[k] in ("and", "then") or (self.w[k] in _NOUN_FOLLOWERS and k > j + 2):
+                end = k
+                break
+        a, b = self.w[i + 1: j], self.w[j + 1: end]
+        if not a or not b:
+            return None
+        return end, (_PhraseParser(a, self.heads).parse(" ".join(a)), _PhraseParser(b, self.heads).parse(" ".join(b)))
 
 
 def parse_object_phrase(phrase: str, heads: Mapping[Words, NounSense] | None = None) -> ObjectQuery:
@@ -470,6 +514,17 @@ class Grounder:
         if q.size is not None and len(cands) > 1:
             vol = np.log(np.array([max(float(np.prod(t.extent_m)), 1e-12) for t in cands]))
             cands = _keep_best(cands, vol if q.size == "big" else -vol, float(np.log1p(self.config.size_rel_tol)))
+        if q.between is not None and len(cands) > 1:
+            a, b = (self.ground_query(side, scene).tokens[0] for side in q.between)
+            mid = 0.5 * (a.position_m[:2] + b.position_m[:2])
+            cands = [t for t in cands if t.name not in (a.name, b.name)]
+            d = np.array([np.linalg.norm(t.position_m[:2] - mid) for t in cands])
+            cands = _keep_best(cands, -d, tol)
+        if q.centre and len(cands) > 1:
+            xy = np.array([t.position_m[:2] for t in scene.tokens])
+            mid = 0.5 * (xy.min(axis=0) + xy.max(axis=0))
+            d = np.array([np.linalg.norm(t.position_m[:2] - mid) for t in cands])
+            cands = _keep_best(cands, -d, tol)
         if q.landmark is not None:
             mark = self.ground_query(q.landmark, scene).tokens[0]
             cands = [t for t in cands if t.name != mark.name]

@@ -145,6 +145,11 @@ DEPTH_WORDS: Mapping[str, str] = MappingProxyType(
     }
 )
 # Nouns that may follow a position word and add nothing ("on the left side", "at the far end").
+# Words that name where a thing sits in its package, not another thing: "the cream cheese box" is the cheese.
+PACKAGING_NOUNS = frozenset({"box", "carton", "bottle", "can", "tin", "jar", "pack", "packet", "package", "bag",
+                             "tub", "tube", "container"})
+# "from table center", "at the centre of the table": the middle of the scene.
+CENTRE_WORDS = frozenset({"table", "center", "centre", "middle", "of", "the"})
 POSITION_TAILS = frozenset({"side", "hand", "end", "corner", "edge", "half", "part", "most"})
 
 DETERMINERS = frozenset(

@@ -279,7 +279,7 @@ def _items(text: str, intent: Intent, rest: Words) -> tuple[Item, ...]:
     i = 0
     while i < len(rest):
         conj = _match(rest, i, _CONJUNCTIONS)
-        if conj is not None:
+        if conj is not None and not _opens_between(chunks[-1], conj):
             chunks.append([])
             i += len(conj)
             continue
@@ -307,6 +307,13 @@ def _items(text: str, intent: Intent, rest: Words) -> tuple[Item, ...]:
                     "Say where, e.g. 'in the bowl' or 'on the plate'"
                 )
     return tuple(items)
+
+
+def _opens_between(chunk: Sequence[str], conj: Words) -> bool:
+    """ "the bowl between the plate and the ramekin": this "and" joins the two landmarks, not two objects."""
+    if conj != ("and",) or "between" not in chunk:
+        return False
+    return "and" not in chunk[len(chunk) - 1 - list(reversed(chunk)).index("between"):]
 
 
 def _is_position_qualifier(chunk: Words, j: int) -> bool:

@@ -9,6 +9,16 @@ or an object to pick up.
 
 from __future__ import annotations
 
+import numpy as np
+
+# Colour words LIBERO's class names carry ("akita_black_bowl", "red_coffee_mug", "white_yellow_mug", "black_book"),
+# with a plain RGB for each; a class without one is "unknown" (its textures would have to be looked at).
+COLOURS: dict[str, tuple[float, float, float]] = {
+    "black": (0.05, 0.05, 0.05), "white": (0.95, 0.95, 0.95), "red": (0.8, 0.1, 0.1), "yellow": (0.95, 0.85, 0.2),
+    "green": (0.2, 0.65, 0.3), "blue": (0.2, 0.35, 0.85), "brown": (0.5, 0.33, 0.2), "grey": (0.6, 0.6, 0.6),
+    "gray": (0.6, 0.6, 0.6), "pink": (0.95, 0.6, 0.7), "purple": (0.55, 0.25, 0.7),
+}
+
 
 def label_of(category: str) -> str:
     """`alphabet_soup` -> `alphabet soup`; LIBERO-PRO's variant suffixes stay words too."""
@@ -21,3 +31,11 @@ def hvla_category(category: str, fixture: bool, has_contain_region: bool) -> str
     if has_contain_region:
         return "container"
     return "object"
+
+
+def colour_of(category: str) -> tuple[str, np.ndarray]:
+    """The first colour word of the class name and its RGB, else ("unknown", zeros)."""
+    for word in category.split("_"):
+        if word in COLOURS:
+            return word, np.array(COLOURS[word])
+    return "unknown", np.zeros(3)

@@ -36,7 +36,7 @@ from hvla.core.messages import (
 )
 from hvla.core.robot import JointCommand, JointLimits
 from hvla.sim.libero.client import LiberoObservation, LiberoServer, LiberoServerConfig, LiberoTaskInfo
-from hvla.sim.libero.objects import hvla_category, label_of
+from hvla.sim.libero.objects import colour_of, hvla_category, label_of
 from hvla.sim.registry import WORLDS
 
 HAND_TO_TCP_M = 0.1034  # the Franka hand's tool centre point (example-robot-data's panda_hand_tcp), along its z
@@ -184,11 +184,11 @@ class LiberoWorld:
             R = _quat_to_matrix(q)
             center = p + R @ kind.box_center_m
             extent = np.abs(R) @ kind.box_size_m  # the world-aligned box around the rotated one
-            yaw = float(np.arctan2(R[1, 0], R[0, 0]))
+            colour, rgb = colour_of(kind.category)
             out.append(ObjectState(
                 name=name, label=label_of(kind.category), position_m=center, quat_wxyz=q, extent_m=extent,
-                color_name="unknown", color_rgb=np.zeros(3),
-                category=hvla_category(kind.category, kind.fixture, name in self._containers), yaw_rad=yaw))
+                color_name=colour, color_rgb=rgb, yaw_rad=_long_axis_yaw(R, kind.box_size_m),
+                category=hvla_category(kind.category, kind.fixture, name in self._containers)))
         return out
 
     def _truth(self, obs: LiberoObservation) -> WorldTruth:
@@ -200,6 +200,14 @@ class LiberoWorld:
         T = self._to_base(f.T_world_cam)
         depth = f.depth_m if f.depth_m is not None else np.zeros((h, w), np.float32)
         return CameraFrame(rgb=f.rgb, depth_m=depth, info=CameraInfo(camera, f.K, T, w, h), stamp_s=obs.t_s)
+
+
+def _long_axis_yaw(R: NDArray[np.float64], box_size_m: NDArray[np.float64]) -> float:
+    """Heading of the object's longer horizontal box axis (its box may be rotated: LIBERO lays some objects
+    on their side), the kitchen's `yaw_rad` convention: grasps close across it."""
+    horizontal = [i for i in np.argsort(-np.abs(R[2]))[1:]]  # the two axes that lie flattest
+    i = max(horizontal, key=lambda k: box_size_m[k] * float(np.linalg.norm(R[:2, k])))
+    return float(np.arctan2(R[1, i], R[0, i]))
 
 
 def _quat_to_matrix(q: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -134,6 +134,9 @@ class GraspConfig:
     fingertip_above_tcp_m: float = -0.0095
     tip_clearance_m: float = 0.0055  # the fingertips stay this far above the object's support
     palm_clearance_m: float = 0.04  # the TCP at most this far below the object's top (lower: the palm hits it)
+    widest_across_m: float = 0.085  # wider than the open gripper (0.08 m) both ways: held by its rim instead
+    rim_inset_m: float = 0.008  # the fingers close on the wall this far inside the outer edge
+    rim_depth_m: float = 0.02  # ... with the TCP this far below the rim
 
     def height(self, tok: ObjectToken) -> float:
         """Where the TCP closes on `tok`: its middle, but no lower than the fingertips clear its support and
@@ -141,8 +144,30 @@ class GraspConfig:
         lowest = _bottom_z(tok) + self.tip_clearance_m - self.fingertip_above_tcp_m
         return max(float(tok.position_m[2]), lowest, _top_z(tok) - self.palm_clearance_m)
 
+    def by_rim(self, tok: ObjectToken) -> bool:
+        """A vessel too wide to close across (its box wider than the open gripper both ways): held by its
+        rim. Only containers and generic objects qualify: a fruit's or a sponge's world-aligned box grows
+        when it lies turned (a sponge at 45 degrees measures 10 x 10 cm) while it still fits the fingers."""
+        if tok.category not in RIM_CATEGORIES:
+            return False
+        return min(float(tok.extent_m[0]), float(tok.extent_m[1])) > self.widest_across_m
+
+    def pose(self, tok: ObjectToken) -> Target:
+        """Where and how the hand closes on `tok`. Across its middle when it fits between the fingers;
+        else (a bowl, a ramekin) on its wall, on the side facing the robot, the fingers closing radially."""
+        if not self.by_rim(tok):
+            return np.array([*tok.position_m[:2], self.height(tok)]), _grasp_yaw(tok)
+        toward_base = -np.asarray(tok.position_m[:2], dtype=np.float64)
+        d = toward_base / max(float(np.linalg.norm(toward_base)), 1e-6)
+        radius = 0.5 * min(float(tok.extent_m[0]), float(tok.extent_m[1])) - self.rim_inset_m
+        lowest = _bottom_z(tok) + self.tip_clearance_m - self.fingertip_above_tcp_m
+        z = max(_top_z(tok) - self.rim_depth_m, lowest)
+        yaw = wrap_grasp_yaw(float(np.arctan2(d[1], d[0])) + np.pi / 2)  # hand x along the wall: fingers across it
+        return np.array([*(tok.position_m[:2] + radius * d), z]), yaw
+
 
 KITCHEN_GRASP = GraspConfig()
+RIM_CATEGORIES = frozenset({"container", "object"})
 
 
 def _grasp_yaw(tok: ObjectToken) -> float:
@@ -164,15 +189,16 @@ def _hold(z: float | None = None) -> TargetFn:
 def grasp_phases(obj: str, config: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
     def above(scene: Scene, proprio: Proprio) -> Target:
         tok = _token(scene, obj)
-        return np.array([*tok.position_m[:2], max(SAFE_Z_M, _top_z(tok) + 0.1)]), _grasp_yaw(tok)
+        xyz, yaw = config.pose(tok)
+        return np.array([*xyz[:2], max(SAFE_Z_M, _top_z(tok) + 0.1)]), yaw
 
     def pregrasp(scene: Scene, proprio: Proprio) -> Target:
         tok = _token(scene, obj)
-        return np.array([*tok.position_m[:2], _top_z(tok) + 0.04]), _grasp_yaw(tok)
+        xyz, yaw = config.pose(tok)
+        return np.array([*xyz[:2], _top_z(tok) + 0.04]), yaw
 
     def grasp(scene: Scene, proprio: Proprio) -> Target:
-        tok = _token(scene, obj)
-        return np.array([*tok.position_m[:2], config.height(tok)]), _grasp_yaw(tok)
+        return config.pose(_token(scene, obj))
 
     return [
         Phase("rise", _hold(SAFE_Z_M), OPEN_M, freeze=True),
@@ -188,12 +214,21 @@ def pick_phases(obj: str, grasp: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
     return [*grasp_phases(obj, grasp), lift]
 
 
-def place_phases(obj: str, target: str) -> list[Phase]:
+def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
     """Carry the held `obj` above `target`, lower it to just above the rim, release, retreat."""
+
+    def over(scene: Scene, proprio: Proprio) -> NDArray[np.float64]:
+        """The hand's xy that puts the held object's centre over the target's. Held by its rim, it hangs
+        off-centre; held across its middle, the hand goes over the target itself (a perceived held object's
+        centre shifts as the fingers cover it, and must not steer the hand)."""
+        dest, held = _token(scene, target), scene.find(obj)
+        if held is None or not config.by_rim(held):
+            return dest.position_m[:2]
+        return dest.position_m[:2] - (held.position_m[:2] - proprio.ee_position_m[:2])
 
     def carry(scene: Scene, proprio: Proprio) -> Target:
         dest = _token(scene, target)
-        return np.array([*dest.position_m[:2], max(SAFE_Z_M, _top_z(dest) + 0.12)]), hand_yaw(proprio.T_world_ee)
+        return np.array([*over(scene, proprio), max(SAFE_Z_M, _top_z(dest) + 0.12)]), hand_yaw(proprio.T_world_ee)
 
     def lower(scene: Scene, proprio: Proprio) -> Target:
         dest = _token(scene, target)
@@ -202,7 +237,7 @@ def place_phases(obj: str, target: str) -> list[Phase]:
         # grasp left under the fingers (half its height when held at its middle).
         below_tcp = max(float(proprio.ee_position_m[2]) - _bottom_z(held), 0.0)
         z = _top_z(dest) + below_tcp + 0.02
-        return np.array([*dest.position_m[:2], z]), hand_yaw(proprio.T_world_ee)
+        return np.array([*over(scene, proprio), z]), hand_yaw(proprio.T_world_ee)
 
     return [
         Phase("lift", _hold(SAFE_Z_M), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.02, freeze=True),

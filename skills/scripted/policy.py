@@ -37,9 +37,9 @@ def expert_for(subgoal: Subgoal, grasp: GraspConfig = KITCHEN_GRASP) -> PhaseExp
     if subgoal.skill == "pick":
         return PhaseExpert(pick_phases(args["object"], grasp))
     if subgoal.skill == "place":
-        return PhaseExpert(place_phases(args["object"], args["target"]))
+        return PhaseExpert(place_phases(args["object"], args["target"], grasp))
     if subgoal.skill == "pick_place":
-        return PhaseExpert([*grasp_phases(args["object"], grasp), *place_phases(args["object"], args["target"])])
+        return PhaseExpert([*grasp_phases(args["object"], grasp), *place_phases(args["object"], args["target"], grasp)])
     return PhaseExpert(wipe_phases(args["tool"], args["region"], grasp=grasp))
 
 
