@@ -228,7 +228,9 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
 
     def carry(scene: Scene, proprio: Proprio) -> Target:
         dest = _token(scene, target)
-        return np.array([*over(scene, proprio), max(SAFE_Z_M, _top_z(dest) + 0.12)]), hand_yaw(proprio.T_world_ee)
+        # Never lower while carrying: an object picked from high up (a cabinet top) would sweep it.
+        z = max(SAFE_Z_M, _top_z(dest) + 0.12, float(proprio.ee_position_m[2]))
+        return np.array([*over(scene, proprio), z]), hand_yaw(proprio.T_world_ee)
 
     def lower(scene: Scene, proprio: Proprio) -> Target:
         dest = _token(scene, target)
