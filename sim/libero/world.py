@@ -35,7 +35,13 @@ from hvla.core.messages import (
     WorldTruth,
 )
 from hvla.core.robot import JointCommand, JointLimits
-from hvla.sim.libero.client import LiberoObservation, LiberoServer, LiberoServerConfig, LiberoTaskInfo
+from hvla.sim.libero.client import (
+    LiberoObservation,
+    LiberoRegion,
+    LiberoServer,
+    LiberoServerConfig,
+    LiberoTaskInfo,
+)
 from hvla.sim.libero.objects import colour_of, hvla_category, label_of
 from hvla.sim.registry import WORLDS
 
@@ -99,6 +105,7 @@ class LiberoWorld:
         self.T_base_world = np.linalg.inv(self.info.T_world_base)
         self._kinds = {o.name: o for o in self.info.objects}
         self._containers = {r.target for r in self.info.regions.values() if r.name.endswith("_contain_region")}
+        self._supports = self._support_regions()
         self._last = first
         for _ in range(config.settle_steps):
             self._last = self.server.step(first.joint_pos_rad, +1.0)
@@ -139,6 +146,8 @@ class LiberoWorld:
                 return False
             if target in self._containers:
                 return self.server.eval_predicate("in", obj, f"{target}_contain_region")
+            if target in self._supports:
+                return self.server.eval_predicate("on", obj, self._supports[target].name)
             return self.server.eval_predicate("on", obj, target)
         return False
 
@@ -154,6 +163,17 @@ class LiberoWorld:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _support_regions(self) -> dict[str, LiberoRegion]:
+        """Each fixture's surface to put things on: its highest BDDL region (a stove's cook region, a cabinet's
+        top side above its drawers, a rack's top), found from the regions' sites, not from their names."""
+        fixtures = {o.name for o in self.info.objects if o.fixture}
+        best: dict[str, LiberoRegion] = {}
+        for region in self.info.regions.values():
+            usable = region.target in fixtures and region.pos_m is not None
+            if usable and (region.target not in best or region.pos_m[2] > best[region.target].pos_m[2]):
+                best[region.target] = region
+        return best
 
     # --- frames ----------------------------------------------------------------------------
     def _to_base(self, T_world: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -185,10 +205,16 @@ class LiberoWorld:
             center = p + R @ kind.box_center_m
             extent = np.abs(R) @ kind.box_size_m  # the world-aligned box around the rotated one
             colour, rgb = colour_of(kind.category)
+            category = hvla_category(kind.category, kind.fixture, name in self._containers)
+            support = self._supports.get(name)
+            if support is not None:  # a fixture to put things on: stands for its surface, where things go
+                category = "surface"
+                top = (self.T_base_world @ np.array([*support.pos_m, 1.0]))[:3]
+                center = np.array([top[0], top[1], top[2] - 0.5 * extent[2]])
             out.append(ObjectState(
                 name=name, label=label_of(kind.category), position_m=center, quat_wxyz=q, extent_m=extent,
                 color_name=colour, color_rgb=rgb, yaw_rad=_long_axis_yaw(R, kind.box_size_m),
-                category=hvla_category(kind.category, kind.fixture, name in self._containers)))
+                category=category))
         return out
 
     def _truth(self, obs: LiberoObservation) -> WorldTruth:
