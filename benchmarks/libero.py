@@ -70,14 +70,15 @@ def stack_for(args: argparse.Namespace, suite: str, task: int, init: int) -> Sta
     )
 
 
-def stack_key(args: argparse.Namespace) -> str:
-    return f"{args.perception}/{args.planner}/{args.skills}"
+def episode_key(args: argparse.Namespace, suite: str, task: int, init: int) -> str:
+    """The cache key: the stack, the task and the init state."""
+    return f"{args.perception}/{args.planner}/{args.skills}/{suite}/{task}/{init}"
 
 
 def run_episode(args: argparse.Namespace, suite: str, task: int, init: int, video: Path | None) -> EpisodeRow:
     wall0 = time.time()
     stack = stack_for(args, suite, task, init)
-    key = f"{stack_key(args)}/{suite}/{task}/{init}"
+    key = episode_key(args, suite, task, init)
     world = build_world(init, stack)
     steps = {"n": 0}
     command = world.command
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     for suite in suites:
         for task in (chosen if chosen is not None else range(10 if suite != "libero_90" else 90)):
             for init in range(args.episodes_per_task):
-                key = f"{stack_key(args)}/{suite}/{task}/{init}"
+                key = episode_key(args, suite, task, init)
                 if key not in cache.rows:
                     video = args.video / f"{suite}_{task}_{init}.mp4" if args.video and init == 0 else None
                     row = run_episode(args, suite, task, init, video)

@@ -115,7 +115,7 @@ def scene_heads(tokens: Sequence[ObjectToken]) -> dict[Words, NounSense]:
             # A noun phrase is named by its last word: "glazed rim porcelain ramekin" is a ramekin, "flat
             # stove" a stove; a plural label ("cookies") also answers to its singular ("the cookie box").
             last = words[-1]
-            forms = {last, singular(last)[0], last[:-1] if last.endswith("s") and not last.endswith("ss") else last}
+            forms = {last, singular(last)[0]}
             for word in forms:
                 if len(words) > 1 or word != last:
                     add((word,), label)
@@ -516,21 +516,16 @@ class Grounder:
             cands = _keep_best(cands, vol if q.size == "big" else -vol, float(np.log1p(self.config.size_rel_tol)))
         if q.between is not None and len(cands) > 1:
             a, b = (self.ground_query(side, scene).tokens[0] for side in q.between)
-            mid = 0.5 * (a.position_m[:2] + b.position_m[:2])
             cands = [t for t in cands if t.name not in (a.name, b.name)]
-            d = np.array([np.linalg.norm(t.position_m[:2] - mid) for t in cands])
-            cands = _keep_best(cands, -d, tol)
+            cands = _closest(cands, 0.5 * (a.position_m[:2] + b.position_m[:2]), tol)
         if q.centre and len(cands) > 1:
             xy = np.array([t.position_m[:2] for t in scene.tokens])
-            mid = 0.5 * (xy.min(axis=0) + xy.max(axis=0))
-            d = np.array([np.linalg.norm(t.position_m[:2] - mid) for t in cands])
-            cands = _keep_best(cands, -d, tol)
+            cands = _closest(cands, 0.5 * (xy.min(axis=0) + xy.max(axis=0)), tol)
         if q.landmark is not None:
             mark = self.ground_query(q.landmark, scene).tokens[0]
             cands = [t for t in cands if t.name != mark.name]
             if len(cands) > 1:
-                d = np.array([np.linalg.norm(t.position_m[:2] - mark.position_m[:2]) for t in cands])
-                cands = _keep_best(cands, d if q.landmark_far else -d, tol)
+                cands = _closest(cands, mark.position_m[:2], tol, farthest=q.landmark_far)
         return cands
 
     @staticmethod
@@ -542,6 +537,12 @@ class Grounder:
             return f"the {q.head.word} is a surface region, not an object to pick up or put things in"
         noun = q.head.word if q.head is not None else "object"
         return f"there is no {' '.join((*q.colors, noun))} in the scene"
+
+
+def _closest(cands: list[ObjectToken], xy: np.ndarray, tol: float, farthest: bool = False) -> list[ObjectToken]:
+    """The candidates nearest (or farthest from) the point `xy` on the table, within `tol` of the best."""
+    d = np.array([np.linalg.norm(t.position_m[:2] - xy) for t in cands])
+    return _keep_best(cands, d if farthest else -d, tol)
 
 
 def _keep_best(cands: list[ObjectToken], value: np.ndarray, tol: float) -> list[ObjectToken]:

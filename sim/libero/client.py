@@ -329,9 +329,10 @@ class LiberoServer:
         return _observation(r)
 
     def observe(self, cameras: tuple[str, ...] | None = None, size: int | tuple[int, int] | None = None,
-                depth: bool | None = None) -> LiberoObservation:
-        """The current observation without stepping; given camera settings stay for later observations."""
-        args: dict[str, Any] = {}
+                depth: bool | None = None, keep: bool = True) -> LiberoObservation:
+        """The current observation without stepping; given camera settings stay for later observations
+        unless `keep` is False (these views rendered once, later steps unchanged)."""
+        args: dict[str, Any] = {"keep": bool(keep)}
         if cameras is not None:
             args["cameras"] = list(cameras)
         if size is not None:

@@ -159,12 +159,17 @@ class Session:
         return obs
 
     def observe(self, cameras: list[str] | None = None, size: list[int] | None = None,
-                depth: bool | None = None) -> dict[str, Any]:
-        """The current observation; camera settings given here stay for later steps."""
+                depth: bool | None = None, keep: bool = True) -> dict[str, Any]:
+        """The current observation; camera settings given here stay for later steps unless `keep` is False
+        (render these views once: the steps after it render what they rendered before)."""
         self._need_env()
+        before = (self._cameras, self._size, self._depth)
         self._set_cameras(self._cameras if cameras is None else cameras, self._size if size is None else size,
                           self._depth if depth is None else depth)
-        return self._observation()
+        obs = self._observation()
+        if not keep:
+            self._cameras, self._size, self._depth = before
+        return obs
 
     def check_success(self) -> bool:
         """LIBERO's BDDL goal check on the current state."""

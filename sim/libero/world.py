@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation
 
 from hvla.core import panda
 from hvla.core.errors import ConfigError
@@ -123,8 +124,9 @@ class LiberoWorld:
         obs = self._last
         frames: dict[str, CameraFrame] = {}
         if names:
-            obs = self.server.observe(cameras=tuple(CAMERAS[c] for c in names), size=self.image_size, depth=True)
-            self.server.observe(cameras=())  # later steps render nothing unless asked again
+            # Rendered once: the steps stay camera-free (a render costs ~50 ms a view here).
+            obs = self.server.observe(cameras=tuple(CAMERAS[c] for c in names), size=self.image_size, depth=True,
+                                      keep=False)
             frames = {c: self._frame(c, obs) for c in names}
         return Observation(t_s=obs.t_s, proprio=self._proprio(obs), frames=frames, truth=self._truth(obs))
 
@@ -138,7 +140,7 @@ class LiberoWorld:
         args, obs = subgoal.args, self._last
         if subgoal.skill == "pick":
             obj = args["object"]
-            z = self._pose(obs, obj)[0][2]
+            z = self._pose(obs, obj)[2, 3]
             return obs.grasped == obj and z > self._start_z.get(obj, z) + LIFTED_M
         if subgoal.skill in ("place", "pick_place"):
             obj, target = args["object"], args["target"]
@@ -179,13 +181,13 @@ class LiberoWorld:
     def _to_base(self, T_world: NDArray[np.float64]) -> NDArray[np.float64]:
         return self.T_base_world @ T_world
 
-    def _pose(self, obs: LiberoObservation, name: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def _pose(self, obs: LiberoObservation, name: str) -> NDArray[np.float64]:
+        """T (4, 4) of object `name` in the robot's base frame."""
         p, q = obs.object_pose(name)
         T = np.eye(4)
-        T[:3, :3] = _quat_to_matrix(q)
+        T[:3, :3] = Rotation.from_quat(q, scalar_first=True).as_matrix()
         T[:3, 3] = p
-        T = self._to_base(T)
-        return T[:3, 3], _matrix_to_quat(T[:3, :3])
+        return self._to_base(T)
 
     def _proprio(self, obs: LiberoObservation) -> Proprio:
         hand = self._to_base(obs.T_world_hand)
@@ -200,9 +202,10 @@ class LiberoWorld:
             kind = self._kinds.get(name)
             if kind is None or kind.box_size_m is None:
                 continue
-            p, q = self._pose(obs, name)
-            R = _quat_to_matrix(q)
-            center = p + R @ kind.box_center_m
+            T = self._pose(obs, name)
+            R = T[:3, :3]
+            q = Rotation.from_matrix(R).as_quat(scalar_first=True)
+            center = T[:3, 3] + R @ kind.box_center_m
             extent = np.abs(R) @ kind.box_size_m  # the world-aligned box around the rotated one
             colour, rgb = colour_of(kind.category)
             category = hvla_category(kind.category, kind.fixture, name in self._containers)
@@ -234,22 +237,6 @@ def _long_axis_yaw(R: NDArray[np.float64], box_size_m: NDArray[np.float64]) -> f
     horizontal = [i for i in np.argsort(-np.abs(R[2]))[1:]]  # the two axes that lie flattest
     i = max(horizontal, key=lambda k: box_size_m[k] * float(np.linalg.norm(R[:2, k])))
     return float(np.arctan2(R[1, i], R[0, i]))
-
-
-def _quat_to_matrix(q: NDArray[np.float64]) -> NDArray[np.float64]:
-    w, x, y, z = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
-
-
-def _matrix_to_quat(R: NDArray[np.float64]) -> NDArray[np.float64]:
-    from scipy.spatial.transform import Rotation
-
-    x, y, z, w = Rotation.from_matrix(R).as_quat()
-    return np.array([w, x, y, z])
 
 
 @WORLDS.register("libero", config=LiberoConfig)

@@ -141,8 +141,11 @@ class GraspConfig:
     def height(self, tok: ObjectToken) -> float:
         """Where the TCP closes on `tok`: its middle, but no lower than the fingertips clear its support and
         no lower than the palm clears its top (a tall carton is held near its top, a flat box low)."""
-        lowest = _bottom_z(tok) + self.tip_clearance_m - self.fingertip_above_tcp_m
-        return max(float(tok.position_m[2]), lowest, _top_z(tok) - self.palm_clearance_m)
+        return max(float(tok.position_m[2]), self.lowest(tok), _top_z(tok) - self.palm_clearance_m)
+
+    def lowest(self, tok: ObjectToken) -> float:
+        """The lowest TCP height over `tok`'s support at which the fingertips still clear it."""
+        return _bottom_z(tok) + self.tip_clearance_m - self.fingertip_above_tcp_m
 
     def by_rim(self, tok: ObjectToken) -> bool:
         """A vessel too wide to close across (its box wider than the open gripper both ways): held by its
@@ -160,8 +163,7 @@ class GraspConfig:
         toward_base = -np.asarray(tok.position_m[:2], dtype=np.float64)
         d = toward_base / max(float(np.linalg.norm(toward_base)), 1e-6)
         radius = 0.5 * min(float(tok.extent_m[0]), float(tok.extent_m[1])) - self.rim_inset_m
-        lowest = _bottom_z(tok) + self.tip_clearance_m - self.fingertip_above_tcp_m
-        z = max(_top_z(tok) - self.rim_depth_m, lowest)
+        z = max(_top_z(tok) - self.rim_depth_m, self.lowest(tok))
         yaw = wrap_grasp_yaw(float(np.arctan2(d[1], d[0])) + np.pi / 2)  # hand x along the wall: fingers across it
         return np.array([*(tok.position_m[:2] + radius * d), z]), yaw
 
