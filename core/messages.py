@@ -100,6 +100,58 @@ class Proprio:
 
 
 @dataclass(frozen=True)
+class Articulation:
+    """How a part moves, for the skills that open, close or turn it: a drawer slides along `axis` [m], a door
+    or a knob turns about `axis` through `anchor_m` [rad] (right-handed). `q` is the joint's value now;
+    `open_range` and `closed_range` are the values counted as open and closed (for a switch: on and off),
+    as the world's own predicates judge them. `part_center_m` / `part_extent_m`: the world-aligned box of
+    the moving part (the drawer with its handle, the door, the knob)."""
+
+    kind: str  # "slide" | "hinge"
+    axis: FloatArray  # (3,) unit, world frame
+    anchor_m: FloatArray  # (3,) a point on the axis, world frame
+    q: float
+    open_range: tuple[float, float]
+    closed_range: tuple[float, float]
+    part_center_m: FloatArray  # (3,)
+    part_extent_m: FloatArray  # (3,)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("slide", "hinge"):
+            raise MessageError(f"articulation kind {self.kind!r} is not 'slide' or 'hinge'")
+        axis = _array("articulation axis", self.axis, (3,))
+        norm = float(np.linalg.norm(axis))
+        if norm < 1e-9:
+            raise MessageError("articulation axis has zero length")
+        _set(self, "axis", _array("articulation axis", axis / norm, (3,)))
+        _set(self, "anchor_m", _array("articulation anchor_m", self.anchor_m, (3,)))
+        _set(self, "part_center_m", _array("articulation part_center_m", self.part_center_m, (3,)))
+        _set(self, "part_extent_m", _array("articulation part_extent_m", self.part_extent_m, (3,)))
+        if not np.isfinite(self.q):
+            raise MessageError("articulation q is NaN or inf")
+
+    @property
+    def is_open(self) -> bool:
+        lo, hi = self.open_range
+        return lo <= self.q <= hi or _beyond(self.q, self.open_range, self.closed_range)
+
+    @property
+    def is_closed(self) -> bool:
+        lo, hi = self.closed_range
+        return lo <= self.q <= hi or _beyond(self.q, self.closed_range, self.open_range)
+
+    @property
+    def opening_sign(self) -> float:
+        """+1 when opening increases q, else -1."""
+        return 1.0 if sum(self.open_range) > sum(self.closed_range) else -1.0
+
+
+def _beyond(q: float, near: tuple[float, float], far: tuple[float, float]) -> bool:
+    """q lies past the `near` range, on the side away from `far` (a drawer pulled further than 'open')."""
+    return q > max(near) if sum(near) > sum(far) else q < min(near)
+
+
+@dataclass(frozen=True)
 class ObjectState:
     """Simulator ground truth for one object. A real robot has none; oracle layers read it."""
 
@@ -112,6 +164,7 @@ class ObjectState:
     color_rgb: FloatArray  # (3,) in [0, 1]
     category: str  # "fruit", "container", "tool", "distractor"
     yaw_rad: float = 0.0  # heading of the object's long horizontal axis
+    articulation: Articulation | None = None  # a drawer, door or knob: how it moves
 
     def __post_init__(self) -> None:
         _set(self, "position_m", _array(f"{self.name}: position_m", self.position_m, (3,)))
@@ -173,6 +226,7 @@ class ObjectToken:
     box_xyxy: FloatArray | None = None  # (4,) in the camera that saw it best [px]
     mask: NDArray[np.bool_] | None = None  # (H, W) in that camera
     name: str = ""  # instance name when known (oracle), else label + track id
+    articulation: Articulation | None = None  # a part that opens, closes or turns (a drawer, a door, a knob)
 
     def __post_init__(self) -> None:
         _set(self, "position_m", _array(f"token {self.label}: position_m", self.position_m, (3,)))

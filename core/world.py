@@ -20,6 +20,10 @@ class World(Robot, Protocol):
     # Where the gripper's fingertips end relative to its TCP along the approach axis [m] (negative: below it).
     # Bodies differ (hvla's kitchen Panda: -0.0095, robosuite's: +0.0018); scripted grasps keep the tips clear.
     fingertip_above_tcp_m: float
+    # How far below a vessel's rim the TCP closes on its wall [m]: the finger pads must sit on the lip, and their
+    # length differs (hvla's kitchen Panda: 0.02; robosuite's short pads slip off a bowl's tapered wall lower than
+    # 0.012, measured on LIBERO's akita bowl).
+    rim_grasp_depth_m: float
 
     def succeeded(self, subgoal: Subgoal, scene: Scene) -> bool:
         """Whether `subgoal` holds now (truth where the world has it, else the perceived `scene`)."""

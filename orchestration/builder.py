@@ -96,10 +96,13 @@ def build_world(seed: int, stack: StackConfig, scene: Any = None) -> World:
 
 def build_skills(stack: StackConfig, world: World) -> Any:
     """The skill policy, with what only the world knows filled in where its config leaves it open (None):
-    the gripper's fingertips relative to its TCP, which scripted grasps keep clear of the support."""
+    the gripper's fingertips relative to its TCP, which scripted grasps keep clear of the support, and how
+    deep below a rim its pads hold a vessel."""
     config = stack.config("skills")
-    if config is not None and getattr(config, "fingertip_above_tcp_m", 0.0) is None:
-        config = replace(config, fingertip_above_tcp_m=world.fingertip_above_tcp_m)
+    from_world = {"fingertip_above_tcp_m": world.fingertip_above_tcp_m, "rim_depth_m": world.rim_grasp_depth_m}
+    if config is not None:
+        open_fields = {k: v for k, v in from_world.items() if hasattr(config, k) and getattr(config, k) is None}
+        config = replace(config, **open_fields) if open_fields else config
     return SKILL_POLICIES.build(stack.skills, config)
 
 

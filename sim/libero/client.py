@@ -120,6 +120,28 @@ class LiberoRegion:
 
 
 @dataclass(frozen=True, slots=True)
+class LiberoArticulation:
+    """A part that opens, closes or turns, named as BDDL's Open/Close/Turnon predicates name it."""
+
+    name: str                          # "wooden_cabinet_1_top_region" (a drawer), "microwave_1", "flat_stove_1"
+    parent: str                        # the fixture it belongs to
+    joint: str
+    kind: str                          # "slide" [m] or "hinge" [rad]
+    joint_range: NDArray[np.float64]   # (2,)
+    ranges: dict[str, tuple[float, float]]  # LIBERO's value ranges: "open", "close", "turnon", "turnoff"
+    box_center_m: NDArray[np.float64] | None = None  # (3,) the moving body's collision box, in its frame
+    box_size_m: NDArray[np.float64] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiberoJointState:
+    q: float                           # joint value [m or rad]
+    axis: NDArray[np.float64]          # (3,) world
+    anchor_m: NDArray[np.float64]      # (3,) world
+    T_world_body: NDArray[np.float64]  # (4, 4) the moving body
+
+
+@dataclass(frozen=True, slots=True)
 class LiberoTaskInfo:
     suite: str
     index: int
@@ -141,6 +163,7 @@ class LiberoTaskInfo:
     joint_damping_ratio: float
     joint_step_max_rad: NDArray[np.float64]     # (7,) largest target change per step, the Panda's velocity limit
     cameras: tuple[str, ...]                    # every camera of the scene
+    articulations: tuple[LiberoArticulation, ...] = ()  # drawers, doors, knobs
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +189,7 @@ class LiberoObservation:
     target_clipped: bool = False             # step only: the target was over one step's velocity limit away
     grasped: str | None = None               # the object both finger pads touch (robosuite's grasp check)
     T_world_hand: NDArray[np.float64] | None = None  # (4, 4) the Panda hand's body (the flange side of the fingers)
+    joints: dict[str, LiberoJointState] | None = None  # per LiberoTaskInfo.articulations name
 
     def object_pose(self, name: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(position (3,) [m], quaternion wxyz (4,)) of object `name` in the world."""
@@ -444,7 +468,9 @@ def _observation(d: dict[str, Any]) -> LiberoObservation:
     return LiberoObservation(float(d["t_s"]), d["joint_pos_rad"], d["joint_vel_radps"], d["gripper_qpos_m"],
                              d["eef_pos_m"], d["eef_quat_wxyz"], tuple(d["object_names"]), d["object_pos_m"],
                              d["object_quat_wxyz"], cams, bool(d.get("target_clipped", False)), d.get("grasped"),
-                             d.get("T_world_hand"))
+                             d.get("T_world_hand"),
+                             {name: LiberoJointState(float(j["q"]), j["axis"], j["anchor"], j["T_world_body"])
+                              for name, j in (d.get("joints") or {}).items()})
 
 
 def _task_info(d: dict[str, Any]) -> LiberoTaskInfo:
@@ -458,5 +484,9 @@ def _task_info(d: dict[str, Any]) -> LiberoTaskInfo:
         tuple(tuple(p) for p in d["initial_state"]), tuple(tuple(p) for p in d["goal_state"]), d["T_world_base"],
         d["control_freq_hz"], d["sim_timestep_s"], d["joint_range_rad"], tuple(d["gripper_joints"]),
         d["gripper_joint_range_m"], d["joint_kp"], d["joint_damping_ratio"], d["joint_step_max_rad"],
-        tuple(d["cameras"]))
+        tuple(d["cameras"]),
+        tuple(LiberoArticulation(a["name"], a["parent"], a["joint"], a["kind"], a["joint_range"],
+                                 {k: (float(v[0]), float(v[1])) for k, v in a["ranges"].items()},
+                                 a.get("box_center_m"), a.get("box_size_m"))
+              for a in d.get("articulations", ())))
 

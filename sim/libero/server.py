@@ -80,6 +80,7 @@ class Session:
         self._cameras: tuple[str, ...] = ()
         self._size: tuple[int, int] = (128, 128)
         self._depth = False
+        self._joint_names: list[tuple[str, str, str]] = []  # (articulation, joint, moving body) of the env
 
     # ---- requests -----------------------------------------------------------------------------------------
 
@@ -212,6 +213,7 @@ class Session:
         from libero.libero.envs import OffScreenRenderEnv
 
         self._close_env()
+        self._joint_names = []
         t0 = time.monotonic()
         # hard_reset=False: LIBERO's default hard reset reloads the model and its GL context (2.5-3 s a reset); a
         # soft reset takes 0.02 s and, with the gripper's command zeroed below, the same init state then gives the
@@ -294,7 +296,58 @@ class Session:
                 "gripper_joints": list(robot.gripper_joints),
                 "gripper_joint_range_m": np.stack([lo, hi], axis=1),
                 "joint_kp": JOINT_KP, "joint_damping_ratio": JOINT_DAMPING_RATIO,
-                "joint_step_max_rad": JOINT_OUTPUT_MAX_RAD, "cameras": self._camera_names()}
+                "joint_step_max_rad": JOINT_OUTPUT_MAX_RAD, "cameras": self._camera_names(),
+                "articulations": self._articulations()}
+
+    def _articulations(self) -> list[dict[str, Any]]:
+        """Every part that opens, closes or turns, under the name BDDL's Open/Close/Turnon predicates take.
+
+        A drawer is named by its region ("wooden_cabinet_1_top_region", whose site carries the drawer's slide
+        joint); a fixture with a single joint by itself ("microwave_1" and its door hinge, "flat_stove_1" and its
+        knob). Each entry: the joint, its kind ("slide" or "hinge"), the joint's range, the parent's value
+        ranges from LIBERO's object properties (open / close / turnon / turnoff: what the predicates test) and
+        the box around the moving body's collision geoms in that body's frame.
+        """
+        import mujoco
+
+        inner = self._env.env
+        model = inner.sim.model._model
+        entries: list[tuple[str, str, str]] = []  # (name, parent, joint)
+        for parent, obj in {**inner.fixtures_dict, **inner.objects_dict}.items():
+            joints = [j for j in getattr(obj, "joints", []) or []
+                      if _joint_id(model, j) is not None and model.jnt_type[_joint_id(model, j)] in (2, 3)]
+            if len(joints) == 1:
+                entries.append((parent, parent, joints[0]))
+        for region, site in inner.object_sites_dict.items():
+            joints = getattr(site, "joints", None) or []
+            if len(joints) == 1 and _joint_id(model, joints[0]) is not None:
+                entries.append((region, site.parent_name, joints[0]))
+        out = []
+        for name, parent, joint in entries:
+            j = _joint_id(model, joint)
+            props = inner.get_object(parent).object_properties.get("articulation", {})
+            ranges = {key[len("default_"):-len("_ranges")]: [float(x) for x in value]
+                      for key, value in props.items() if key.endswith("_ranges") and len(value) == 2}
+            body = int(model.jnt_bodyid[j])
+            out.append({"name": name, "parent": parent, "joint": joint,
+                        "kind": "slide" if model.jnt_type[j] == mujoco.mjtJoint.mjJNT_SLIDE else "hinge",
+                        "joint_range": np.array(model.jnt_range[j], dtype=np.float64), "ranges": ranges,
+                        "body": mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body), **_local_box(inner.sim, body)})
+        self._joint_names = [(e["name"], e["joint"], e["body"]) for e in out]
+        return out
+
+    def _joint_states(self) -> dict[str, Any]:
+        """Per articulation: its joint value, axis and anchor in the world, and its moving body's pose."""
+        model, data = self._env.env.sim.model._model, self._env.env.sim.data._data
+        out = {}
+        for name, joint, body in self._joint_names:
+            j, b = _joint_id(model, joint), model.body(body).id
+            T = np.eye(4)
+            T[:3, :3] = np.array(data.xmat[b]).reshape(3, 3)
+            T[:3, 3] = data.xpos[b]
+            out[name] = {"q": float(data.qpos[model.jnt_qposadr[j]]), "axis": np.array(data.xaxis[j]),
+                         "anchor": np.array(data.xanchor[j]), "T_world_body": T}
+        return out
 
     def _observation(self) -> dict[str, Any]:
         import mujoco
@@ -315,7 +368,7 @@ class Session:
                "T_world_hand": _body_pose(sim, robot.robot_model.naming_prefix + "right_hand"),
                "object_names": names, "object_pos_m": np.array(data.body_xpos[ids]).reshape(-1, 3),
                "object_quat_wxyz": np.array(data.body_xquat[ids]).reshape(-1, 4),
-               "grasped": self._grasped(),
+               "grasped": self._grasped(), "joints": self._joint_states(),
                "cameras": {name: self._render(name) for name in self._cameras}}
         return obs
 
@@ -413,6 +466,13 @@ def _descends(model: Any, b: int, root: int) -> bool:
     while b != root and b != 0:
         b = model.body_parentid[b]
     return b == root
+
+
+def _joint_id(model: Any, name: str) -> int | None:
+    import mujoco
+
+    j = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, name)
+    return None if j < 0 else j
 
 
 def _site_id(sim: Any, name: str) -> int | None:

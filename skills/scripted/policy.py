@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hvla.core.errors import MessageError
 from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene, Subgoal
@@ -45,15 +45,16 @@ def expert_for(subgoal: Subgoal, grasp: GraspConfig = KITCHEN_GRASP) -> PhaseExp
 
 @dataclass(frozen=True)
 class ScriptedSkillsConfig:
-    """`fingertip_above_tcp_m`: the gripper's fingertips relative to its TCP (None: the world's own, filled
-    in by the builder; see `GraspConfig`)."""
+    """The gripper's geometry as the grasps need it (None: the world's own, filled in by the builder; see
+    `GraspConfig`): its fingertips relative to its TCP, and how deep below a rim its pads hold a vessel."""
 
     fingertip_above_tcp_m: float | None = None
+    rim_depth_m: float | None = None
 
     def grasp(self) -> GraspConfig:
-        if self.fingertip_above_tcp_m is None:
-            return KITCHEN_GRASP
-        return GraspConfig(fingertip_above_tcp_m=self.fingertip_above_tcp_m)
+        given = {k: v for k, v in (("fingertip_above_tcp_m", self.fingertip_above_tcp_m),
+                                   ("rim_depth_m", self.rim_depth_m)) if v is not None}
+        return replace(KITCHEN_GRASP, **given)
 
 
 @SKILL_POLICIES.register("scripted", config=ScriptedSkillsConfig)
