@@ -27,9 +27,9 @@ from hvla.core.errors import (
 )
 from hvla.core.messages import (
     ActionChunk,
+    Articulation,
     CameraFrame,
     CameraInfo,
-    Articulation,
     ObjectState,
     ObjectToken,
     Observation,
@@ -45,6 +45,7 @@ from hvla.core.world import World
 
 __all__ = [
     "ActionChunk",
+    "Articulation",
     "CameraFrame",
     "CameraInfo",
     "CheckpointError",
@@ -56,7 +57,6 @@ __all__ = [
     "JointCommand",
     "JointLimits",
     "MessageError",
-    "Articulation",
     "ObjectState",
     "ObjectToken",
     "Observation",

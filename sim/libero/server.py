@@ -332,7 +332,8 @@ class Session:
             out.append({"name": name, "parent": parent, "joint": joint,
                         "kind": "slide" if model.jnt_type[j] == mujoco.mjtJoint.mjJNT_SLIDE else "hinge",
                         "joint_range": np.array(model.jnt_range[j], dtype=np.float64), "ranges": ranges,
-                        "body": mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body), **_local_box(inner.sim, body)})
+                        "body": mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body),
+                        **_local_box(inner.sim, body)})
         self._joint_names = [(e["name"], e["joint"], e["body"]) for e in out]
         return out
 
