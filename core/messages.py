@@ -115,6 +115,7 @@ class Articulation:
     closed_range: tuple[float, float]
     part_center_m: FloatArray  # (3,)
     part_extent_m: FloatArray  # (3,)
+    switch: bool = False  # a knob or a button: "turn on" opens it, "turn off" closes it
 
     def __post_init__(self) -> None:
         if self.kind not in ("slide", "hinge"):

@@ -61,8 +61,20 @@ def is_wiping_tool(tok: ObjectToken) -> bool:
     return bool(_label_words(tok) & WIPING_LABELS)
 
 
+def is_openable(tok: ObjectToken) -> bool:
+    """A drawer or a door: something whose perception says how it moves (its articulation), not a switch."""
+    return tok.articulation is not None and not tok.articulation.switch
+
+
+def is_switchable(tok: ObjectToken) -> bool:
+    """A knob or a switch (a stove's): turned on and off."""
+    return tok.articulation is not None and tok.articulation.switch
+
+
 AFFORDANCES: Mapping[str, Callable[[ObjectToken], bool]] = {
     "graspable": is_graspable,
     "receptacle": is_receptacle,
     "wiping_tool": is_wiping_tool,
+    "openable": is_openable,
+    "switchable": is_switchable,
 }

@@ -17,8 +17,18 @@ from hvla.planner.feasibility.state import PlanState
 from hvla.planner.language.grounding import Grounder
 from hvla.planner.language.lexicon import PLURAL_PRONOUNS, PRONOUNS
 from hvla.planner.language.parsing import Clause, Item
-from hvla.planner.language.vocab import PICK, PICK_PLACE, PLACE, REGIONS, WIPE, Intent
-from hvla.planner.ontology import is_graspable, is_receptacle, is_wiping_tool
+from hvla.planner.language.vocab import (
+    PART_SKILL_OF,
+    PICK,
+    PICK_PLACE,
+    PLACE,
+    REGIONS,
+    TURN_OFF,
+    TURN_ON,
+    WIPE,
+    Intent,
+)
+from hvla.planner.ontology import is_graspable, is_openable, is_receptacle, is_switchable, is_wiping_tool
 
 
 @dataclass(frozen=True)
@@ -58,22 +68,57 @@ class StepBuilder:
     def _clause_steps(self, clause: Clause, scene: Scene, state: PlanState) -> list[Step]:
         if clause.intent is Intent.WIPE:
             return [self._wipe_step(clause, scene, state)]
+        if clause.intent in PART_SKILL_OF:
+            return [self._part_step(clause, item, scene, state) for item in clause.items]
         steps: list[Step] = []
         mentioned: list[ObjectToken] = []
+        targets: list[ObjectToken] = []
         for item in clause.items:
-            steps.extend(self._item_steps(item, scene, state, mentioned))
+            steps.extend(self._item_steps(item, scene, state, mentioned, targets))
         state.last = tuple({t.name: t for t in mentioned}.values()) or state.last  # "it": what this clause moved
+        state.last_targets = tuple({t.name: t for t in targets}.values())
         return _dedupe(steps)
 
-    def _item_steps(self, item: Item, scene: Scene, state: PlanState, mentioned: list[ObjectToken]) -> list[Step]:
+    def _part_step(self, clause: Clause, item: Item, scene: Scene, state: PlanState) -> Step:
+        """open / close / turn on / turn off one drawer, door or knob. "it" is what the clause before named
+        that can do it: "put the bowl in the drawer and close it" closes the drawer, not the bowl."""
+        skill = PART_SKILL_OF[clause.intent]
+        affords = is_switchable if skill in (TURN_ON, TURN_OFF) else is_openable
+        if _is_pronoun(item.object):
+            named = [t for t in (*state.last, *state.last_targets) if affords(t)]
+            if not named:
+                raise GroundingError(f"could not ground '{item.object}' in '{clause.text}': nothing named before "
+                                     f"it can be {clause.verb.replace('_', ' ')}ed; name the drawer, door or knob")
+            part, conf = named[0], 1.0
+        else:
+            g = self.grounder.ground(item.object, scene, prefer=affords, tiebreak=self._reachable)
+            if g.plural:
+                raise GroundingError(f"'{item.object}': {clause.verb} one thing at a time")
+            part, conf = g.tokens[0], g.confidence
+        value = self._checked(skill, {"object": part}, state)
+        state.last, state.last_targets = (part,), ()
+        return Step(skill, (("object", part.name),), conf, frozenset({part.name}), value)
+
+    def _pronoun_target(self, phrase: str, state: PlanState) -> ObjectToken:
+        """ "put the bowl inside" / "put the moka pot on it": the receptacle the clause before named."""
+        named = [t for t in (*state.last, *state.last_targets) if is_receptacle(t)]
+        if not named:
+            raise GroundingError(f"could not ground '{phrase}' as a destination: nothing named before it is a "
+                                 "container or surface; name the container")
+        return named[0]
+
+    def _item_steps(self, item: Item, scene: Scene, state: PlanState, mentioned: list[ObjectToken],
+                    targets: list[ObjectToken]) -> list[Step]:
         target, t_conf = None, 1.0
         if item.target is not None:
             if _is_pronoun(item.target):
-                raise GroundingError(f"could not ground '{item.target}' as a destination: name the container")
-            g = self.grounder.ground(item.target, scene, prefer=is_receptacle, tiebreak=self._reachable)
-            if g.plural:
-                raise GroundingError(f"'{item.target}': put things into one container at a time")
-            target, t_conf = g.tokens[0], g.confidence
+                target = self._pronoun_target(item.target, state)
+            else:
+                g = self.grounder.ground(item.target, scene, prefer=is_receptacle, tiebreak=self._reachable)
+                if g.plural:
+                    raise GroundingError(f"'{item.target}': put things into one container at a time")
+                target, t_conf = g.tokens[0], g.confidence
+            targets.append(target)
         objects, o_conf = self._objects(item.object, scene, state, target)
         steps = []
         for obj in objects:

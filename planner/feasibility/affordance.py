@@ -15,13 +15,15 @@ import numpy as np
 from hvla.core.errors import ConfigError
 from hvla.core.messages import ObjectToken
 from hvla.planner.errors import InfeasibleError
-from hvla.planner.language.vocab import PICK, PICK_PLACE, PLACE, SKILLS, WIPE
+from hvla.planner.language.vocab import PART_SKILLS, PICK, PICK_PLACE, PLACE, SKILLS, WIPE
 from hvla.planner.ontology import AFFORDANCES, is_graspable
 
 _WHY_NOT: Mapping[str, str] = {
     "graspable": "it is a container, surface or fixture, not something to pick up",
     "receptacle": "it is not a container (a bowl, plate, cup or the sink) to put things in",
     "wiping_tool": "it is not something to wipe with (a sponge or cloth)",
+    "openable": "it is not a drawer or a door (nothing the scene says opens)",
+    "switchable": "it has no knob or switch to turn",
 }
 
 
@@ -121,6 +123,8 @@ def check_step(
             raise InfeasibleError(
                 step, f"the {target.name} is full: it holds {', '.join(inside)} and has room for {room}"
             )
+    if skill in PART_SKILLS and held is not None:
+        raise InfeasibleError(step, f"the gripper holds the {held}; put it somewhere first, the hand is needed")
     tool = bound.get("tool")
     if skill == WIPE and isinstance(tool, ObjectToken) and held is not None and held != tool.name:
         raise InfeasibleError(step, f"the gripper holds the {held}; put it somewhere before wiping")

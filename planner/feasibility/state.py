@@ -17,6 +17,7 @@ class PlanState:
     scene: Scene
     held: str | None = None  # the object in the gripper
     last: tuple[ObjectToken, ...] = ()  # what "it"/"them" refer to (rule parsing)
+    last_targets: tuple[ObjectToken, ...] = ()  # where the last clause put things ("... and close it")
     placed: dict[str, str] = field(default_factory=dict)  # object -> the target a step put it in
 
     def contents(self, target: ObjectToken) -> list[ObjectToken]:

@@ -215,6 +215,13 @@ class _PhraseParser:
             if between is not None:
                 i, f["between"] = between
                 continue
+            if w == "of" and "head" in f and i + 1 < n and f["head"].sense.kind == "label":
+                # "the middle drawer of the cabinet": a part of a thing; the thing is its landmark.
+                f["landmark"] = _PhraseParser(self.w[i + 1:], self.heads).parse(" ".join(self.w[i + 1:]))
+                break
+            if w == "and" and colors and i + 1 < n and self.w[i + 1] in COLORS and "head" not in f:
+                i += 1  # "the yellow and white mug": one thing of two colours
+                continue
             rel = next((p for p in _REL_PHRASES if self.w[i : i + len(p)] == p), None)
             if rel is not None and rel in _ADJECTIVE_RELATIONS:
                 after = self.w[i + 1] if i + 1 < n else ""

@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hvla.core.errors import GroundingError
-from hvla.planner.language.lexicon import DEPTH_WORDS, POSITION_TAILS, SIDE_WORDS
+from hvla.planner.language.lexicon import COLORS, DEPTH_WORDS, POSITION_TAILS, SIDE_WORDS, singular
 from hvla.planner.language.vocab import (
     DIRECTIONAL_PREPOSITIONS,
+    PART_SKILL_OF,
     PARTICLES,
     REGION_FILLERS,
     REGION_NOUNS,
@@ -140,10 +141,25 @@ def _strip_fillers(words: Words, allow_empty: bool = False) -> Words:
     return words
 
 
+def _verb(words: Words) -> Words | None:
+    """The verb phrase `words` open with, if any ("close to the bowl" is a relation, not the verb close)."""
+    verb = _match(words, 0, VERB_PHRASES)
+    if verb == ("close",) and words[1:2] == ("to",):
+        return None
+    return verb
+
+
 def _starts_with_verb(words: Words) -> bool:
     """Whether a clause starts here: an action verb, or "use X to wipe ..." ."""
-    words = _strip_fillers(words)
-    return _match(words, 0, VERB_PHRASES) is not None or _USE_TO_WIPE.match(" ".join(words)) is not None
+    words = _rewrite_turn(_strip_fillers(words))
+    return _verb(words) is not None or _USE_TO_WIPE.match(" ".join(words)) is not None
+
+
+def _rewrite_turn(words: Words) -> Words:
+    """ "turn the stove on" -> "turn on the stove" (and switch, off)."""
+    if len(words) > 2 and words[0] in ("turn", "switch") and words[-1] in ("on", "off"):
+        return (words[0], words[-1], *words[1:-1])
+    return words
 
 
 # ---------------------------------------------------------------------------------------------- stages
@@ -243,9 +259,9 @@ def _rewrite_use(words: Words) -> Words:
 
 
 def _parse_clause(words: Words) -> Clause:
-    words = _rewrite_use(_strip_fillers(words))
+    words = _rewrite_turn(_rewrite_use(_strip_fillers(words)))
     text = _join(words)
-    verb = _match(words, 0, VERB_PHRASES)
+    verb = _verb(words)
     if verb is None:
         raise GroundingError(f"could not understand '{text}': {_NO_ACTION}")
     intent = VERBS[verb]
@@ -254,7 +270,11 @@ def _parse_clause(words: Words) -> Clause:
         rest = rest[1:]
     if intent is Intent.WIPE:
         return _wipe_clause(text, " ".join(verb), rest)
-    return Clause(text, intent, " ".join(verb), _items(text, intent, rest))
+    items = _items(text, intent, rest)
+    if intent in PART_SKILL_OF and any(it.target is not None for it in items):
+        raise GroundingError(f"could not understand '{text}': {' '.join(verb)} takes a drawer, door or knob, "
+                             "not a destination")
+    return Clause(text, intent, " ".join(verb), items)
 
 
 def _wipe_clause(text: str, verb: str, rest: Words) -> Clause:
@@ -279,7 +299,8 @@ def _items(text: str, intent: Intent, rest: Words) -> tuple[Item, ...]:
     i = 0
     while i < len(rest):
         conj = _match(rest, i, _CONJUNCTIONS)
-        if conj is not None and not _opens_between(chunks[-1], conj):
+        if conj is not None and not _opens_between(chunks[-1], conj) and not _joins_colours(
+                chunks[-1], conj, rest[i + len(conj):]):
             chunks.append([])
             i += len(conj)
             continue
@@ -309,6 +330,19 @@ def _items(text: str, intent: Intent, rest: Words) -> tuple[Item, ...]:
     return tuple(items)
 
 
+def _joins_colours(chunk: Sequence[str], conj: Words, after: Words) -> bool:
+    """ "the yellow and white mug": this "and" joins two colours of one thing (a determiner and colours
+    before it, colours and a singular noun after it), not two objects ("the red and the green apple",
+    "red and green apples" are two)."""
+    words = [w for w in chunk if w not in _DETERMINERS]
+    if conj != ("and",) or not words or not all(w in COLORS for w in words):
+        return False
+    k = 0
+    while k < len(after) and after[k] in COLORS:
+        k += 1
+    return 0 < k < len(after) and not singular(after[k])[1]
+
+
 def _opens_between(chunk: Sequence[str], conj: Words) -> bool:
     """ "the bowl between the plate and the ramekin": this "and" joins the two landmarks, not two objects."""
     if conj != ("and",) or "between" not in chunk:
@@ -330,8 +364,15 @@ def _is_position_qualifier(chunk: Words, j: int) -> bool:
     return j == len(chunk) or chunk[j] in _ALL_PREP_FIRST
 
 
+_BARE_DESTINATIONS = _phrases("inside", "in there", "in here", "into it", "inside it", "in it")
+
+
 def _split_target(chunk: Words, preps: Sequence[Words]) -> tuple[Words, Words | None]:
-    """Split "the apple on the left in the bowl" at the first preposition that opens a destination."""
+    """Split "the apple on the left in the bowl" at the first preposition that opens a destination. A bare
+    "inside" ("open the drawer and put the bowl inside") means the thing just named: "it"."""
+    for bare in _BARE_DESTINATIONS:
+        if len(chunk) > len(bare) and chunk[-len(bare):] == bare and ("in",) in preps:
+            return _drop_particle(chunk[:-len(bare)]), ("it",)
     for i in range(1, len(chunk)):
         p = _match(chunk, i, preps)
         if p is None or chunk[i - 1] in _RELATION_LEADS or _is_position_qualifier(chunk, i + len(p)):

@@ -21,7 +21,7 @@ class RoleSpec:
     grounded object must satisfy; a role with `choices` takes one of those fixed strings instead."""
 
     name: str
-    affordance: str  # "graspable" | "receptacle" | "wiping_tool" | "region"
+    affordance: str  # "graspable" | "receptacle" | "wiping_tool" | "region" | "openable" | "switchable"
     choices: tuple[str, ...] = ()
     default: str | None = None
 
@@ -46,6 +46,7 @@ PICK = "pick"
 PLACE = "place"
 PICK_PLACE = "pick_place"
 WIPE = "wipe"
+OPEN, CLOSE, TURN_ON, TURN_OFF = "open", "close", "turn_on", "turn_off"
 
 REGIONS: tuple[str, ...] = ("counter",)
 
@@ -64,6 +65,10 @@ SKILLS: Mapping[str, SkillSpec] = MappingProxyType(
             (RoleSpec("region", "region", REGIONS, "counter"), RoleSpec("tool", "wiping_tool")),
             "take the tool (unless held), wipe the region's dirt with it, set it down (gripper free)",
         ),
+        OPEN: SkillSpec(OPEN, (RoleSpec("object", "openable"),), "open a drawer or a door (gripper free)"),
+        CLOSE: SkillSpec(CLOSE, (RoleSpec("object", "openable"),), "close a drawer or a door (gripper free)"),
+        TURN_ON: SkillSpec(TURN_ON, (RoleSpec("object", "switchable"),), "turn a knob or switch on (gripper free)"),
+        TURN_OFF: SkillSpec(TURN_OFF, (RoleSpec("object", "switchable"),), "turn a knob or switch off (gripper free)"),
     }
 )
 
@@ -74,6 +79,10 @@ class Intent(StrEnum):
     PUT = "put"  # move an object to a target: pick_place, or place when it is already held
     PICK = "pick"  # grasp an object; with a destination ("take X to Y") it becomes a put
     WIPE = "wipe"  # wipe a region with a tool
+    OPEN = "open"  # open a drawer or a door
+    CLOSE = "close"  # close one
+    TURN_ON = "turn_on"  # turn a stove's knob (a switch) on
+    TURN_OFF = "turn_off"
 
 
 def _phrases(*texts: str) -> tuple[tuple[str, ...], ...]:
@@ -99,7 +108,17 @@ _VERBS_BY_INTENT: dict[Intent, tuple[tuple[str, ...], ...]] = {
         "scrub down", "mop", "mop up", "wash", "wash down", "sponge down", "wiped", "wiped down",
         "cleaned", "cleaned up", "scrubbed", "mopped", "washed", "wiping", "wiping down", "cleaning", "scrubbing",
     ),
+    Intent.OPEN: _phrases("open", "open up", "pull open", "opened", "opening"),
+    Intent.CLOSE: _phrases("close", "shut", "push shut", "push closed", "closed", "shutting", "closing"),
+    Intent.TURN_ON: _phrases("turn on", "switch on", "power on", "turned on", "switched on",
+                             "turning on"),
+    Intent.TURN_OFF: _phrases("turn off", "switch off", "power off", "turned off", "switched off", "turning off"),
 }
+# The skill each one-object intent asks for ("open the drawer" -> open(object=drawer)).
+PART_SKILL_OF: Mapping[Intent, str] = MappingProxyType(
+    {Intent.OPEN: OPEN, Intent.CLOSE: CLOSE, Intent.TURN_ON: TURN_ON, Intent.TURN_OFF: TURN_OFF}
+)
+PART_SKILLS = frozenset(PART_SKILL_OF.values())
 
 VERBS: Mapping[tuple[str, ...], Intent] = MappingProxyType(
     {phrase: intent for intent, phrases in _VERBS_BY_INTENT.items() for phrase in phrases}

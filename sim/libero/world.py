@@ -26,6 +26,7 @@ from scipy.spatial.transform import Rotation
 from hvla.core import panda
 from hvla.core.errors import ConfigError
 from hvla.core.messages import (
+    Articulation,
     CameraFrame,
     CameraInfo,
     ObjectState,
@@ -49,6 +50,11 @@ from hvla.sim.registry import WORLDS
 HAND_TO_TCP_M = 0.1034  # the Franka hand's tool centre point (example-robot-data's panda_hand_tcp), along its z
 CAMERAS = {"scene": "agentview", "wrist": "robot0_eye_in_hand"}  # hvla's camera names -> LIBERO's
 LIFTED_M = 0.03  # a picked object must be this far above where it started
+# A region is an interior (things go in it) when its name says so: "basket_1_contain_region",
+# "microwave_1_heating_region", "desk_caddy_1_back_contain_region" (a fixture's other regions are surfaces).
+INTERIOR_WORDS = ("contain", "heating")
+# hvla's skills for moving parts -> the BDDL predicate that judges them (on the part's own name).
+ARTICULATION_PREDICATES = {"open": "open", "close": "close", "turn_on": "turnon", "turn_off": "turnoff"}
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,8 @@ class LiberoWorld:
         self.limits = JointLimits.panda()
         self.T_base_world = np.linalg.inv(self.info.T_world_base)
         self._kinds = {o.name: o for o in self.info.objects}
-        self._containers = {r.target for r in self.info.regions.values() if r.name.endswith("_contain_region")}
+        self._articulations = {a.name: a for a in self.info.articulations}
+        self._interiors = self._interior_regions()
         self._supports = self._support_regions()
         self._last = first
         for _ in range(config.settle_steps):
@@ -149,11 +156,13 @@ class LiberoWorld:
             obj, target = args["object"], args["target"]
             if obs.grasped == obj:
                 return False
-            if target in self._containers:
-                return self.server.eval_predicate("in", obj, f"{target}_contain_region")
+            if target in self._interiors:
+                return self.server.eval_predicate("in", obj, self._interiors[target])
             if target in self._supports:
                 return self.server.eval_predicate("on", obj, self._supports[target].name)
             return self.server.eval_predicate("on", obj, target)
+        if subgoal.skill in ARTICULATION_PREDICATES and args.get("object") in self._articulations:
+            return self.server.eval_predicate(ARTICULATION_PREDICATES[subgoal.skill], args["object"])
         return False
 
     def task_succeeded(self) -> bool:
@@ -168,6 +177,15 @@ class LiberoWorld:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _interior_regions(self) -> dict[str, str]:
+        """Thing -> the BDDL region things go *in*: a basket's or a caddy's contain region, a microwave's heating
+        region, and each drawer (a token of its own, named by its region)."""
+        out = {name: name for name, a in self._articulations.items() if a.name in self.info.regions}
+        for region in self.info.regions.values():
+            if region.target is not None and any(f"_{w}_region" in region.name for w in INTERIOR_WORDS):
+                out.setdefault(region.target, region.name)
+        return out
 
     def _support_regions(self) -> dict[str, LiberoRegion]:
         """Each fixture's surface to put things on: its highest BDDL region (a stove's cook region, a cabinet's
@@ -211,7 +229,7 @@ class LiberoWorld:
             center = T[:3, 3] + R @ kind.box_center_m
             extent = np.abs(R) @ kind.box_size_m  # the world-aligned box around the rotated one
             colour, rgb = colour_of(kind.category)
-            category = hvla_category(kind.category, kind.fixture, name in self._containers)
+            category = hvla_category(kind.category, kind.fixture, name in self._interiors)
             support = self._supports.get(name)
             if support is not None:  # a fixture to put things on: stands for its surface, where things go
                 category = "surface"
@@ -220,7 +238,42 @@ class LiberoWorld:
             out.append(ObjectState(
                 name=name, label=label_of(kind.category), position_m=center, quat_wxyz=q, extent_m=extent,
                 color_name=colour, color_rgb=rgb, yaw_rad=_long_axis_yaw(R, kind.box_size_m),
-                category=category))
+                category=category, articulation=self._articulation(obs, name)))
+        return out + self._parts(obs)
+
+    def _articulation(self, obs: LiberoObservation, name: str) -> Articulation | None:
+        """How part `name` moves now, in the base frame (None: it does not, or the server has no state for it)."""
+        a = self._articulations.get(name)
+        state = (obs.joints or {}).get(name)
+        if a is None or state is None or a.box_size_m is None:
+            return None
+        opened, closed = (a.ranges.get("open"), a.ranges.get("close")) if "open" in a.ranges else (
+            a.ranges.get("turnon"), a.ranges.get("turnoff"))
+        if opened is None or closed is None:
+            return None
+        T = self._to_base(state.T_world_body)
+        R = self.T_base_world[:3, :3]
+        return Articulation(
+            kind=a.kind, axis=R @ state.axis, anchor_m=(self.T_base_world @ np.array([*state.anchor_m, 1.0]))[:3],
+            q=state.q, open_range=opened, closed_range=closed, switch="turnon" in a.ranges,
+            part_center_m=T[:3, :3] @ a.box_center_m + T[:3, 3], part_extent_m=np.abs(T[:3, :3]) @ a.box_size_m)
+
+    def _parts(self, obs: LiberoObservation) -> list[ObjectState]:
+        """A token for each part that is named apart from its fixture (a drawer: BDDL's region of its slide
+        joint, "wooden_cabinet_1_top_region" -> "top drawer"): the moving part's box, how it moves, and a
+        container, since things go in it."""
+        out = []
+        for name, a in self._articulations.items():
+            if name == a.parent or (art := self._articulation(obs, name)) is None:
+                continue
+            where = name.removeprefix(f"{a.parent}_").removesuffix("_region").replace("_", " ")
+            noun = "drawer" if a.kind == "slide" else "door"
+            colour, rgb = colour_of(self._kinds[a.parent].category) if a.parent in self._kinds else ("unknown",
+                                                                                                      np.zeros(3))
+            out.append(ObjectState(
+                name=name, label=f"{where} {noun}".strip(), position_m=art.part_center_m, quat_wxyz=np.array(
+                    [1.0, 0.0, 0.0, 0.0]), extent_m=art.part_extent_m, color_name=colour, color_rgb=rgb,
+                yaw_rad=float(np.arctan2(art.axis[1], art.axis[0])), category="container", articulation=art))
         return out
 
     def _truth(self, obs: LiberoObservation) -> WorldTruth:

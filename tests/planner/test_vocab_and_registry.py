@@ -9,8 +9,9 @@ from hvla.planner import PLANNERS, SKILLS, AmbiguityError, InfeasibleError, Obje
 from hvla.planner.language.vocab import VERBS, Intent
 
 
-def test_skill_vocabulary_is_pick_place_pick_place_and_wipe():
-    assert set(SKILLS) == {"pick", "place", "pick_place", "wipe"}
+def test_skill_vocabulary_is_pick_place_wipe_and_the_part_skills():
+    assert set(SKILLS) == {"pick", "place", "pick_place", "wipe", "open", "close", "turn_on", "turn_off"}
+    assert all(SKILLS[s].role_names() == ("object",) for s in ("open", "close", "turn_on", "turn_off"))
     assert SKILLS["pick"].role_names() == ("object",)
     assert SKILLS["place"].role_names() == ("object", "target")
     assert SKILLS["pick_place"].role_names() == ("object", "target")
@@ -22,7 +23,8 @@ def test_skill_vocabulary_is_pick_place_pick_place_and_wipe():
     ("verb", "intent"),
     [("put", Intent.PUT), ("drop", Intent.PUT), ("tidy up", Intent.PUT), ("clear", Intent.PUT),
      ("pick up", Intent.PICK), ("grab", Intent.PICK), ("lift", Intent.PICK),
-     ("wipe down", Intent.WIPE), ("clean", Intent.WIPE), ("scrub", Intent.WIPE)],
+     ("wipe down", Intent.WIPE), ("clean", Intent.WIPE), ("scrub", Intent.WIPE),
+     ("open", Intent.OPEN), ("shut", Intent.CLOSE), ("turn on", Intent.TURN_ON), ("switch off", Intent.TURN_OFF)],
 )
 def test_verb_synonyms_map_to_intents(verb, intent):
     assert VERBS[tuple(verb.split())] is intent
