@@ -120,6 +120,11 @@ class SafetyLayer:
         if not dt_s > 0:
             raise SafetyError(f"dt_s={dt_s} since the last command must be > 0")
         self.t_s += dt_s
+        if dt_s <= self.config.watchdog_s:
+            # The stream's period, known from its first command: the hard-derivative projection below bounds a
+            # step by J dt^3, and with the 2 ms default at LIBERO's 50 ms steps it let the arm creep for 1.5 s
+            # from rest (a 15 000-fold tighter jerk bound) until a filter happened to set the period.
+            self._period_s = dt_s
         q_now = self._finite_state(cmd, q_now_rad)
         # A hold keeps the gripper as it was: opening it on a stop would drop what it holds.
         gripper = self._last.gripper_m if self._last is not None else float(np.clip(cmd.gripper_m, 0, _GRIPPER_MAX))

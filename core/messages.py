@@ -116,6 +116,7 @@ class Articulation:
     part_center_m: FloatArray  # (3,)
     part_extent_m: FloatArray  # (3,)
     switch: bool = False  # a knob or a button: "turn on" opens it, "turn off" closes it
+    limits: tuple[float, float] | None = None  # the joint's range, where the world knows it
 
     def __post_init__(self) -> None:
         if self.kind not in ("slide", "hinge"):

@@ -256,6 +256,7 @@ class LiberoWorld:
         return Articulation(
             kind=a.kind, axis=R @ state.axis, anchor_m=(self.T_base_world @ np.array([*state.anchor_m, 1.0]))[:3],
             q=state.q, open_range=opened, closed_range=closed, switch="turnon" in a.ranges,
+            limits=(float(a.joint_range[0]), float(a.joint_range[1])),
             part_center_m=T[:3, :3] @ a.box_center_m + T[:3, 3], part_extent_m=np.abs(T[:3, :3]) @ a.box_size_m)
 
     def _parts(self, obs: LiberoObservation) -> list[ObjectState]:

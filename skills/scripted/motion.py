@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation, Slerp
 
 from hvla.core.messages import ActionChunk
 
@@ -50,3 +51,59 @@ def straight_chunk(
     yaws = start_yaw + yaw_frac * dyaw
     quats = np.array([down_quat_wxyz(y) for y in yaws])
     return ActionChunk(np.hstack([positions, quats]), np.full(k, gripper_m), 1.0, dt_s)
+
+
+def down_matrix(yaw_rad: float) -> NDArray[np.float64]:
+    """Rotation of a top-down hand rotated by `yaw_rad` about world z."""
+    return about_z(yaw_rad) @ _DOWN
+
+
+def facing_matrix(approach: NDArray[np.float64], fingers: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A hand whose approach axis (its z, from the palm to the fingertips) points along `approach` and whose
+    fingers close along `fingers` (its y; made orthogonal to the approach): a hand pointing into a drawer's
+    face with its fingers closing up and down, around the handle bar."""
+    z = approach / np.linalg.norm(approach)
+    y = fingers - np.dot(fingers, z) * z
+    y /= np.linalg.norm(y)
+    return np.column_stack([np.cross(y, z), y, z])
+
+
+def pose_chunk(
+    start_T: NDArray[np.float64],
+    goal_xyz: NDArray[np.float64],
+    goal_R: NDArray[np.float64],
+    gripper_m: float,
+    speed_mps: float,
+    k: int = 10,
+    dt_s: float = 0.1,
+    rate_radps: float = 1.5,
+) -> ActionChunk:
+    """Like `straight_chunk` for any hand orientation: position along a straight line at `speed_mps`, the
+    orientation turned toward `goal_R` along the shortest arc at `rate_radps` (a hand tilting from top-down to
+    pointing into a drawer turns while it moves), both stopping at the goal."""
+    start_xyz, start_R = start_T[:3, 3], start_T[:3, :3]
+    delta = goal_xyz - start_xyz
+    dist = float(np.linalg.norm(delta))
+    steps = np.arange(1, k + 1) * dt_s
+    frac = np.minimum(1.0, steps * speed_mps / dist) if dist > 1e-9 else np.ones(k)
+    rots = Rotation.from_matrix(np.stack([start_R, goal_R]))
+    angle = float((rots[0].inv() * rots[1]).magnitude())
+    rot_frac = np.minimum(1.0, steps * rate_radps / angle) if angle > 1e-9 else np.ones(k)
+    quats_xyzw = Slerp([0.0, 1.0], rots)(rot_frac).as_quat()
+    quats = np.roll(quats_xyzw, 1, axis=1)  # wxyz
+    positions = start_xyz + frac[:, None] * delta
+    return ActionChunk(np.hstack([positions, quats]), np.full(k, gripper_m), 1.0, dt_s)
+
+
+def tilted(R: NDArray[np.float64], toward_xy: NDArray[np.float64], tilt_rad: float) -> NDArray[np.float64]:
+    """`R` with its approach axis tilted by `tilt_rad` toward the horizontal direction `toward_xy` at the top:
+    a top-down hand over a point close to the base leans its wrist outward (toward_xy pointing to the base),
+    which keeps the elbow from folding to its limit."""
+    d = np.array([toward_xy[0], toward_xy[1], 0.0])
+    d /= max(float(np.linalg.norm(d)), 1e-9)
+    return Rotation.from_rotvec(np.array([-d[1], d[0], 0.0]) * -tilt_rad).as_matrix() @ R
+
+
+def about_z(angle_rad: float) -> NDArray[np.float64]:
+    c, s = np.cos(angle_rad), np.sin(angle_rad)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])

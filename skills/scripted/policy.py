@@ -17,6 +17,9 @@ from hvla.skills.scripted.experts import (
     wipe_phases,
 )
 from hvla.skills.scripted.motion import hand_yaw, straight_chunk
+from hvla.skills.scripted.parts import part_phases
+
+PART_SKILLS = frozenset({"open", "close", "turn_on", "turn_off"})
 
 UNSEEN_PATIENCE_STEPS = 20  # 2 s at 10 Hz
 SKILL_ARGS = {
@@ -24,16 +27,23 @@ SKILL_ARGS = {
     "place": ("object", "target"),
     "pick_place": ("object", "target"),
     "wipe": ("tool", "region"),
+    **dict.fromkeys(("open", "close", "turn_on", "turn_off"), ("object",)),
 }
 
 
-def expert_for(subgoal: Subgoal, grasp: GraspConfig = KITCHEN_GRASP) -> PhaseExpert:
+def expert_for(subgoal: Subgoal, grasp: GraspConfig = KITCHEN_GRASP, scene: Scene | None = None) -> PhaseExpert:
+    """The scripted expert of `subgoal`. A part skill (open, close, turn on/off) needs the `scene`: the part's
+    token says whether it slides or turns."""
     args = subgoal.args
     missing = [a for a in SKILL_ARGS.get(subgoal.skill, ()) if a not in args]
     if subgoal.skill not in SKILL_ARGS:
         raise MessageError(f"no scripted expert for skill '{subgoal.skill}'; known: {sorted(SKILL_ARGS)}")
     if missing:
         raise MessageError(f"subgoal {subgoal.describe()} lacks arguments {missing}")
+    if subgoal.skill in PART_SKILLS:
+        if scene is None:
+            raise MessageError(f"the expert for {subgoal.describe()} needs the scene (which part, how it moves)")
+        return PhaseExpert(part_phases(subgoal.skill, args["object"], scene))
     if subgoal.skill == "pick":
         return PhaseExpert(pick_phases(args["object"], grasp))
     if subgoal.skill == "place":
@@ -68,7 +78,7 @@ class ScriptedSkills:
         self._unseen_steps = 0
 
     def reset(self, scene: Scene, subgoal: Subgoal) -> None:
-        self.expert = expert_for(subgoal, self.grasp)
+        self.expert = expert_for(subgoal, self.grasp, scene)
         self._last_seen = {t.name: t for t in scene.tokens}
         self._unseen_steps = 0
 
