@@ -117,6 +117,7 @@ class Articulation:
     part_extent_m: FloatArray  # (3,)
     switch: bool = False  # a knob or a button: "turn on" opens it, "turn off" closes it
     limits: tuple[float, float] | None = None  # the joint's range, where the world knows it
+    grip_yaw_rad: float | None = None  # heading of the long side of what fingers close on (a knob's fin), if known
 
     def __post_init__(self) -> None:
         if self.kind not in ("slide", "hinge"):

@@ -24,6 +24,9 @@ class World(Robot, Protocol):
     # length differs (hvla's kitchen Panda: 0.02; robosuite's short pads slip off a bowl's tapered wall lower than
     # 0.012, measured on LIBERO's akita bowl).
     rim_grasp_depth_m: float
+    # Whose left "left" means in the instructions this world is given: the speaker's left as a horizontal
+    # direction [x, y]; None: the robot's own (+y). LIBERO's sentences are written looking at its scene camera.
+    speaker_left_xy: tuple[float, float] | None
 
     def succeeded(self, subgoal: Subgoal, scene: Scene) -> bool:
         """Whether `subgoal` holds now (truth where the world has it, else the perceived `scene`)."""

@@ -106,6 +106,26 @@ def build_skills(stack: StackConfig, world: World) -> Any:
     return SKILL_POLICIES.build(stack.skills, config)
 
 
+def build_planner(stack: StackConfig, world: World) -> Any:
+    """The planner, told whose left "left" is where its config leaves it open: the world knows from where its
+    instructions are spoken (`World.speaker_left_xy`)."""
+    config = stack.config("planner")
+    left = getattr(world, "speaker_left_xy", None)
+    if config is not None and left is not None:
+        config = _with_left(config, tuple(float(v) for v in left))
+    return PLANNERS.build(stack.planner, config)
+
+
+def _with_left(config: Any, left: tuple[float, float]) -> Any:
+    """`config` with its grounding's `left_xy` set where it is None (nested: offline -> rules -> grounding)."""
+    if hasattr(config, "left_xy"):
+        return replace(config, left_xy=left) if config.left_xy is None else config
+    for name in ("rules", "grounding"):
+        if hasattr(config, name):
+            return replace(config, **{name: _with_left(getattr(config, name), left)})
+    return config
+
+
 FROM_STACK: Any = object()  # build_executor's "build this part from the stack" (None means: no planner)
 
 
@@ -124,7 +144,7 @@ def build_executor(world: World, stack: StackConfig, recorder: StepRecorder | No
         perception=perception if perception is not None else stack.build("perception"),
         policy=policy if policy is not None else build_skills(stack, world),
         controller=stack.build("controller"),
-        planner=stack.build("planner") if planner is FROM_STACK else planner,
+        planner=build_planner(stack, world) if planner is FROM_STACK else planner,
         config=stack.executor,
         recorder=recorder,
         success=world.succeeded,

@@ -54,6 +54,7 @@ class KitchenWorld:
     cameras: tuple[str, ...] = CAMERAS
     fingertip_above_tcp_m: float = -0.0095  # the finger boxes of example-robot-data's Panda reach below the TCP
     rim_grasp_depth_m: float = 0.02
+    speaker_left_xy: tuple[float, float] | None = None  # the kitchen's instructions take the robot's left
 
     def __init__(self, seed: int = 0, scene: SceneConfig | None = None, config: SimConfig | None = None):
         self.config = config or SimConfig()

@@ -363,12 +363,14 @@ class LexicalScorer:
         return 0.0  # "region": the counter is never an object token
 
 
-def color_match(colors: Sequence[str], color_name: str) -> float:
-    """How well a token's colour name fits any of `colors`: 1 when it is that hue ("yellow", "light
-    yellow"), 0.9 when the hue is part of a blend ("orange-yellow" for "yellow" or "orange"), else 0."""
-    words = [COLOR_SYNONYMS.get(w, w) for w in normalize(color_name).replace(",", " ").split()]
+def color_match(colors: Sequence[str], color_name: str, every: bool = True) -> float:
+    """How well a token's colour name fits `colors`: 1 when it is that hue ("yellow", "light yellow"), 0.9
+    when the hue is part of a blend ("orange-yellow" for "yellow" or "orange"; "white yellow" for "white"),
+    else 0. With `every` (a phrase's colours) the token must have each of them ("the yellow and white mug" is
+    not the white one); without, any one will do (the colours a kind of thing may have)."""
+    words = [COLOR_SYNONYMS.get(w, w) for w in normalize(color_name).replace(",", " ").replace("-", " ").split()]
     hues = [w for w in words if w in COLORS]
-    if not any(c in hues for c in colors):
+    if not (all if every else any)(c in hues for c in colors):
         return 0.0
     return 1.0 if len(set(hues)) == 1 else 0.9
 
@@ -394,6 +396,9 @@ class GroundingConfig:
     size_rel_tol: float = 0.15
     base_xy_m: tuple[float, float] = (0.0, 0.0)
     ambiguity: str = "ask"
+    # Whose left "left" is: the horizontal direction [x, y] of the speaker's left. None: the robot's own (+y).
+    # An instruction written looking at the robot from the front (LIBERO's, from its scene camera) has it at -y.
+    left_xy: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.min_score <= 1.0:
@@ -498,6 +503,11 @@ class Grounder:
         d = [float(np.linalg.norm(t.position_m[:2] - base)) for t in ranked[:2]]
         return ranked[0] if d[1] - d[0] > self.config.position_tol_m else None
 
+    @property
+    def _left(self) -> np.ndarray:
+        left = np.array(self.config.left_xy if self.config.left_xy is not None else (0.0, 1.0), dtype=np.float64)
+        return left / max(float(np.linalg.norm(left)), 1e-9)
+
     # Relational words, applied in a fixed order; each keeps the candidates within tolerance of the
     # best, so a later word can break a tie the earlier one left ("the big one on the left").
     def _select(self, q: ObjectQuery, cands: list[ObjectToken], scene: Scene) -> list[ObjectToken]:
@@ -509,10 +519,11 @@ class Grounder:
                     f"could not ground '{q.text}': 'all'/plural phrases only combine with left or right"
                 )
             sign = 1.0 if q.side == "left" else -1.0
-            return [t for t in cands if sign * (t.position_m[1] - self.config.base_xy_m[1]) > 0]
+            base = np.asarray(self.config.base_xy_m)
+            return [t for t in cands if sign * float((t.position_m[:2] - base) @ self._left) > 0]
         tol = self.config.position_tol_m
         if q.side is not None and len(cands) > 1:
-            y = np.array([t.position_m[1] for t in cands])
+            y = np.array([float(t.position_m[:2] @ self._left) for t in cands])
             value = {"left": y, "right": -y, "middle": -np.abs(y - np.median(y))}[q.side]
             cands = _keep_best(cands, value, tol)
         if q.depth is not None and len(cands) > 1:

@@ -159,7 +159,7 @@ class EmbeddingScorer:
     def _prior_fit(self, prior: ObjectPrior, q: ObjectQuery, tok: ObjectToken) -> float:
         if not is_unidentified(tok) or not (tok.category in OPEN_CATEGORIES or tok.category == prior.category):
             return 0.0
-        if tok.color_name and color_match(tuple(prior.colors), tok.color_name) == 0.0:
+        if tok.color_name and color_match(tuple(prior.colors), tok.color_name, every=False) == 0.0:
             return 0.0
         if q.colors and color_match(q.colors, tok.color_name) == 0.0:
             return 0.0

@@ -131,6 +131,8 @@ class LiberoArticulation:
     ranges: dict[str, tuple[float, float]]  # LIBERO's value ranges: "open", "close", "turnon", "turnoff"
     box_center_m: NDArray[np.float64] | None = None  # (3,) the moving body's collision box, in its frame
     box_size_m: NDArray[np.float64] | None = None
+    grip_box_center_m: NDArray[np.float64] | None = None  # the geoms that rise above the box's middle (a knob's
+    grip_box_size_m: NDArray[np.float64] | None = None    # fin over its dial): what fingers close on
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,6 +489,7 @@ def _task_info(d: dict[str, Any]) -> LiberoTaskInfo:
         tuple(d["cameras"]),
         tuple(LiberoArticulation(a["name"], a["parent"], a["joint"], a["kind"], a["joint_range"],
                                  {k: (float(v[0]), float(v[1])) for k, v in a["ranges"].items()},
-                                 a.get("box_center_m"), a.get("box_size_m"))
+                                 a.get("box_center_m"), a.get("box_size_m"), a.get("grip_box_center_m"),
+                                 a.get("grip_box_size_m"))
               for a in d.get("articulations", ())))
 

@@ -33,9 +33,19 @@ def hvla_category(category: str, fixture: bool, has_contain_region: bool) -> str
     return "object"
 
 
+# Materials whose colour goes without saying in a class name ("porcelain_mug" is white, "wooden_tray" brown):
+# the words a person would use for the thing's colour ("the white mug").
+MATERIAL_COLOURS: dict[str, str] = {"porcelain": "white", "ceramic": "white", "wooden": "brown", "wood": "brown",
+                                    "chocolate": "brown", "steel": "grey", "metal": "grey"}
+
+
 def colour_of(category: str) -> tuple[str, np.ndarray]:
-    """The first colour word of the class name and its RGB, else ("unknown", zeros)."""
-    for word in category.split("_"):
-        if word in COLOURS:
-            return word, np.array(COLOURS[word])
-    return "unknown", np.zeros(3)
+    """The colour words of the class name ("white_yellow_mug" -> "white yellow", the first one's RGB), else the
+    colour its material implies ("porcelain_mug" -> white), else ("unknown", zeros)."""
+    words = category.split("_")
+    named = [w for w in words if w in COLOURS]
+    if not named:
+        named = [MATERIAL_COLOURS[w] for w in words if w in MATERIAL_COLOURS][:1]
+    if not named:
+        return "unknown", np.zeros(3)
+    return " ".join(named), np.array(COLOURS[named[0]])

@@ -329,11 +329,13 @@ class Session:
             ranges = {key[len("default_"):-len("_ranges")]: [float(x) for x in value]
                       for key, value in props.items() if key.endswith("_ranges") and len(value) == 2}
             body = int(model.jnt_bodyid[j])
+            box = _local_box(inner.sim, body)
+            grip = _local_box(inner.sim, body, above=box["box_center_m"][2]) if box else {}
             out.append({"name": name, "parent": parent, "joint": joint,
                         "kind": "slide" if model.jnt_type[j] == mujoco.mjtJoint.mjJNT_SLIDE else "hinge",
                         "joint_range": np.array(model.jnt_range[j], dtype=np.float64), "ranges": ranges,
-                        "body": mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body),
-                        **_local_box(inner.sim, body)})
+                        "body": mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body), **box,
+                        **{f"grip_{k}": v for k, v in grip.items()}})
         self._joint_names = [(e["name"], e["joint"], e["body"]) for e in out]
         return out
 
@@ -424,11 +426,12 @@ def _predicates() -> set[str]:
     return set(get_predicate_fn_dict())
 
 
-def _local_box(sim: Any, body: int | None) -> dict[str, Any]:
+def _local_box(sim: Any, body: int | None, above: float | None = None) -> dict[str, Any]:
     """The box around an object's collision geoms in its root body's frame: {"box_center_m", "box_size_m"}.
 
     Every geom of the body's subtree counts (meshes by their vertices, primitives by their size); the world
-    -aligned box the oracle needs follows from it and the body's pose at each observation.
+    -aligned box the oracle needs follows from it and the body's pose at each observation. With `above`, only
+    the geoms reaching higher than that (body frame z): a knob's fin above its dial, what fingers close on.
     """
     import mujoco
 
@@ -455,7 +458,9 @@ def _local_box(sim: Any, body: int | None) -> dict[str, Any]:
             if half is None:
                 continue
             local = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]) * half
-        points.append((np.asarray(local) @ Rg.T + pg - p0) @ R0)
+        pts_local = (np.asarray(local) @ Rg.T + pg - p0) @ R0
+        if above is None or pts_local[:, 2].max() > above:
+            points.append(pts_local)
     if not points:
         return {}
     pts = np.concatenate(points)

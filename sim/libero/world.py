@@ -23,7 +23,6 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
-from hvla.core import panda
 from hvla.core.errors import ConfigError
 from hvla.core.messages import (
     Articulation,
@@ -50,6 +49,8 @@ from hvla.sim.registry import WORLDS
 HAND_TO_TCP_M = 0.1034  # the Franka hand's tool centre point (example-robot-data's panda_hand_tcp), along its z
 CAMERAS = {"scene": "agentview", "wrist": "robot0_eye_in_hand"}  # hvla's camera names -> LIBERO's
 LIFTED_M = 0.03  # a picked object must be this far above where it started
+FULLY_OPEN_M, FULLY_CLOSED_M = 0.075, 0.005  # gripper commands at or beyond these go to the end
+WIDTH_DEADBAND_M = 0.004  # a width between is held once within this (fingers move ~5 mm a 50 ms step)
 # A region is an interior (things go in it) when its name says so: "basket_1_contain_region",
 # "microwave_1_heating_region", "desk_caddy_1_back_contain_region" (a fixture's other regions are surfaces).
 INTERIOR_WORDS = ("contain", "heating")
@@ -118,6 +119,15 @@ class LiberoWorld:
         for _ in range(config.settle_steps):
             self._last = self.server.step(first.joint_pos_rad, +1.0)
         self._start_z = {o.name: o.position_m[2] for o in self._objects(self._last)}
+        self.speaker_left_xy = self._camera_left(CAMERAS["scene"])
+
+    def _camera_left(self, camera: str) -> tuple[float, float]:
+        """The left of someone looking through `camera` (the image's -x), level, in the base frame: LIBERO's
+        instructions say "the left plate" as seen in its scene view, which faces the robot."""
+        frame = self.server.observe(cameras=(camera,), size=16, depth=False, keep=False).cameras[camera]
+        left = -(self.T_base_world[:3, :3] @ frame.T_world_cam[:3, 0])[:2]
+        n = float(np.linalg.norm(left))
+        return (0.0, 1.0) if n < 1e-6 else (float(left[0] / n), float(left[1] / n))
 
     cameras: tuple[str, ...] = tuple(CAMERAS)
     fingertip_above_tcp_m: float = 0.0018  # robosuite's Panda pads end 2 mm above the TCP (measured, server geoms)
@@ -141,8 +151,20 @@ class LiberoWorld:
         return Observation(t_s=obs.t_s, proprio=self._proprio(obs), frames=frames, truth=self._truth(obs))
 
     def command(self, cmd: JointCommand) -> None:
-        opening = +1.0 if cmd.gripper_m > 0.5 * panda.GRIPPER_MAX_M else -1.0
-        self._last = self.server.step(cmd.q_rad, opening)
+        self._last = self.server.step(cmd.q_rad, self._finger_action(cmd.gripper_m))
+
+    def _finger_action(self, width_m: float) -> float:
+        """robosuite's fingers take a direction, not a width: +1 opens, -1 closes (and squeezes what they hold),
+        0 keeps them where they are. Fully open and closed commands go to the end; a width between is reached
+        and then held (a knob's fin is grasped from 4.5 cm, where fingers open to 8 cm would land on its dial)."""
+        if width_m >= FULLY_OPEN_M:
+            return +1.0
+        if width_m <= FULLY_CLOSED_M:
+            return -1.0
+        now = float(np.sum(np.abs(self._last.gripper_qpos_m)))
+        if abs(now - width_m) <= WIDTH_DEADBAND_M:
+            return 0.0
+        return +1.0 if now < width_m else -1.0
 
     # --- World interface -------------------------------------------------------------------
     def succeeded(self, subgoal: Subgoal, scene: Scene) -> bool:
@@ -253,10 +275,13 @@ class LiberoWorld:
             return None
         T = self._to_base(state.T_world_body)
         R = self.T_base_world[:3, :3]
+        grip_yaw = None
+        if a.grip_box_size_m is not None:  # the grip's longer horizontal side, turned with the part
+            grip_yaw = _long_axis_yaw(T[:3, :3], a.grip_box_size_m)
         return Articulation(
             kind=a.kind, axis=R @ state.axis, anchor_m=(self.T_base_world @ np.array([*state.anchor_m, 1.0]))[:3],
             q=state.q, open_range=opened, closed_range=closed, switch="turnon" in a.ranges,
-            limits=(float(a.joint_range[0]), float(a.joint_range[1])),
+            limits=(float(a.joint_range[0]), float(a.joint_range[1])), grip_yaw_rad=grip_yaw,
             part_center_m=T[:3, :3] @ a.box_center_m + T[:3, 3], part_extent_m=np.abs(T[:3, :3]) @ a.box_size_m)
 
     def _parts(self, obs: LiberoObservation) -> list[ObjectState]:

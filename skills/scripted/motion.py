@@ -96,12 +96,15 @@ def pose_chunk(
 
 
 def tilted(R: NDArray[np.float64], toward_xy: NDArray[np.float64], tilt_rad: float) -> NDArray[np.float64]:
-    """`R` with its approach axis tilted by `tilt_rad` toward the horizontal direction `toward_xy` at the top:
-    a top-down hand over a point close to the base leans its wrist outward (toward_xy pointing to the base),
-    which keeps the elbow from folding to its limit."""
-    d = np.array([toward_xy[0], toward_xy[1], 0.0])
-    d /= max(float(np.linalg.norm(d)), 1e-9)
-    return Rotation.from_rotvec(np.array([-d[1], d[0], 0.0]) * -tilt_rad).as_matrix() @ R
+    """`R` leaned by `tilt_rad` about its own finger axis (the fingers stay level), the approach axis tipping
+    toward the horizontal direction `toward_xy`: a top-down hand over a point close to the base leans its
+    wrist outward (toward_xy pointing to the base), which keeps the elbow from folding to its limit."""
+    fingers = R[:, 1]
+    for sign in (1.0, -1.0):
+        leaned = Rotation.from_rotvec(fingers * sign * tilt_rad).as_matrix() @ R
+        if float(leaned[:2, 2] @ np.asarray(toward_xy)) >= 0.0:
+            return leaned
+    return R
 
 
 def about_z(angle_rad: float) -> NDArray[np.float64]:

@@ -51,6 +51,9 @@ class PartConfig:
     # A stove's knob sits close to the base (LIBERO's: 0.34 m): a hand straight down over it folds the elbow to
     # its limit (joint 4 at -2.9 of -3.07 rad); leaning the wrist 0.5 rad outward leaves it at -2.5.
     knob_tilt_rad: float = 0.5
+    # Fingers this far apart close on a knob's fin (LIBERO's: 2.4 cm thick, on a dial 8-9 cm across that fully
+    # open fingers land on).
+    knob_open_m: float = 0.045
 
 
 PARTS = PartConfig()
@@ -155,7 +158,11 @@ def turn_knob_phases(part: str, on: bool, config: PartConfig = PARTS) -> list[Ph
             xyz = np.array([a.anchor_m[0], a.anchor_m[1], z_of(a)])
             if not at_start:  # the hand as it holds the knob, turned about the vertical through the TCP
                 return xyz, about_z(turn) @ proprio.T_world_ee[:3, :3]
-            return xyz, tilted(down_matrix(-0.5 * turn), -xyz[:2], config.knob_tilt_rad)
+            # The hand's x along the fin (fingers across it), of its two ways the one nearer half the turn back
+            # (the wrist then turns through its middle); without a known fin, half the turn back.
+            yaw = -0.5 * turn if a.grip_yaw_rad is None else (
+                -0.5 * turn + wrap_grasp_yaw(a.grip_yaw_rad + 0.5 * turn))
+            return xyz, tilted(down_matrix(yaw), -xyz[:2], config.knob_tilt_rad)
         return target
 
     def grip_z(a: Articulation) -> float:
@@ -165,8 +172,8 @@ def turn_knob_phases(part: str, on: bool, config: PartConfig = PARTS) -> list[Ph
 
     return [
         Phase("rise", _hold(SAFE_Z_M), OPEN_M, freeze=True),
-        Phase("above", knob(True, lambda a: SAFE_Z_M), OPEN_M, tol_m=0.015, freeze=True),
-        Phase("descend", knob(True, grip_z), OPEN_M, SLOW_MPS, tol_m=0.006, freeze=True),
+        Phase("above", knob(True, lambda a: SAFE_Z_M), config.knob_open_m, tol_m=0.015, freeze=True),
+        Phase("descend", knob(True, grip_z), config.knob_open_m, SLOW_MPS, tol_m=0.006, freeze=True),
         Phase("close", knob(True, grip_z), CLOSED_M, SLOW_MPS, tol_m=0.02, dwell_s=0.5, freeze=True),
         Phase("twist", knob(False, grip_z), CLOSED_M, SLOW_MPS, tol_m=0.02, freeze=True),
         Phase("release", _hold_pose(), OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4, freeze=True),

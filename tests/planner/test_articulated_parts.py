@@ -29,7 +29,8 @@ def kitchen():
     return make_scene(
         token("akita_black_bowl_1", "akita black bowl", "object", "black", (0.57, 0.0, 0.01), (0.11, 0.11, 0.05)),
         token("moka_pot_1", "moka pot", "object", "unknown", (0.45, 0.1, 0.03)),
-        token("white_yellow_mug_1", "white yellow mug", "object", "white", (0.5, -0.1, 0.03)),
+        token("white_yellow_mug_1", "white yellow mug", "object", "white yellow", (0.5, -0.1, 0.03)),
+        token("porcelain_mug_1", "porcelain mug", "object", "white", (0.5, 0.1, 0.03)),
         token("cabinet_1", "wooden cabinet", "surface", "unknown", (0.68, -0.26, 0.1), (0.25, 0.22, 0.22)),
         _part(token("flat_stove_1", "flat stove", "surface", "unknown", (0.4, 0.22, -0.04), (0.3, 0.19, 0.07)),
               kind="hinge", switch=True, open_range=(0.5, 2.1), closed_range=(-0.005, 0.0)),
@@ -58,6 +59,7 @@ def steps(text, scene):
     ("put the yellow and white mug in the microwave and close it",
      [("pick_place", {"object": "white_yellow_mug_1", "target": "microwave_1"}), ("close", {"object": "microwave_1"})]),
     ("shut the microwave", [("close", {"object": "microwave_1"})]),
+    ("put the white mug in the microwave", [("pick_place", {"object": "porcelain_mug_1", "target": "microwave_1"})]),
 ])
 def test_part_verbs_plan(kitchen, text, expected):
     assert steps(text, kitchen) == expected
@@ -74,5 +76,5 @@ def test_it_must_name_something_that_opens(kitchen):
 
 
 def test_close_to_is_still_a_relation(kitchen):
-    plan = steps("pick up the mug close to the bowl", kitchen)
+    plan = steps("pick up the moka pot close to the bowl", kitchen)
     assert plan[0][0] == "pick"
