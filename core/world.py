@@ -27,6 +27,9 @@ class World(Robot, Protocol):
     # Whose left "left" means in the instructions this world is given: the speaker's left as a horizontal
     # direction [x, y]; None: the robot's own (+y). LIBERO's sentences are written looking at its scene camera.
     speaker_left_xy: tuple[float, float] | None
+    # Height of the table top in the base frame [m]: the controllers' workspace floor (kitchen 0; LIBERO's tables
+    # sit 1.2 cm below its robots' bases, and differ per scene).
+    table_z_m: float
 
     def succeeded(self, subgoal: Subgoal, scene: Scene) -> bool:
         """Whether `subgoal` holds now (truth where the world has it, else the perceived `scene`)."""

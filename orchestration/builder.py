@@ -126,6 +126,18 @@ def _with_left(config: Any, left: tuple[float, float]) -> Any:
     return config
 
 
+def build_controller(stack: StackConfig, world: World) -> Any:
+    """The controller, its workspace floor at the world's table top where that is lower than its config's (the
+    kitchen's table is at the base's height, LIBERO's 1.2 cm below it: a flat box there is grasped below 0)."""
+    config = stack.config("controller")
+    table_z = getattr(world, "table_z_m", None)
+    safety = getattr(config, "safety", None)
+    if table_z is not None and safety is not None and table_z < safety.workspace_min_m[2]:
+        lo = (*safety.workspace_min_m[:2], float(table_z))
+        config = replace(config, safety=replace(safety, workspace_min_m=lo))
+    return CONTROLLERS.build(stack.controller, config)
+
+
 FROM_STACK: Any = object()  # build_executor's "build this part from the stack" (None means: no planner)
 
 
@@ -143,7 +155,7 @@ def build_executor(world: World, stack: StackConfig, recorder: StepRecorder | No
         robot=robot if robot is not None else world,
         perception=perception if perception is not None else stack.build("perception"),
         policy=policy if policy is not None else build_skills(stack, world),
-        controller=stack.build("controller"),
+        controller=build_controller(stack, world),
         planner=build_planner(stack, world) if planner is FROM_STACK else planner,
         config=stack.executor,
         recorder=recorder,

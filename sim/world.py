@@ -55,6 +55,7 @@ class KitchenWorld:
     fingertip_above_tcp_m: float = -0.0095  # the finger boxes of example-robot-data's Panda reach below the TCP
     rim_grasp_depth_m: float = 0.02
     speaker_left_xy: tuple[float, float] | None = None  # the kitchen's instructions take the robot's left
+    table_z_m: float = 0.0  # the counter top is the base's height
 
     def __init__(self, seed: int = 0, scene: SceneConfig | None = None, config: SimConfig | None = None):
         self.config = config or SimConfig()

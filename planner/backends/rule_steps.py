@@ -22,6 +22,7 @@ from hvla.planner.language.vocab import (
     PICK,
     PICK_PLACE,
     PLACE,
+    PUSH,
     REGIONS,
     TURN_OFF,
     TURN_ON,
@@ -74,7 +75,7 @@ class StepBuilder:
         mentioned: list[ObjectToken] = []
         targets: list[ObjectToken] = []
         for item in clause.items:
-            steps.extend(self._item_steps(item, scene, state, mentioned, targets))
+            steps.extend(self._item_steps(item, scene, state, mentioned, targets, clause.intent))
         state.last = tuple({t.name: t for t in mentioned}.values()) or state.last  # "it": what this clause moved
         state.last_targets = tuple({t.name: t for t in targets}.values())
         return _dedupe(steps)
@@ -108,7 +109,7 @@ class StepBuilder:
         return named[0]
 
     def _item_steps(self, item: Item, scene: Scene, state: PlanState, mentioned: list[ObjectToken],
-                    targets: list[ObjectToken]) -> list[Step]:
+                    targets: list[ObjectToken], intent: Intent = Intent.PUT) -> list[Step]:
         target, t_conf = None, 1.0
         if item.target is not None:
             if _is_pronoun(item.target):
@@ -125,7 +126,7 @@ class StepBuilder:
             if target is None:
                 skill, bound = PICK, {"object": obj}
             else:
-                skill = PLACE if state.held == obj.name else PICK_PLACE
+                skill = PUSH if intent is Intent.PUSH else PLACE if state.held == obj.name else PICK_PLACE
                 bound = {"object": obj, "target": target}
             value = self._checked(skill, bound, state)
             args = tuple((role, tok.name) for role, tok in bound.items())

@@ -15,7 +15,7 @@ import numpy as np
 from hvla.core.errors import ConfigError
 from hvla.core.messages import ObjectToken
 from hvla.planner.errors import InfeasibleError
-from hvla.planner.language.vocab import PART_SKILLS, PICK, PICK_PLACE, PLACE, SKILLS, WIPE
+from hvla.planner.language.vocab import HAND_FREE_SKILLS, PICK, PICK_PLACE, PLACE, SKILLS, WIPE
 from hvla.planner.ontology import AFFORDANCES, is_graspable
 
 _WHY_NOT: Mapping[str, str] = {
@@ -123,7 +123,7 @@ def check_step(
             raise InfeasibleError(
                 step, f"the {target.name} is full: it holds {', '.join(inside)} and has room for {room}"
             )
-    if skill in PART_SKILLS and held is not None:
+    if skill in HAND_FREE_SKILLS and held is not None:
         raise InfeasibleError(step, f"the gripper holds the {held}; put it somewhere first, the hand is needed")
     tool = bound.get("tool")
     if skill == WIPE and isinstance(tool, ObjectToken) and held is not None and held != tool.name:

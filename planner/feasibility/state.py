@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from hvla.core.messages import ObjectToken, Scene
 from hvla.planner.feasibility.affordance import contents_of
-from hvla.planner.language.vocab import PICK, PICK_PLACE, PLACE, WIPE
+from hvla.planner.language.vocab import PICK, PICK_PLACE, PLACE, PUSH, WIPE
 
 
 @dataclass
@@ -34,7 +34,7 @@ class PlanState:
         if skill == PICK:
             self.held = args["object"]
             self.placed.pop(args["object"], None)
-        elif skill in (PLACE, PICK_PLACE):
+        elif skill in (PLACE, PICK_PLACE, PUSH):
             self.held = None
             self.placed[args["object"]] = args["target"]
         elif skill == WIPE:

@@ -115,7 +115,8 @@ def scene_heads(tokens: Sequence[ObjectToken]) -> dict[Words, NounSense]:
             # A noun phrase is named by its last word: "glazed rim porcelain ramekin" is a ramekin, "flat
             # stove" a stove; a plural label ("cookies") also answers to its singular ("the cookie box").
             last = words[-1]
-            forms = {last, singular(last)[0]}
+            # "right of the plate" names a place beside a thing, not that thing: no last-word head.
+            forms = {last, singular(last)[0]} if "of" not in words else set()
             for word in forms:
                 if len(words) > 1 or word != last:
                     add((word,), label)

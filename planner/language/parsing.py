@@ -294,7 +294,7 @@ def _wipe_clause(text: str, verb: str, rest: Words) -> Clause:
 
 def _items(text: str, intent: Intent, rest: Words) -> tuple[Item, ...]:
     """ "the apple and the lemon on the plate" -> (apple -> plate), (lemon -> plate)."""
-    preps = TARGET_PREPOSITIONS if intent is Intent.PUT else DIRECTIONAL_PREPOSITIONS
+    preps = TARGET_PREPOSITIONS if intent in (Intent.PUT, Intent.PUSH) else DIRECTIONAL_PREPOSITIONS
     chunks: list[list[str]] = [[]]
     i = 0
     while i < len(rest):
@@ -320,7 +320,7 @@ def _items(text: str, intent: Intent, rest: Words) -> tuple[Item, ...]:
             raise GroundingError(f"could not understand '{text}': which object?")
         items.append(Item(_join(obj), _join(target) if target else None))
     items.reverse()
-    if intent is Intent.PUT:
+    if intent in (Intent.PUT, Intent.PUSH):
         for it in items:
             if it.target is None:
                 raise GroundingError(
@@ -361,6 +361,8 @@ def _is_position_qualifier(chunk: Words, j: int) -> bool:
     j += 1
     while j < len(chunk) and chunk[j] in POSITION_TAILS:
         j += 1
+    if j < len(chunk) and chunk[j] == "of":
+        return False  # "to the right of the plate": a place beside a thing, a destination
     return j == len(chunk) or chunk[j] in _ALL_PREP_FIRST
 
 

@@ -47,6 +47,7 @@ PLACE = "place"
 PICK_PLACE = "pick_place"
 WIPE = "wipe"
 OPEN, CLOSE, TURN_ON, TURN_OFF = "open", "close", "turn_on", "turn_off"
+PUSH = "push"
 
 REGIONS: tuple[str, ...] = ("counter",)
 
@@ -65,6 +66,7 @@ SKILLS: Mapping[str, SkillSpec] = MappingProxyType(
             (RoleSpec("region", "region", REGIONS, "counter"), RoleSpec("tool", "wiping_tool")),
             "take the tool (unless held), wipe the region's dirt with it, set it down (gripper free)",
         ),
+        PUSH: SkillSpec(PUSH, (_OBJECT, _TARGET), "push the object along the table onto the target (gripper free)"),
         OPEN: SkillSpec(OPEN, (RoleSpec("object", "openable"),), "open a drawer or a door (gripper free)"),
         CLOSE: SkillSpec(CLOSE, (RoleSpec("object", "openable"),), "close a drawer or a door (gripper free)"),
         TURN_ON: SkillSpec(TURN_ON, (RoleSpec("object", "switchable"),), "turn a knob or switch on (gripper free)"),
@@ -79,6 +81,7 @@ class Intent(StrEnum):
     PUT = "put"  # move an object to a target: pick_place, or place when it is already held
     PICK = "pick"  # grasp an object; with a destination ("take X to Y") it becomes a put
     WIPE = "wipe"  # wipe a region with a tool
+    PUSH = "push"  # slide an object over the table to a target, without picking it up
     OPEN = "open"  # open a drawer or a door
     CLOSE = "close"  # close one
     TURN_ON = "turn_on"  # turn a stove's knob (a switch) on
@@ -108,6 +111,7 @@ _VERBS_BY_INTENT: dict[Intent, tuple[tuple[str, ...], ...]] = {
         "scrub down", "mop", "mop up", "wash", "wash down", "sponge down", "wiped", "wiped down",
         "cleaned", "cleaned up", "scrubbed", "mopped", "washed", "wiping", "wiping down", "cleaning", "scrubbing",
     ),
+    Intent.PUSH: _phrases("push", "slide", "shove", "nudge", "pushed", "slid", "pushing", "sliding"),
     Intent.OPEN: _phrases("open", "open up", "pull open", "opened", "opening"),
     Intent.CLOSE: _phrases("close", "shut", "push shut", "push closed", "closed", "shutting", "closing"),
     Intent.TURN_ON: _phrases("turn on", "switch on", "power on", "turned on", "switched on",
@@ -119,6 +123,7 @@ PART_SKILL_OF: Mapping[Intent, str] = MappingProxyType(
     {Intent.OPEN: OPEN, Intent.CLOSE: CLOSE, Intent.TURN_ON: TURN_ON, Intent.TURN_OFF: TURN_OFF}
 )
 PART_SKILLS = frozenset(PART_SKILL_OF.values())
+HAND_FREE_SKILLS = PART_SKILLS | {PUSH}  # skills that need the gripper empty
 
 VERBS: Mapping[tuple[str, ...], Intent] = MappingProxyType(
     {phrase: intent for intent, phrases in _VERBS_BY_INTENT.items() for phrase in phrases}

@@ -55,6 +55,8 @@ WIDTH_DEADBAND_M = 0.004  # a width between is held once within this (fingers mo
 # "microwave_1_heating_region", "desk_caddy_1_back_contain_region" (a fixture's other regions are surfaces).
 INTERIOR_WORDS = ("contain", "heating")
 # hvla's skills for moving parts -> the BDDL predicate that judges them (on the part's own name).
+# Where a region lies relative to a thing, in its BDDL name ("plate_right_region", "back_contain_region").
+RELATION_WORDS = frozenset({"front", "back", "behind", "left", "right"})
 ARTICULATION_PREDICATES = {"open": "open", "close": "close", "turn_on": "turnon", "turn_off": "turnoff"}
 
 
@@ -115,10 +117,17 @@ class LiberoWorld:
         self._articulations = {a.name: a for a in self.info.articulations}
         self._interiors = self._interior_regions()
         self._supports = self._support_regions()
+        self._places = self._place_regions()
+        self._interiors.update({r.name: r.name for r, kind, _ in self._places if kind == "compartment"})
         self._last = first
         for _ in range(config.settle_steps):
             self._last = self.server.step(first.joint_pos_rad, +1.0)
-        self._start_z = {o.name: o.position_m[2] for o in self._objects(self._last)}
+        states = self._objects(self._last)
+        self._start_z = {o.name: o.position_m[2] for o in states}
+        # The table top: where the lowest movable thing rests after settling (scenes differ: 1.2 cm below the
+        # base on the kitchen tables, more elsewhere).
+        bottoms = [o.position_m[2] - 0.5 * o.extent_m[2] for o in states if o.category in ("object", "container")]
+        self.table_z_m = float(min(bottoms)) - 0.005 if bottoms else 0.0
         self.speaker_left_xy = self._camera_left(CAMERAS["scene"])
 
     def _camera_left(self, camera: str) -> tuple[float, float]:
@@ -174,7 +183,7 @@ class LiberoWorld:
             obj = args["object"]
             z = self._pose(obs, obj)[2, 3]
             return obs.grasped == obj and z > self._start_z.get(obj, z) + LIFTED_M
-        if subgoal.skill in ("place", "pick_place"):
+        if subgoal.skill in ("place", "pick_place", "push"):
             obj, target = args["object"], args["target"]
             if obs.grasped == obj:
                 return False
@@ -208,6 +217,52 @@ class LiberoWorld:
             if region.target is not None and any(f"_{w}_region" in region.name for w in INTERIOR_WORDS):
                 out.setdefault(region.target, region.name)
         return out
+
+    def _place_regions(self) -> list[tuple[LiberoRegion, str, str]]:
+        """BDDL regions an instruction can name as a destination, as (region, kind, label), read off their names:
+        a spot on the table beside a thing ("living_room_table_plate_right_region" -> "right of the plate",
+        "main_table_stove_front_region" -> "front of the stove") and a compartment of a thing
+        ("desk_caddy_1_back_contain_region" -> "back compartment"). Init regions are where objects start."""
+        out = []
+        for region in self.info.regions.values():
+            if region.target is None or region.pos_m is None or "init" in region.name.split("_"):
+                continue
+            words = region.name.removeprefix(f"{region.target}_").removesuffix("_region").split("_")
+            if words[-1] == "contain" and len(words) == 2 and words[0] in RELATION_WORDS:
+                out.append((region, "compartment", f"{words[0]} compartment"))
+            elif len(words) >= 2 and words[-1] in RELATION_WORDS and region.ranges.size:
+                out.append((region, "spot", f"{words[-1]} of the {' '.join(words[:-1])}"))
+        return out
+
+    def _region_states(self) -> list[ObjectState]:
+        """A token for each destination region (`_place_regions`): a flat spot on the table (a surface) or a
+        compartment (a container), where its site is, as large as its BDDL rectangle."""
+        out = []
+        for region, kind, label in self._places:
+            centre = (self.T_base_world @ np.array([*region.pos_m, 1.0]))[:3]
+            if kind == "spot":
+                r = region.ranges[0]
+                extent = np.array([abs(r[2] - r[0]), abs(r[3] - r[1]), 0.002])
+                category = "surface"
+            else:
+                extent = self._compartment_size(region)
+                category = "container"
+            out.append(ObjectState(
+                name=region.name, label=label, position_m=centre, quat_wxyz=np.array([1.0, 0.0, 0.0, 0.0]),
+                extent_m=extent, color_name="unknown", color_rgb=np.zeros(3), category=category))
+        return out
+
+    def _compartment_size(self, region: LiberoRegion) -> NDArray[np.float64]:
+        """A compartment's box: as far as half the way to its nearest sibling each way, as tall as its site is
+        below the thing's top (the site marks the compartment's floor)."""
+        siblings = [r.pos_m for r, kind, _ in self._places if kind == "compartment" and r.target == region.target
+                    and r.name != region.name]
+        size = np.array([0.06, 0.06])
+        for axis in (0, 1):
+            gaps = [abs(p[axis] - region.pos_m[axis]) for p in siblings if abs(p[axis] - region.pos_m[axis]) > 0.01]
+            if gaps:
+                size[axis] = 0.9 * min(gaps)
+        return np.array([*size, 0.04])
 
     def _support_regions(self) -> dict[str, LiberoRegion]:
         """Each fixture's surface to put things on: its highest BDDL region (a stove's cook region, a cabinet's
@@ -261,7 +316,7 @@ class LiberoWorld:
                 name=name, label=label_of(kind.category), position_m=center, quat_wxyz=q, extent_m=extent,
                 color_name=colour, color_rgb=rgb, yaw_rad=_long_axis_yaw(R, kind.box_size_m),
                 category=category, articulation=self._articulation(obs, name)))
-        return out + self._parts(obs)
+        return out + self._parts(obs) + self._region_states()
 
     def _articulation(self, obs: LiberoObservation, name: str) -> Articulation | None:
         """How part `name` moves now, in the base frame (None: it does not, or the server has no state for it)."""

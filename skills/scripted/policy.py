@@ -18,6 +18,7 @@ from hvla.skills.scripted.experts import (
 )
 from hvla.skills.scripted.motion import hand_yaw, straight_chunk
 from hvla.skills.scripted.parts import part_phases
+from hvla.skills.scripted.push import push_phases
 
 PART_SKILLS = frozenset({"open", "close", "turn_on", "turn_off"})
 
@@ -27,6 +28,7 @@ SKILL_ARGS = {
     "place": ("object", "target"),
     "pick_place": ("object", "target"),
     "wipe": ("tool", "region"),
+    "push": ("object", "target"),
     **dict.fromkeys(("open", "close", "turn_on", "turn_off"), ("object",)),
 }
 
@@ -44,6 +46,8 @@ def expert_for(subgoal: Subgoal, grasp: GraspConfig = KITCHEN_GRASP, scene: Scen
         if scene is None:
             raise MessageError(f"the expert for {subgoal.describe()} needs the scene (which part, how it moves)")
         return PhaseExpert(part_phases(subgoal.skill, args["object"], scene))
+    if subgoal.skill == "push":
+        return PhaseExpert(push_phases(args["object"], args["target"]))
     if subgoal.skill == "pick":
         return PhaseExpert(pick_phases(args["object"], grasp))
     if subgoal.skill == "place":

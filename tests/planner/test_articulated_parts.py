@@ -1,4 +1,5 @@
-"""Parts that open, close or turn (LIBERO's drawers, microwave door, stove knob): verbs, grounding, "it"."""
+"""Parts that open, close or turn (LIBERO's drawers, microwave door, stove knob), places beside things and
+pushes: verbs, grounding, "it"."""
 
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ def kitchen():
               kind="hinge", switch=True, open_range=(0.5, 2.1), closed_range=(-0.005, 0.0)),
         _part(token("microwave_1", "microwave", "container", "unknown", (0.3, 0.3, 0.1), (0.3, 0.25, 0.2)),
               kind="hinge", q=-1.6, open_range=(-2.094, -1.3), closed_range=(-0.005, 0.0)),
+        token("plate_1", "plate", "object", "unknown", (0.66, 0.0, 0.0), (0.14, 0.14, 0.02)),
+        token("table_plate_right_region", "right of the plate", "surface", "unknown", (0.66, 0.1, -0.01),
+              (0.1, 0.1, 0.002)),
+        token("table_stove_front_region", "front of the stove", "surface", "unknown", (0.6, 0.2, -0.01),
+              (0.08, 0.08, 0.002)),
         *drawers,
     )
 
@@ -60,6 +66,10 @@ def steps(text, scene):
      [("pick_place", {"object": "white_yellow_mug_1", "target": "microwave_1"}), ("close", {"object": "microwave_1"})]),
     ("shut the microwave", [("close", {"object": "microwave_1"})]),
     ("put the white mug in the microwave", [("pick_place", {"object": "porcelain_mug_1", "target": "microwave_1"})]),
+    ("put the moka pot to the right of the plate",
+     [("pick_place", {"object": "moka_pot_1", "target": "table_plate_right_region"})]),
+    ("push the plate to the front of the stove", [("push", {"object": "plate_1", "target": "table_stove_front_region"})]),
+    ("put the moka pot on the plate", [("pick_place", {"object": "moka_pot_1", "target": "plate_1"})]),  # not beside it
 ])
 def test_part_verbs_plan(kitchen, text, expected):
     assert steps(text, kitchen) == expected
@@ -78,3 +88,8 @@ def test_it_must_name_something_that_opens(kitchen):
 def test_close_to_is_still_a_relation(kitchen):
     plan = steps("pick up the moka pot close to the bowl", kitchen)
     assert plan[0][0] == "pick"
+
+
+def test_push_needs_a_free_hand(kitchen):
+    with pytest.raises(InfeasibleError, match="gripper holds"):
+        steps("pick up the moka pot and push the plate to the front of the stove", kitchen)

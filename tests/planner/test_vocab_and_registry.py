@@ -10,7 +10,8 @@ from hvla.planner.language.vocab import VERBS, Intent
 
 
 def test_skill_vocabulary_is_pick_place_wipe_and_the_part_skills():
-    assert set(SKILLS) == {"pick", "place", "pick_place", "wipe", "open", "close", "turn_on", "turn_off"}
+    assert set(SKILLS) == {"pick", "place", "pick_place", "wipe", "push", "open", "close", "turn_on", "turn_off"}
+    assert SKILLS["push"].role_names() == ("object", "target")
     assert all(SKILLS[s].role_names() == ("object",) for s in ("open", "close", "turn_on", "turn_off"))
     assert SKILLS["pick"].role_names() == ("object",)
     assert SKILLS["place"].role_names() == ("object", "target")
