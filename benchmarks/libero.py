@@ -34,6 +34,7 @@ from hvla.core.errors import HvlaError
 from hvla.orchestration import ExecutorConfig, StackConfig, build_executor, build_world
 from hvla.orchestration.video import VideoRecorder
 from hvla.sim.libero import LiberoConfig
+from hvla.skills.scripted import ScriptedSkillsConfig
 
 SUITES = ("libero_spatial", "libero_object", "libero_goal", "libero_10")
 MAX_STEPS = {"libero_spatial": 220, "libero_object": 280, "libero_goal": 300, "libero_10": 520, "libero_90": 400}
@@ -62,17 +63,19 @@ class EpisodeRow:
 
 def stack_for(args: argparse.Namespace, suite: str, task: int, init: int) -> StackConfig:
     steps = MAX_STEPS.get(suite, 400)
+    scripted = {"skills": ScriptedSkillsConfig(speed_scale=args.expert_speed)} if args.skills == "scripted" else {}
     return StackConfig(
         world="libero", perception=args.perception, planner=args.planner, skills=args.skills,
         image_size=args.image_size,
         executor=ExecutorConfig(episode_timeout_s=steps * 0.05, log_cameras=("scene",) if args.video else ()),
-        configs={"world": LiberoConfig(suite, task, init)},
+        configs={"world": LiberoConfig(suite, task, init), **scripted},
     )
 
 
 def episode_key(args: argparse.Namespace, suite: str, task: int, init: int) -> str:
     """The cache key: the stack, the task and the init state."""
-    return f"{args.perception}/{args.planner}/{args.skills}/{suite}/{task}/{init}"
+    skills = f"scripted@{args.expert_speed:g}" if args.skills == "scripted" else args.skills
+    return f"{args.perception}/{args.planner}/{skills}/{suite}/{task}/{init}"
 
 
 def run_episode(args: argparse.Namespace, suite: str, task: int, init: int, video: Path | None) -> EpisodeRow:
@@ -156,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--planner", default="offline")
     parser.add_argument("--skills", default="scripted")
     parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--expert-speed", type=float, default=1.6,
+                        help="scripted skills: every phase's speed times this (LIBERO's step caps are tight; "
+                             "1 = the kitchen's)")
     parser.add_argument("--cache", type=Path, default=Path("data/bench/libero.jsonl"))
     parser.add_argument("--video", type=Path, default=None, help="write an mp4 per episode of the first init state")
     args = parser.parse_args(argv)

@@ -277,11 +277,13 @@ class _PhraseParser:
         if content and all(w in CENTRE_WORDS for w in content):  # "from table center", "at the centre"
             f["centre"] = True
             return
-        if "of" in rest and rest.index("of") < len(rest) - 1 and not far:
-            # "in the top drawer of the wooden cabinet", "in the back compartment of the caddy": a part of
-            # a thing; the thing itself is the landmark.
+        landmark = _PhraseParser(rest, self.heads).parse(" ".join(rest))
+        if "of" in rest and rest.index("of") < len(rest) - 1 and not far and landmark.unknown:
+            # "in the top drawer of the wooden cabinet", "in the back compartment of the caddy": a part the
+            # scene has no token for (where it has one, the part itself is the landmark); the whole is.
             rest = rest[len(rest) - rest[::-1].index("of"):]
-        f["landmark"] = _PhraseParser(rest, self.heads).parse(" ".join(rest))
+            landmark = _PhraseParser(rest, self.heads).parse(" ".join(rest))
+        f["landmark"] = landmark
         f["landmark_far"] = far
 
     def between_at(self, i: int) -> tuple[int, tuple[ObjectQuery, ObjectQuery]] | None:

@@ -57,6 +57,7 @@ INTERIOR_WORDS = ("contain", "heating")
 # hvla's skills for moving parts -> the BDDL predicate that judges them (on the part's own name).
 # Where a region lies relative to a thing, in its BDDL name ("plate_right_region", "back_contain_region").
 RELATION_WORDS = frozenset({"front", "back", "behind", "left", "right"})
+HAND_CLEAR_M, AWAY_M = 0.03, 0.10  # a part skill is over once the TCP is this far above the part or beside it
 ARTICULATION_PREDICATES = {"open": "open", "close": "close", "turn_on": "turnon", "turn_off": "turnoff"}
 
 
@@ -193,7 +194,12 @@ class LiberoWorld:
                 return self.server.eval_predicate("on", obj, self._supports[target].name)
             return self.server.eval_predicate("on", obj, target)
         if subgoal.skill in ARTICULATION_PREDICATES and args.get("object") in self._articulations:
-            return self.server.eval_predicate(ARTICULATION_PREDICATES[subgoal.skill], args["object"])
+            # Done once the part is where BDDL wants it *and* the hand has left it: a drawer still held by its
+            # handle is not finished with (the next skill, rising from there, pushed it half shut again).
+            art = self._articulation(obs, args["object"])
+            tcp = self._proprio(obs).ee_position_m
+            clear = art is None or _clear_of(tcp, art)
+            return clear and self.server.eval_predicate(ARTICULATION_PREDICATES[subgoal.skill], args["object"])
         return False
 
     def task_succeeded(self) -> bool:
@@ -366,6 +372,14 @@ class LiberoWorld:
         T = self._to_base(f.T_world_cam)
         depth = f.depth_m if f.depth_m is not None else np.zeros((h, w), np.float32)
         return CameraFrame(rgb=f.rgb, depth_m=depth, info=CameraInfo(camera, f.K, T, w, h), stamp_s=obs.t_s)
+
+
+def _clear_of(tcp: NDArray[np.float64], art: Articulation) -> bool:
+    """Whether the hand has left a part: risen above its top, or well away from it sideways (the next skill's
+    path to its object starts at the carry height, which an open top drawer reaches above)."""
+    top = float(art.part_center_m[2] + 0.5 * art.part_extent_m[2])
+    outside = np.abs(tcp[:2] - art.part_center_m[:2]) - 0.5 * art.part_extent_m[:2]
+    return float(tcp[2]) > top + HAND_CLEAR_M or float(np.max(outside)) > AWAY_M
 
 
 def _long_axis_yaw(R: NDArray[np.float64], box_size_m: NDArray[np.float64]) -> float:

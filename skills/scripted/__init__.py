@@ -4,6 +4,6 @@ Public API:
     ScriptedSkills, PhaseExpert, expert_for
 """
 
-from hvla.skills.scripted.policy import PhaseExpert, ScriptedSkills, expert_for
+from hvla.skills.scripted.policy import PhaseExpert, ScriptedSkills, ScriptedSkillsConfig, expert_for
 
-__all__ = ["PhaseExpert", "ScriptedSkills", "expert_for"]
+__all__ = ["PhaseExpert", "ScriptedSkills", "ScriptedSkillsConfig", "expert_for"]

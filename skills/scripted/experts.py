@@ -18,7 +18,7 @@ from hvla.core import panda
 from hvla.core.errors import MessageError
 from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene
 from hvla.skills.scripted.joints import exposed_centre
-from hvla.skills.scripted.motion import hand_yaw, pose_chunk, straight_chunk, wrap_grasp_yaw
+from hvla.skills.scripted.motion import down_matrix, hand_yaw, pose_chunk, straight_chunk, wrap_grasp_yaw
 
 SAFE_Z_M = 0.2  # carry height of the TCP above the table
 OPEN_M = panda.GRIPPER_MAX_M
@@ -26,6 +26,7 @@ CLOSED_M = 0.0
 EMPTY_GRASP_M = 0.004  # fingers this close together hold nothing
 FAST_MPS, SLOW_MPS, WIPE_MPS = 0.3, 0.1, 0.2
 CARRY_OVER_Z_M = 0.15  # the held sponge clears a bowl with fruit in it
+LIFT_M = 0.08  # a pick raises the object at least this much
 DRAWER_FLOOR_M = 0.01  # a drawer's floor is this far above the bottom of its box
 
 # (xyz [m], yaw [rad]) of a top-down hand, or (xyz [m], rotation (3, 3)) of a hand turned any way (parts.py)
@@ -58,6 +59,7 @@ class PhaseExpert:
         self._frozen: Target | None = None
         self.done = False
         self.regrasps = 0
+        self.speed_scale = 1.0  # the speed of every phase with open fingers times this
 
     @property
     def phase(self) -> Phase:
@@ -75,9 +77,15 @@ class PhaseExpert:
                 self._advance()
                 goal, goal_yaw = self._nearest_turn(self.target(scene, proprio), yaw)
         phase = self.phase
+        if not isinstance(goal_yaw, np.ndarray) and proprio.T_world_ee[2, 2] > -np.cos(TURNED_RAD):
+            # A yaw target while the hand points elsewhere (leaving a drawer's handle): turn it down gradually
+            # along the way; a chunk of top-down waypoints would swing it round at once, through the drawer.
+            goal_yaw = down_matrix(goal_yaw)
+        # Quicker only with an empty hand: a bowl held by its rim slides out of the pads when lifted faster.
+        speed = phase.speed_mps * (self.speed_scale if phase.gripper_m > EMPTY_GRASP_M else 1.0)
         if isinstance(goal_yaw, np.ndarray):  # a hand that does not point down
-            return pose_chunk(proprio.T_world_ee, goal, goal_yaw, phase.gripper_m, phase.speed_mps, self.k, self.dt_s)
-        return straight_chunk(xyz, yaw, goal, goal_yaw, phase.gripper_m, phase.speed_mps, self.k, self.dt_s)
+            return pose_chunk(proprio.T_world_ee, goal, goal_yaw, phase.gripper_m, speed, self.k, self.dt_s)
+        return straight_chunk(xyz, yaw, goal, goal_yaw, phase.gripper_m, speed, self.k, self.dt_s)
 
     @staticmethod
     def _nearest_turn(target: Target, yaw: float) -> Target:
@@ -237,8 +245,20 @@ def grasp_phases(obj: str, config: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
     ]
 
 
+def _lift() -> TargetFn:
+    """Up to the carry height, and at least `LIFT_M` up from where the fingers closed (an object picked from a
+    cabinet's top, above the carry height, is still lifted off it)."""
+
+    def target(scene: Scene, proprio: Proprio) -> Target:
+        xyz = proprio.ee_position_m.copy()
+        xyz[2] = max(SAFE_Z_M, xyz[2] + LIFT_M)
+        return xyz, hand_yaw(proprio.T_world_ee)
+
+    return target
+
+
 def pick_phases(obj: str, grasp: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
-    lift = Phase("lift", _hold(SAFE_Z_M), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.015, freeze=True)
+    lift = Phase("lift", _lift(), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.015, freeze=True)
     return [*grasp_phases(obj, grasp), lift]
 
 

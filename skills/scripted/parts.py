@@ -37,6 +37,7 @@ from hvla.skills.scripted.joints import face_along, outward, target_q
 from hvla.skills.scripted.motion import about_z, down_matrix, facing_matrix, tilted, wrap_grasp_yaw
 
 PUSH_MPS = 0.08  # into a joint's travel: slow enough that the part follows rather than jams
+RISE_OVER_M = 0.06  # a finished part skill leaves the hand this far above the part's top
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def close_drawer_phases(part: str, config: PartConfig = PARTS) -> list[Phase]:
         Phase("push", pose(pushed, push_z), CLOSED_M, PUSH_MPS, tol_m=0.012, freeze=True),
         Phase("back", pose(lambda tok, a: pushed(tok, a) + config.clearance_m, push_z), CLOSED_M, SLOW_MPS * 1.5,
               tol_m=0.015, freeze=True),
-        Phase("retreat", _hold(SAFE_Z_M), CLOSED_M, tol_m=0.02, freeze=True),
+        Phase("retreat", _rise_over(part), CLOSED_M, tol_m=0.02, freeze=True),
     ]
 
 
@@ -131,8 +132,20 @@ def open_drawer_phases(part: str, config: PartConfig = PARTS) -> list[Phase]:
         Phase("pull", pose(pulled), CLOSED_M, PUSH_MPS, tol_m=0.008, freeze=True),
         Phase("release", _hold_pose(), OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4, freeze=True),
         Phase("back", back_out, OPEN_M, SLOW_MPS * 1.5, tol_m=0.015, freeze=True),
-        Phase("retreat", _hold(SAFE_Z_M), OPEN_M, tol_m=0.02, freeze=True),
+        Phase("retreat", _rise_over(part), OPEN_M, tol_m=0.02, freeze=True),
     ]
+
+
+def _rise_over(part: str) -> TargetFn:
+    """Straight up from where the hand is, to the carry height or above the part's top if that is higher (an
+    open top drawer reaches above the carry height: the next skill's path must pass over it)."""
+
+    def target(scene: Scene, proprio: Proprio) -> Target:
+        _, a = _part(scene, part)
+        top = float(a.part_center_m[2] + 0.5 * a.part_extent_m[2])
+        return _hold(max(SAFE_Z_M, top + RISE_OVER_M))(scene, proprio)
+
+    return target
 
 
 def _hold_pose() -> TargetFn:
@@ -177,7 +190,7 @@ def turn_knob_phases(part: str, on: bool, config: PartConfig = PARTS) -> list[Ph
         Phase("close", knob(True, grip_z), CLOSED_M, SLOW_MPS, tol_m=0.02, dwell_s=0.5, freeze=True),
         Phase("twist", knob(False, grip_z), CLOSED_M, SLOW_MPS, tol_m=0.02, freeze=True),
         Phase("release", _hold_pose(), OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4, freeze=True),
-        Phase("retreat", _hold(SAFE_Z_M), OPEN_M, tol_m=0.02, freeze=True),
+        Phase("retreat", _rise_over(part), OPEN_M, tol_m=0.02, freeze=True),
     ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from hvla.core.errors import MessageError
+from hvla.core.errors import ConfigError, MessageError
 from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene, Subgoal
 from hvla.skills.base import SKILL_POLICIES
 from hvla.skills.scripted.experts import (
@@ -33,9 +33,16 @@ SKILL_ARGS = {
 }
 
 
-def expert_for(subgoal: Subgoal, grasp: GraspConfig = KITCHEN_GRASP, scene: Scene | None = None) -> PhaseExpert:
+def expert_for(subgoal: Subgoal, grasp: GraspConfig = KITCHEN_GRASP, scene: Scene | None = None,
+               speed_scale: float = 1.0) -> PhaseExpert:
     """The scripted expert of `subgoal`. A part skill (open, close, turn on/off) needs the `scene`: the part's
-    token says whether it slides or turns."""
+    token says whether it slides or turns. `speed_scale` multiplies every phase's speed."""
+    expert = _expert_for(subgoal, grasp, scene)
+    expert.speed_scale = speed_scale
+    return expert
+
+
+def _expert_for(subgoal: Subgoal, grasp: GraspConfig, scene: Scene | None) -> PhaseExpert:
     args = subgoal.args
     missing = [a for a in SKILL_ARGS.get(subgoal.skill, ()) if a not in args]
     if subgoal.skill not in SKILL_ARGS:
@@ -64,6 +71,14 @@ class ScriptedSkillsConfig:
 
     fingertip_above_tcp_m: float | None = None
     rim_depth_m: float | None = None
+    # Every phase's speed times this: the kitchen's demonstrations were recorded at 1; LIBERO's step caps (11 to
+    # 26 s an episode, two skills in some) want quicker hands (benchmarks/libero.py --expert-speed).
+    speed_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.2 <= self.speed_scale <= 3.0:
+            raise ConfigError(f"speed_scale={self.speed_scale} must be in [0.2, 3] (the safety layer caps the TCP at "
+                              "1 m/s)")
 
     def grasp(self) -> GraspConfig:
         given = {k: v for k, v in (("fingertip_above_tcp_m", self.fingertip_above_tcp_m),
@@ -76,13 +91,15 @@ class ScriptedSkills:
     """Closed-loop experts on ground-truth or perceived tokens; the demonstrators of the learned policy."""
 
     def __init__(self, config: ScriptedSkillsConfig | None = None) -> None:
-        self.grasp = (config or ScriptedSkillsConfig()).grasp()
+        config = config or ScriptedSkillsConfig()
+        self.grasp = config.grasp()
+        self.speed_scale = config.speed_scale
         self.expert: PhaseExpert | None = None
         self._last_seen: dict[str, ObjectToken] = {}
         self._unseen_steps = 0
 
     def reset(self, scene: Scene, subgoal: Subgoal) -> None:
-        self.expert = expert_for(subgoal, self.grasp, scene)
+        self.expert = expert_for(subgoal, self.grasp, scene, self.speed_scale)
         self._last_seen = {t.name: t for t in scene.tokens}
         self._unseen_steps = 0
 

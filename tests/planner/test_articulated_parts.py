@@ -68,7 +68,8 @@ def steps(text, scene):
     ("put the white mug in the microwave", [("pick_place", {"object": "porcelain_mug_1", "target": "microwave_1"})]),
     ("put the moka pot to the right of the plate",
      [("pick_place", {"object": "moka_pot_1", "target": "table_plate_right_region"})]),
-    ("push the plate to the front of the stove", [("push", {"object": "plate_1", "target": "table_stove_front_region"})]),
+    ("push the plate to the front of the stove",
+     [("push", {"object": "plate_1", "target": "table_stove_front_region"})]),
     ("put the moka pot on the plate", [("pick_place", {"object": "moka_pot_1", "target": "plate_1"})]),  # not beside it
 ])
 def test_part_verbs_plan(kitchen, text, expected):
