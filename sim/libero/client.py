@@ -117,6 +117,7 @@ class LiberoRegion:
     target: str | None                # the object or fixture the region is defined on
     ranges: NDArray[np.float64]       # (R, 4) BDDL rectangles x0, y0, x1, y1 [m] in the target's frame
     pos_m: NDArray[np.float64] | None  # (3,) world position of the region's site, when the scene has one
+    half_size_m: NDArray[np.float64] | None = None  # (3,) the site's half sizes (MuJoCo's site_size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,7 +480,7 @@ def _task_info(d: dict[str, Any]) -> LiberoTaskInfo:
     objects = tuple(LiberoObject(o["name"], o["category"], o["fixture"], o["of_interest"], o.get("box_center_m"),
                                  o.get("box_size_m")) for o in d["objects"])
     regions = {name: LiberoRegion(name, r["target"], np.asarray(r["ranges"], dtype=np.float64).reshape(-1, 4),
-                                  r.get("pos"))
+                                  r.get("pos"), r.get("size"))
                for name, r in d["regions"].items()}
     return LiberoTaskInfo(
         d["suite"], d["index"], d["name"], d["language"], d["bddl_language"], d["bddl_file"], objects, regions,

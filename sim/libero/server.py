@@ -280,6 +280,7 @@ class Session:
             site = _site_id(sim, name)
             if site is not None:
                 entry["pos"] = np.array(sim.data.site_xpos[site])
+                entry["size"] = np.array(sim.model.site_size[site])  # half sizes (MuJoCo's), for a box site
             regions[name] = entry
         lo, hi = (np.array(x) for x in zip(*(sim.model.jnt_range[sim.model.joint_name2id(j)]
                                             for j in robot.gripper_joints)))

@@ -317,6 +317,9 @@ class LiberoWorld:
             if support is not None:  # a fixture to put things on: stands for its surface, where things go
                 category = "surface"
                 top = (self.T_base_world @ np.array([*support.pos_m, 1.0]))[:3]
+                if support.half_size_m is not None and support.half_size_m[0] > 0.02:  # the surface's own size
+                    extent = np.array([*(np.abs(self.T_base_world[:3, :3]) @ (2 * support.half_size_m))[:2],
+                                       extent[2]])
                 center = np.array([top[0], top[1], top[2] - 0.5 * extent[2]])
             out.append(ObjectState(
                 name=name, label=label_of(kind.category), position_m=center, quat_wxyz=q, extent_m=extent,

@@ -270,15 +270,20 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         off-centre; held across its middle, the hand goes over the target itself (a perceived held object's
         centre shifts as the fingers cover it, and must not steer the hand)."""
         dest, held = _token(scene, target), scene.find(obj)
-        spot = exposed_centre(dest)[:2]  # an open drawer: the part out of its cabinet
+        spot = free_spot(dest, held, scene, exposed_centre(dest)[:2])  # an open drawer: the part out of its cabinet
         if held is None or not config.by_rim(held):
             return spot
         return spot - (held.position_m[:2] - proprio.ee_position_m[:2])
 
     def carry(scene: Scene, proprio: Proprio) -> Target:
-        dest = _token(scene, target)
-        # Never lower while carrying: an object picked from high up (a cabinet top) would sweep it.
-        z = max(SAFE_Z_M, _top_z(dest) + 0.12, float(proprio.ee_position_m[2]))
+        dest, held = _token(scene, target), scene.find(obj)
+        # Never lower while carrying: an object picked from high up (a cabinet top) would sweep it. And high
+        # enough that what hangs below the hand clears whatever already stands on the target (a first pot).
+        below_tcp = max(float(proprio.ee_position_m[2]) - _bottom_z(held), 0.0) if held is not None else 0.0
+        standing = [_top_z(t) for t in scene.tokens if t.name not in (obj, target) and t.category in RIM_CATEGORIES
+                    and bool((np.abs(t.position_m[:2] - dest.position_m[:2]) <= 0.5 * dest.extent_m[:2]).all())]
+        z = max(SAFE_Z_M, _top_z(dest) + 0.12, float(proprio.ee_position_m[2]),
+                max(standing, default=-np.inf) + below_tcp + 0.03)
         return np.array([*over(scene, proprio), z]), hand_yaw(proprio.T_world_ee)
 
     def lower(scene: Scene, proprio: Proprio) -> Target:
@@ -301,6 +306,36 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         Phase("release", lower, OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4, freeze=True),
         Phase("retreat", _hold(SAFE_Z_M), OPEN_M, FAST_MPS, tol_m=0.02, freeze=True),
     ]
+
+
+def free_spot(dest: ObjectToken, held: ObjectToken | None, scene: Scene,
+              centre: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Where on `dest` the held object goes: its centre, unless something already stands there (the first of
+    two moka pots on a stove); then the nearest point along the target's longer side where the two do not
+    overlap, if the target is long enough to have one."""
+    if held is None:
+        return centre
+    here = [t for t in scene.tokens if t.name not in (dest.name, held.name) and t.category in RIM_CATEGORIES
+            and t.articulation is None and bool((np.abs(t.position_m[:2] - dest.position_m[:2])
+                                                 <= 0.5 * dest.extent_m[:2]).all())]
+    half = 0.5 * np.asarray(held.extent_m[:2], dtype=np.float64)
+
+    def overlap(p: NDArray[np.float64]) -> float:
+        """How far the boxes (with a centimetre between them) still overlap, on the axis where they overlap
+        least; 0 once they are apart along one axis."""
+        worst = 0.0
+        for t in here:
+            gap = half + 0.5 * t.extent_m[:2] + 0.01 - np.abs(p - t.position_m[:2])
+            worst = max(worst, float(max(min(gap[0], gap[1]), 0.0)))
+        return worst
+
+    if overlap(centre) == 0.0:
+        return centre
+    axis = np.array([1.0, 0.0]) if dest.extent_m[0] >= dest.extent_m[1] else np.array([0.0, 1.0])
+    reach = 0.5 * float(max(dest.extent_m[:2]))
+    candidates = [centre + sign * shift * axis for shift in np.linspace(0.01, reach, 15) for sign in (1.0, -1.0)]
+    # The nearest point that is free, else the one that overlaps least (two pots on a 15 cm burner touch).
+    return min(candidates, key=lambda p: (overlap(p), float(np.linalg.norm(p - centre))))
 
 
 def wipe_phases(tool: str, region: str, press_z_m: float = 0.012, grasp: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
