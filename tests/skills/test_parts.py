@@ -1,0 +1,76 @@
+"""The geometry behind the part skills and the place spots, on hand-made tokens (no simulator)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hvla.core.messages import Articulation, ObjectToken, Observation, Proprio, Scene
+from hvla.skills.scripted.experts import free_spot
+from hvla.skills.scripted.joints import exposed_centre, face_along, outward, target_q
+from hvla.skills.scripted.motion import down_matrix, tilted
+from hvla.skills.scripted.push import _reach
+
+
+def tok(name, xyz, extent, category="object", articulation=None):
+    return ObjectToken(track_id=0, label=name, score=1.0, position_m=np.array(xyz, float),
+                       extent_m=np.array(extent, float), color_name="unknown", color_rgb=np.zeros(3),
+                       category=category, name=name, articulation=articulation)
+
+
+def drawer(q):
+    """A drawer 20 cm deep sliding out along +y (its axis points -y, "open" is q below -0.14), out by -q."""
+    centre = np.array([0.66, 0.14 + q * -1.0 - 0.146, 0.04])
+    art = Articulation("slide", np.array([0.0, -1.0, 0.0]), np.zeros(3), q, (-0.16, -0.14), (0.0, 0.005),
+                       centre, np.array([0.22, 0.204, 0.07]), limits=(-0.16, 0.01))
+    return tok("drawer", centre, [0.22, 0.204, 0.07], "container", art)
+
+
+def scene(*tokens):
+    proprio = Proprio(np.zeros(7), np.zeros(7), 0.08, np.eye(4))
+    return Scene(tuple(tokens), Observation(0.0, proprio))
+
+
+def test_a_drawer_comes_out_along_its_opening_direction_and_its_face_moves_with_q():
+    d = drawer(-0.146)
+    a = d.articulation
+    assert np.allclose(outward(a), [0.0, 1.0, 0.0])
+    assert face_along(d, a, a.q - 0.01) == pytest.approx(face_along(d, a, a.q) + 0.01)
+
+
+def test_drive_targets_go_past_the_ranges_limits_lean_inward():
+    a = drawer(0.0).articulation
+    assert target_q(a, opened=True) == -0.16  # the open range's far end
+    assert 0.005 < target_q(a, opened=False) <= 0.01  # LIBERO: closed only strictly past its rest value
+
+
+def test_things_go_into_the_part_of_an_open_drawer_that_is_out_of_the_cabinet():
+    d = drawer(-0.146)
+    spot = exposed_centre(d)
+    front = face_along(d, d.articulation, d.articulation.q)
+    assert front - 0.146 < spot[1] < front  # between the cabinet's front and the drawer's
+    assert spot[1] > d.position_m[1]  # nearer the front than the drawer's own middle
+
+
+def test_a_second_thing_goes_beside_the_first_not_on_it():
+    stove = tok("stove", [0.6, -0.2, 0.0], [0.30, 0.15, 0.02], "surface")
+    pot1 = tok("pot1", [0.6, -0.2, 0.06], [0.08, 0.15, 0.15])
+    pot2 = tok("pot2", [0.7, 0.0, 0.06], [0.08, 0.15, 0.15])
+    spot = free_spot(stove, pot2, scene(stove, pot1, pot2), stove.position_m[:2])
+    assert abs(spot[0] - 0.6) >= 0.08 + 0.01 - 1e-9 and spot[1] == pytest.approx(-0.2)
+    alone = free_spot(stove, pot2, scene(stove, pot2), stove.position_m[:2])
+    assert np.allclose(alone, stove.position_m[:2])
+
+
+def test_a_leaned_hand_keeps_its_fingers_level_and_its_wrist_outward():
+    R = tilted(down_matrix(0.3), np.array([-1.0, -1.0]), 0.5)
+    assert abs(R[2, 1]) < 1e-9  # the finger axis stays horizontal
+    assert R[:2, 2] @ np.array([-1.0, -1.0]) > 0  # the approach axis tips toward the base
+    assert np.isclose(np.arccos(-R[2, 2]), 0.5)
+
+
+def test_a_round_plate_is_pushed_from_its_rim_not_its_box_corner():
+    plate = tok("plate", [0.7, 0.0, 0.0], [0.14, 0.14, 0.02])
+    diagonal = np.array([1.0, 1.0]) / np.sqrt(2)
+    assert _reach(plate, diagonal) == pytest.approx(0.07)
+    assert _reach(plate, np.array([1.0, 0.0])) == pytest.approx(0.07)
