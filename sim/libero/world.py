@@ -202,6 +202,21 @@ class LiberoWorld:
             return clear and self.server.eval_predicate(ARTICULATION_PREDICATES[subgoal.skill], args["object"])
         return False
 
+    def bddl_names(self, name: str) -> set[str]:
+        """The BDDL names a token stands for in goal predicates: itself, the region things go in (a basket's
+        contain region), the surface things go on (a stove's cook region)."""
+        out = {name}
+        if name in self._interiors:
+            out.add(self._interiors[name])
+        if name in self._supports:
+            out.add(self._supports[name].name)
+        return out
+
+    def goal_open(self) -> list[tuple[str, ...]]:
+        """The task's BDDL goal predicates that do not hold yet (some hold from the start: the stove of "put both
+        moka pots on the stove" is already on)."""
+        return [p for p in self.info.goal_state if not self.server.eval_predicate(*p)]
+
     def task_succeeded(self) -> bool:
         """LIBERO's own `check_success()`: the task's BDDL goal holds now."""
         return self.server.check_success()
