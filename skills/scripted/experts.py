@@ -280,8 +280,7 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         # Never lower while carrying: an object picked from high up (a cabinet top) would sweep it. And high
         # enough that what hangs below the hand clears whatever already stands on the target (a first pot).
         below_tcp = max(float(proprio.ee_position_m[2]) - _bottom_z(held), 0.0) if held is not None else 0.0
-        standing = [_top_z(t) for t in scene.tokens if t.name not in (obj, target) and t.category in RIM_CATEGORIES
-                    and bool((np.abs(t.position_m[:2] - dest.position_m[:2]) <= 0.5 * dest.extent_m[:2]).all())]
+        standing = [_top_z(t) for t in standing_on(dest, scene, obj)]
         z = max(SAFE_Z_M, _top_z(dest) + 0.12, float(proprio.ee_position_m[2]),
                 max(standing, default=-np.inf) + below_tcp + 0.03)
         return np.array([*over(scene, proprio), z]), hand_yaw(proprio.T_world_ee)
@@ -308,6 +307,15 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
     ]
 
 
+def standing_on(dest: ObjectToken, scene: Scene, held: str) -> list[ObjectToken]:
+    """The things (not `held`, not a part) that already stand on or in `dest`: over its footprint and with their
+    bottom above its own. A cup beside a bowl overlaps the bowl's box but stands on the table with it."""
+    lift = min(0.5 * float(dest.extent_m[2]), 0.01)
+    return [t for t in scene.tokens if t.name not in (dest.name, held) and t.category in RIM_CATEGORIES
+            and t.articulation is None and _bottom_z(t) >= _bottom_z(dest) + lift
+            and bool((np.abs(t.position_m[:2] - dest.position_m[:2]) <= 0.5 * dest.extent_m[:2]).all())]
+
+
 def free_spot(dest: ObjectToken, held: ObjectToken | None, scene: Scene,
               centre: NDArray[np.float64]) -> NDArray[np.float64]:
     """Where on `dest` the held object goes: its centre, unless something already stands there (the first of
@@ -315,9 +323,7 @@ def free_spot(dest: ObjectToken, held: ObjectToken | None, scene: Scene,
     overlap, if the target is long enough to have one."""
     if held is None:
         return centre
-    here = [t for t in scene.tokens if t.name not in (dest.name, held.name) and t.category in RIM_CATEGORIES
-            and t.articulation is None and bool((np.abs(t.position_m[:2] - dest.position_m[:2])
-                                                 <= 0.5 * dest.extent_m[:2]).all())]
+    here = standing_on(dest, scene, held.name)
     half = 0.5 * np.asarray(held.extent_m[:2], dtype=np.float64)
 
     def overlap(p: NDArray[np.float64]) -> float:

@@ -54,12 +54,19 @@ def test_things_go_into_the_part_of_an_open_drawer_that_is_out_of_the_cabinet():
 
 def test_a_second_thing_goes_beside_the_first_not_on_it():
     stove = tok("stove", [0.6, -0.2, 0.0], [0.30, 0.15, 0.02], "surface")
-    pot1 = tok("pot1", [0.6, -0.2, 0.06], [0.08, 0.15, 0.15])
-    pot2 = tok("pot2", [0.7, 0.0, 0.06], [0.08, 0.15, 0.15])
+    pot1 = tok("pot1", [0.6, -0.2, 0.085], [0.08, 0.15, 0.15])  # standing on the stove's top
+    pot2 = tok("pot2", [0.7, 0.0, 0.085], [0.08, 0.15, 0.15])
     spot = free_spot(stove, pot2, scene(stove, pot1, pot2), stove.position_m[:2])
     assert abs(spot[0] - 0.6) >= 0.08 + 0.01 - 1e-9 and spot[1] == pytest.approx(-0.2)
     alone = free_spot(stove, pot2, scene(stove, pot2), stove.position_m[:2])
     assert np.allclose(alone, stove.position_m[:2])
+
+
+def test_a_cup_beside_a_bowl_does_not_push_the_banana_off_the_bowls_middle():
+    bowl = tok("bowl", [0.44, 0.20, 0.025], [0.20, 0.185, 0.05], "container")
+    cup = tok("cup", [0.435, 0.154, 0.028], [0.186, 0.087, 0.056], "container")  # on the table, overlapping the box
+    banana = tok("banana", [0.66, 0.20, 0.02], [0.08, 0.11, 0.04])
+    assert np.allclose(free_spot(bowl, banana, scene(bowl, cup, banana), bowl.position_m[:2]), bowl.position_m[:2])
 
 
 def test_a_leaned_hand_keeps_its_fingers_level_and_its_wrist_outward():
