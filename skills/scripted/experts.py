@@ -337,8 +337,15 @@ def free_spot(dest: ObjectToken, held: ObjectToken | None, scene: Scene,
 
     if overlap(centre) == 0.0:
         return centre
-    axis = np.array([1.0, 0.0]) if dest.extent_m[0] >= dest.extent_m[1] else np.array([0.0, 1.0])
-    reach = 0.5 * float(max(dest.extent_m[:2]))
+    long = 0 if dest.extent_m[0] >= dest.extent_m[1] else 1
+    axis = np.eye(2)[long]
+    reach = 0.5 * float(dest.extent_m[long])
+    if dest.category == "container":
+        # Inside walls: the held thing stays a centimetre inside them (a can dropped at a basket's edge lands
+        # on its rim, outside the contain region); with no room beside the first, it goes onto its middle.
+        reach -= float(half[long]) + 0.01
+        if reach <= 0.01:
+            return centre
     candidates = [centre + sign * shift * axis for shift in np.linspace(0.01, reach, 15) for sign in (1.0, -1.0)]
     # The nearest point that is free, else the one that overlaps least (two pots on a 15 cm burner touch).
     return min(candidates, key=lambda p: (overlap(p), float(np.linalg.norm(p - centre))))
