@@ -85,7 +85,7 @@ def test_a_round_plate_is_pushed_from_its_rim_not_its_box_corner():
 
 def test_in_a_basket_the_second_thing_stays_inside_its_walls():
     basket = tok("basket", [0.5, 0.27, 0.04], [0.16, 0.22, 0.08], "container")
-    soup = tok("soup", [0.5, 0.27, 0.05], [0.07, 0.07, 0.1])  # in the basket, on its floor
+    soup = tok("soup", [0.5, 0.27, 0.065], [0.07, 0.07, 0.1])  # in the basket, on its 1.5 cm floor
     sauce = tok("sauce", [0.39, 0.05, 0.05], [0.06, 0.06, 0.1])
     spot = free_spot(basket, sauce, scene(basket, soup, sauce), basket.position_m[:2])
     assert abs(spot[1] - 0.27) >= 0.035 + 0.03  # beside the soup
