@@ -101,6 +101,9 @@ def run_episode(args: argparse.Namespace, suite: str, task: int, init: int, vide
         plan, plan_ok, failure = "", False, f"{type(exc).__name__}: {exc}"
     try:
         success = world.task_succeeded()
+        if not success and failure is None:  # every subgoal held once, but not all of them at the end
+            failure = "BDDL goal not met at the end: " + ", ".join(
+                f"({' '.join(p)})" for p in world.goal_open())
     except HvlaError as exc:
         success, failure = False, failure or f"{type(exc).__name__}: {exc}"
     if recorder is not None:

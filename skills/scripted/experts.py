@@ -18,7 +18,7 @@ from hvla.core import panda
 from hvla.core.errors import MessageError
 from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene
 from hvla.skills.scripted.joints import exposed_centre
-from hvla.skills.scripted.motion import down_matrix, hand_yaw, pose_chunk, straight_chunk, wrap_grasp_yaw
+from hvla.skills.scripted.motion import about_z, down_matrix, hand_yaw, pose_chunk, straight_chunk, wrap_grasp_yaw
 
 SAFE_Z_M = 0.2  # carry height of the TCP above the table
 OPEN_M = panda.GRIPPER_MAX_M
@@ -204,6 +204,8 @@ class GraspConfig:
 
 KITCHEN_GRASP = GraspConfig()
 RIM_CATEGORIES = frozenset({"container", "object"})
+HAND_HALF_SPAN_M = np.array([0.035, 0.105])  # the Panda hand's body from above: across, along its fingers
+PLACE_CLEARANCE_M = 0.02  # between a placed thing and its neighbour: the open fingers' room
 
 
 def _grasp_yaw(tok: ObjectToken) -> float:
@@ -265,6 +267,8 @@ def pick_phases(obj: str, grasp: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
 def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
     """Carry the held `obj` above `target`, lower it to just above the rim, release, retreat."""
 
+    chosen: dict[str, float] = {}
+
     def over(scene: Scene, proprio: Proprio) -> NDArray[np.float64]:
         """The hand's xy that puts the held object's centre over the target's. Held by its rim, it hangs
         off-centre; held across its middle, the hand goes over the target itself (a perceived held object's
@@ -283,9 +287,31 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         standing = [_top_z(t) for t in standing_on(dest, scene, obj)]
         z = max(SAFE_Z_M, _top_z(dest) + 0.12, float(proprio.ee_position_m[2]),
                 max(standing, default=-np.inf) + below_tcp + 0.03)
-        return np.array([*over(scene, proprio), z]), hand_yaw(proprio.T_world_ee)
+        xy = over(scene, proprio)
+        return np.array([*xy, z]), release_yaw(scene, proprio, xy, release_z(scene, proprio))
 
     def lower(scene: Scene, proprio: Proprio) -> Target:
+        xy = over(scene, proprio)
+        z = release_z(scene, proprio)
+        return np.array([*xy, z]), release_yaw(scene, proprio, xy, z)
+
+    def release_yaw(scene: Scene, proprio: Proprio, xy: NDArray[np.float64], z: float) -> float:
+        """The hand's yaw as it lets go: as it is, or a quarter turn when its body, 20 cm long along the
+        fingers, would come down on a neighbour taller than the palm (a mug on the plate beside the pudding's
+        place). A thing held by its rim keeps its yaw: it hangs off-centre, and turning would move it."""
+        if "yaw" in chosen:  # decided once, from the yaw the carry began with: the turn must not re-decide it
+            return chosen["yaw"]
+        yaw = hand_yaw(proprio.T_world_ee)
+        held = scene.find(obj)
+        if held is None or config.by_rim(held):
+            return yaw
+        palm_z = z + config.palm_clearance_m
+        turns = sorted(np.radians(np.arange(-90, 91, 15)), key=abs)  # the smallest turn that clears
+        free = [yaw + t for t in turns if not hand_hits(scene, xy, yaw + t, palm_z, (obj, target))]
+        chosen["yaw"] = wrap_grasp_yaw(free[0]) if free else yaw
+        return chosen["yaw"]
+
+    def release_z(scene: Scene, proprio: Proprio) -> float:
         dest = _token(scene, target)
         held = _token(scene, obj)
         # The held object's bottom goes 2 cm above the rim or surface; it hangs below the TCP by what the
@@ -296,7 +322,7 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
             # Into an open drawer: down to just above its floor. Dropped from above its rim, a bowl lands
             # askew and no longer fits under the cabinet when the drawer closes (5.1 cm in 5.7).
             z = _bottom_z(dest) + DRAWER_FLOOR_M + below_tcp + 0.01
-        return np.array([*over(scene, proprio), z]), hand_yaw(proprio.T_world_ee)
+        return z
 
     return [
         Phase("lift", _hold(SAFE_Z_M), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.02, freeze=True),
@@ -305,6 +331,14 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         Phase("release", lower, OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4, freeze=True),
         Phase("retreat", _hold(SAFE_Z_M), OPEN_M, FAST_MPS, tol_m=0.02, freeze=True),
     ]
+
+
+def hand_hits(scene: Scene, xy: NDArray[np.float64], yaw: float, palm_z: float, skip: tuple[str, ...]) -> bool:
+    """Whether a top-down hand at `xy` turned by `yaw`, its palm at `palm_z`, comes down on a thing (not in `skip`,
+    not a part) that rises above the palm."""
+    half = np.abs(about_z(yaw)[:2, :2]) @ HAND_HALF_SPAN_M
+    return any(t.name not in skip and t.category in RIM_CATEGORIES and t.articulation is None and _top_z(t) > palm_z
+               and bool((np.abs(t.position_m[:2] - xy) < half + 0.5 * t.extent_m[:2]).all()) for t in scene.tokens)
 
 
 def standing_on(dest: ObjectToken, scene: Scene, held: str) -> list[ObjectToken]:
@@ -316,39 +350,48 @@ def standing_on(dest: ObjectToken, scene: Scene, held: str) -> list[ObjectToken]
             and bool((np.abs(t.position_m[:2] - dest.position_m[:2]) <= 0.5 * dest.extent_m[:2]).all())]
 
 
+def in_the_way(dest: ObjectToken, held: ObjectToken, scene: Scene) -> list[ObjectToken]:
+    """What the held object must not land on: what already stands in a container; on an open surface (a plate,
+    a place beside a thing) also what rises above it close enough for the opening fingers to hit (a mug on the
+    plate beside 'the right of the plate')."""
+    if dest.category != "surface":
+        return standing_on(dest, scene, held.name)
+    near = 0.5 * (dest.extent_m[:2] + held.extent_m[:2]) + PLACE_CLEARANCE_M
+    return [t for t in scene.tokens if t.name not in (dest.name, held.name) and t.category in RIM_CATEGORIES
+            and t.articulation is None and _top_z(t) > _top_z(dest) + 0.01
+            and bool((np.abs(t.position_m[:2] - dest.position_m[:2]) <= near + 0.5 * t.extent_m[:2]).all())]
+
+
 def free_spot(dest: ObjectToken, held: ObjectToken | None, scene: Scene,
               centre: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Where on `dest` the held object goes: its centre, unless something already stands there (the first of
-    two moka pots on a stove); then the nearest point along the target's longer side where the two do not
-    overlap, if the target is long enough to have one."""
+    """Where on `dest` the held object goes: its centre, unless something is in the way there (the first of
+    two moka pots on a stove, a mug beside the place); then the nearest point where nothing is (else the one
+    that overlaps least), within a container's walls or well inside a surface's footprint."""
     if held is None:
         return centre
-    here = standing_on(dest, scene, held.name)
+    here = in_the_way(dest, held, scene)
     half = 0.5 * np.asarray(held.extent_m[:2], dtype=np.float64)
 
     def overlap(p: NDArray[np.float64]) -> float:
-        """How far the boxes (with a centimetre between them) still overlap, on the axis where they overlap
-        least; 0 once they are apart along one axis."""
+        """How far the boxes (with the fingers' clearance between them) still overlap, on the axis where they
+        overlap least; 0 once they are apart along one axis."""
         worst = 0.0
         for t in here:
-            gap = half + 0.5 * t.extent_m[:2] + 0.01 - np.abs(p - t.position_m[:2])
+            gap = half + 0.5 * t.extent_m[:2] + PLACE_CLEARANCE_M - np.abs(p - t.position_m[:2])
             worst = max(worst, float(max(min(gap[0], gap[1]), 0.0)))
         return worst
 
     if overlap(centre) == 0.0:
         return centre
-    long = 0 if dest.extent_m[0] >= dest.extent_m[1] else 1
-    axis = np.eye(2)[long]
-    reach = 0.5 * float(dest.extent_m[long])
     if dest.category == "container":
         # Inside walls: the held thing stays a centimetre inside them (a can dropped at a basket's edge lands
         # on its rim, outside the contain region); with no room beside the first, it goes onto its middle.
-        reach -= float(half[long]) + 0.01
-        if reach <= 0.01:
-            return centre
-    candidates = [centre + sign * shift * axis for shift in np.linspace(0.01, reach, 15) for sign in (1.0, -1.0)]
-    # The nearest point that is free, else the one that overlaps least (two pots on a 15 cm burner touch).
-    return min(candidates, key=lambda p: (overlap(p), float(np.linalg.norm(p - centre))))
+        reach = np.maximum(0.5 * dest.extent_m[:2] - half - 0.01, 0.0)
+    else:  # its centre well inside: LIBERO's regions and the kitchen's plate test the centre against the footprint
+        reach = 0.3 * np.asarray(dest.extent_m[:2], dtype=np.float64)
+    grid = [centre + np.array([dx, dy]) for dx in np.linspace(-reach[0], reach[0], 11)
+            for dy in np.linspace(-reach[1], reach[1], 11)]
+    return min(grid, key=lambda p: (overlap(p), float(np.linalg.norm(p - centre))))
 
 
 def wipe_phases(tool: str, region: str, press_z_m: float = 0.012, grasp: GraspConfig = KITCHEN_GRASP) -> list[Phase]:

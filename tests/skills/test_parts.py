@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hvla.core.messages import Articulation, ObjectToken, Observation, Proprio, Scene
-from hvla.skills.scripted.experts import free_spot
+from hvla.skills.scripted.experts import free_spot, hand_hits
 from hvla.skills.scripted.joints import exposed_centre, face_along, outward, target_q
 from hvla.skills.scripted.motion import down_matrix, tilted
 from hvla.skills.scripted.push import _reach
@@ -90,3 +90,22 @@ def test_in_a_basket_the_second_thing_stays_inside_its_walls():
     spot = free_spot(basket, sauce, scene(basket, soup, sauce), basket.position_m[:2])
     assert abs(spot[1] - 0.27) >= 0.035 + 0.03  # beside the soup
     assert abs(spot[1] - 0.27) + 0.03 <= 0.11 - 0.01 + 1e-9  # and a centimetre inside the wall
+
+
+def test_a_place_beside_a_plate_keeps_the_fingers_off_the_mug_on_it():
+    region = tok("right_region", [0.66, 0.10, -0.01], [0.10, 0.10, 0.002], "surface")
+    mug = tok("mug", [0.68, 0.016, 0.10], [0.10, 0.13, 0.11])  # on the plate, reaching to y = 0.081
+    pudding = tok("pudding", [0.48, 0.10, 0.03], [0.08, 0.046, 0.027])
+    spot = free_spot(region, pudding, scene(region, mug, pudding), region.position_m[:2])
+    assert spot[1] - 0.023 >= 0.081 + 0.02 - 1e-9  # the pudding's near side a finger's room from the mug
+    assert abs(spot[1] - 0.10) <= 0.03 + 1e-9  # and its centre well inside the region
+
+
+def test_the_hands_body_along_its_fingers_hits_a_tall_neighbour_a_quarter_turn_clears_it():
+    mug = tok("mug", [0.68, 0.016, 0.08], [0.10, 0.13, 0.11])  # its top at 0.135, its side at y = 0.081
+    where = np.array([0.66, 0.13])
+    s = scene(mug)
+    assert hand_hits(s, where, 0.0, palm_z=0.07, skip=())  # fingers along y: the body reaches y = 0.025
+    assert not hand_hits(s, where, np.pi / 2, palm_z=0.07, skip=())  # fingers along x: 3.5 cm to each side
+    assert not hand_hits(s, where, 0.0, palm_z=0.14, skip=())  # a palm above the mug's top
+    assert not hand_hits(s, where, 0.0, palm_z=0.07, skip=("mug",))
