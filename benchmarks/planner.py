@@ -17,7 +17,10 @@ reach, the sponge gone. Groups of instructions:
   `PARAPHRASES_DEV` (used while developing); none was written from the head's training data, and the run
   prints the few short ones the grammar happens to produce as well ("Lift up the banana.");
 - ambiguous (the answer is a question listing the right candidates), impossible (absent, unreachable,
-  wrong affordance, full, hand busy) and nonsense (chit-chat, other tasks, injection attempts).
+  wrong affordance, full, hand busy) and nonsense (chit-chat, other tasks, injection attempts);
+- everyday (held out: `planner_everyday.py`, written 2026-12-03 before it was run, evaluated once per change):
+  typed everyday language in seven categories, each instruction on one scene as the paraphrases are, in a
+  table of its own per category (`--groups everyday` runs it alone).
 
 Prints per backend: exact-plan accuracy (same steps and same ordering edges), grounding accuracy (the
 same objects in the same roles), correct-question rate on ambiguous input, correct-refusal rate on
@@ -46,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from planner_everyday import EVERYDAY, WHEN
 from plotting import Bars, Share, save_bars
 
 from hvla.core.errors import GroundingError, HvlaError
@@ -363,6 +367,7 @@ class Case:
     ask: frozenset[str] | None = None  # ambiguous: the candidates the question must list
     edit: str | None = None  # scene edit: "mango_as_object", "mango_as_fruit", "bowl_far", "no_sponge"
     reason: str | None = None  # impossible: a word the refusal should contain
+    category: str | None = None  # everyday: its language category
 
 
 def scene_for(seed: int, edit: str | None = None) -> Scene:
@@ -525,6 +530,37 @@ def impossible_cases() -> list[Case]:
 
 def nonsense_cases() -> list[Case]:
     return [Case("nonsense", SEEDS[k % len(SEEDS)], text) for k, text in enumerate(NONSENSE)]
+
+
+def everyday_label(label: str) -> tuple[str | None, frozenset[str] | None]:
+    """(expected plan, question's candidates) of an everyday label: a plan, "ask a b ..." or "refuse"."""
+    words = label.split()
+    if words == ["refuse"]:
+        return None, None
+    if words[0] == "ask":
+        return None, frozenset(words[1:])
+    return label, None
+
+
+def label_objects(label: str) -> set[str]:
+    """The scene objects an everyday label names (FRUIT stands for whichever fruit the scene has)."""
+    words = label.replace(">", " ").replace("|", " ").split()
+    return set(words) - {"pp", "pick", "place", "wipe", "ask", "refuse", "FRUIT"}
+
+
+def everyday_cases() -> list[Case]:
+    """EVERYDAY, one scene each as the paraphrases: the k-th entry on the k-th of the paraphrase seeds that have
+    every object its label names and meet its WHEN condition, or of all seeds where none does."""
+    cases = []
+    for k, (category, text, label) in enumerate(EVERYDAY):
+        fits = [s for s in SEEDS if label_objects(label) <= _names(scene_for(s))
+                and WHEN.get(text, lambda _: True)(scene_for(s))]
+        pool = [s for s in fits if s in PARAPHRASE_SEEDS] or fits
+        if not pool:
+            raise ValueError(f"no scene fits {text!r} -> {label!r}")
+        expect, ask = everyday_label(label)
+        cases.append(Case("everyday", pool[k % len(pool)], text, expect, ask, category=category))
+    return cases
 
 
 def all_cases() -> list[Case]:
@@ -730,6 +766,24 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         print(f"- {r['backend']}: {r['note']}; refusals naming the reason (impossible): {reason}")
 
 
+def print_everyday(name: str, outcomes: list[Outcome]) -> None:
+    """The held-out everyday set per language category: exact plans where a plan is expected, the right
+    refusal or question where none is, and both together."""
+    by = defaultdict(list)
+    for o in outcomes:
+        by[o.case.category].append(o)
+    print(f"everyday language (held out), per category: {name}")
+    print("| category | n | exact plans | correct refusals/questions | share |")
+    print("|---|---|---|---|---|")
+    categories = [c for c in dict.fromkeys(c for c, _, _ in EVERYDAY) if by[c]]
+    for category, group in (*((c, by[c]) for c in categories), ("total", outcomes)):
+        plans = Share.of([o.exact for o in group if o.case.expect is not None])
+        others = Share.of([o.exact for o in group if o.case.expect is None])
+        print(f"| {category} | {len(group)} | {_cell(plans)} | {_cell(others)} | "
+              f"{_cell(Share.of([o.exact for o in group]))} |")
+    print()
+
+
 def plot(rows: list[dict[str, Any]], machine: str, path: Path) -> Path:
     """The tables as bars, one per backend: exact / correct per group (its instruction count in brackets),
     the summary rates, and the latency per instruction."""
@@ -748,11 +802,14 @@ def plot(rows: list[dict[str, Any]], machine: str, path: Path) -> Path:
     return save_bars(path, "benchmarks/planner.py", machine, [per_group, summary, latency])
 
 
-def check_held_out() -> list[str]:
-    """The hand-written paraphrases that the head's training-data grammar happens to produce verbatim."""
+def check_held_out(texts: list[str] | None = None) -> list[str]:
+    """The hand-written instructions (default: the paraphrases) that the head's training-data grammar happens
+    to produce verbatim."""
     config = TrainConfig()
     train = {e.words for e in generate(config.n_train, seed=config.seed, split="seen")}
-    return [text for text, _ in (*PARAPHRASES_TEST, *PARAPHRASES_FRESH, *PARAPHRASES_DEV) if tokenize(text) in train]
+    if texts is None:
+        texts = [text for text, _ in (*PARAPHRASES_TEST, *PARAPHRASES_FRESH, *PARAPHRASES_DEV)]
+    return [text for text in texts if tokenize(text) in train]
 
 
 def main() -> None:
@@ -766,17 +823,26 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)  # one instruction at a time: the setting the latency target is for
-    cases = all_cases()
+    cases, everyday = all_cases(), everyday_cases()
     if args.groups:
         cases = [c for c in cases if c.group in args.groups.split(",")]
+        everyday = everyday if "everyday" in args.groups.split(",") else []
     counts = defaultdict(int)
     for c in cases:
         counts[c.group] += 1
-    print(f"{len(cases)} instructions on {len({(c.seed, c.edit) for c in cases})} scenes: {dict(counts)}")
-    print(f"hand-written paraphrases that also occur in the head's generated training data: {check_held_out()}")
+    if cases:
+        print(f"{len(cases)} instructions on {len({(c.seed, c.edit) for c in cases})} scenes: {dict(counts)}")
+        print(f"hand-written paraphrases that also occur in the head's generated training data: {check_held_out()}")
+    if everyday:
+        per = defaultdict(int)
+        for c in everyday:
+            per[c.category] += 1
+        print(f"{len(everyday)} everyday instructions (held out) on {len({c.seed for c in everyday})} scenes: "
+              f"{dict(per)}; also in the head's generated training data: "
+              f"{check_held_out([c.instruction for c in everyday])}")
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     print(f"machine: {machine}, load average {os.getloadavg()[0]:.1f}, torch threads 1\n")
-    rows = []
+    rows, everyday_rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.backends.split(","):
             try:
@@ -784,15 +850,23 @@ def main() -> None:
             except HvlaError as exc:
                 print(f"{name}: skipped ({exc})", file=sys.stderr)
                 continue
-            for c in cases[:3]:  # warm caches and lazy imports before timing
+            for c in (cases + everyday)[:3]:  # warm caches and lazy imports before timing
                 run_case(planner, c)
             outcomes = [run_case(planner, c) for c in cases]
-            rows.append(summarise(name, note, outcomes))
+            if cases:
+                rows.append(summarise(name, note, outcomes))
+            held_out = [run_case(planner, c) for c in everyday]  # summarised apart: the tables above stay as they are
+            if held_out:
+                everyday_rows.append((name, held_out))
             if args.show_failures:
-                for o in outcomes:
+                for o in outcomes + held_out:
                     if not o.exact:
-                        print(f"[{name}] {o.case.group} seed {o.case.seed} {o.case.instruction!r}: {o.detail}")
-    print_table(rows)
+                        group = o.case.group if o.case.category is None else f"{o.case.group}/{o.case.category}"
+                        print(f"[{name}] {group} seed {o.case.seed} {o.case.instruction!r}: {o.detail}")
+    if rows:
+        print_table(rows)
+    for name, held_out in everyday_rows:
+        print_everyday(name, held_out)
     if args.json:
         print(json.dumps(rows, indent=1, default=lambda v: v.format(PCT)))
     if args.plot is not None and rows:
