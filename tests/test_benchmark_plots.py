@@ -20,7 +20,7 @@ MAX_BYTES = 150_000
 def bench():
     """The benchmark scripts as modules, under the names they import each other by (as when run as scripts,
     where benchmarks/ is the first entry of the import path): plotting and skills first, for the others."""
-    names = ("plotting", "skills", "approaches", "planner", "faults", "control")
+    names = ("plotting", "skills", "approaches", "planner_everyday", "planner", "faults", "control")
     saved = {n: sys.modules.get(n) for n in names}
     modules = {}
     try:
