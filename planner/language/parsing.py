@@ -71,6 +71,12 @@ _SEQUENCE_MARKERS = _phrases(
     "when you're done", "once you are done", "when you are done", "second", "secondly", "third", "thirdly",
 )
 _ORDINALS = (("second",), ("secondly",), ("third",), ("thirdly",))
+# Markers after which comes what must happen before what was said so far: the later action said first.
+_PRECEDE_MARKERS = _phrases(
+    "but first", "but before that", "but before this", "before that", "before this", "before doing that",
+    "before doing this", "before you do that", "before you do this", "prior to that", "prior to this",
+    "first though", "though first", "but beforehand", "beforehand",
+)
 # Openers and politeness that carry no meaning for the plan.
 _LEADING_FILLERS = _phrases(
     "please", "kindly", "now", "ok", "okay", "hey", "robot", "so", "also", "just", "and", "but", "first",
@@ -95,9 +101,14 @@ _STRAY_QUOTES = re.compile(r"(?<![a-z])'|'(?![a-z])")
 _TRAILING_PUNCT = " ,;.!?"
 
 
+_ARROWS = re.compile(r"\s*(?:-+>|=+>|\u2192|\u27f6|\u21d2)\s*")  # "apple -> bowl": the apple to the bowl
+
+
 def normalize(text: str) -> str:
-    """Lower case, curly quotes straightened, anything but words and , ; . turned into spaces."""
+    """Lower case, curly quotes straightened, an arrow read as "to", anything but words and , ; . turned into
+    spaces."""
     s = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("\n", " ; ")
+    s = _ARROWS.sub(" to ", s)
     s = _STRAY_QUOTES.sub(" ", _ALLOWED_CHARS.sub(" ", s))
     return " ".join(s.split()).strip(_TRAILING_PUNCT)
 
@@ -173,9 +184,23 @@ def _split_stages(words: Words) -> list[tuple[Words, bool]]:
     """
     pieces: list[tuple[Words, bool]] = []
     cur: list[str] = []
+    precede: set[int] = set()  # indices of pieces that go before the piece said ahead of them
     i = 0
     while i < len(words):
         w = words[i]
+        earlier = _match(words, i, _PRECEDE_MARKERS)
+        if earlier is not None and not (cur or pieces) and earlier[-1] in ("that", "this", "beforehand"):
+            raise GroundingError(f"'{' '.join(earlier)}' refers to an action, but none was said before it: "
+                                 "say both, e.g. 'wipe the counter, but first put the apple in the bowl'")
+        if earlier is not None and (cur or pieces):
+            while cur and cur[-1] in ("and", ",", "but"):
+                cur.pop()
+            if cur:
+                pieces.append((tuple(cur), False))
+            cur = []
+            precede.add(len(pieces))
+            i += len(earlier)
+            continue
         marker = _match(words, i, _SEQUENCE_MARKERS)
         if marker == ("next",) and i + 1 < len(words) and words[i + 1] == "to":
             marker = None  # "next to the bowl" is a relation, not a step
@@ -194,6 +219,9 @@ def _split_stages(words: Words) -> list[tuple[Words, bool]]:
         i += 1
     if cur:
         pieces.append((tuple(cur), False))
+    for k in sorted(precede):  # "wipe the counter, but first put the apple away": the apple goes first
+        if 0 < k < len(pieces):
+            pieces.insert(k - 1, pieces.pop(k))
     out: list[tuple[Words, bool]] = []
     for piece, trailing in pieces:
         parts = _reorder(piece)

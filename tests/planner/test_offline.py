@@ -211,3 +211,8 @@ def test_planning_after_load_is_fast(planner, kitchen):
         planner.plan(f"{text}{' ' * k}", kitchen)
         times.append(time.perf_counter() - t0)
     assert statistics.median(times) < 0.25
+
+
+@pytest.mark.parametrize("note", ["mango -> plate", "mango => the plate", "mango \u2192 plate", "the mango --> plate"])
+def test_a_note_with_an_arrow_is_a_place(planner, kitchen, note):
+    assert steps(planner.plan(note, kitchen)) == ["pick_place(object=mango, target=plate)"]

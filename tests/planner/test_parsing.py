@@ -158,3 +158,21 @@ def test_use_x_to_wipe_after_and_starts_a_clause():
     [[pick, wipe]] = parse_instruction("pick up the sponge and use it to wipe the counter")
     assert pick.items == (Item("the sponge"),)
     assert (wipe.intent, wipe.tool) == (Intent.WIPE, "it")
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "wipe the counter, but first put the banana in the bowl",
+        "Wipe the counter. Before that, put the banana in the bowl.",
+        "wipe the counter; but before doing that put the banana in the bowl",
+        "wipe the counter - prior to that, put the banana in the bowl",
+    ],
+)
+def test_the_later_action_said_first_still_runs_second(instruction):
+    assert shape(instruction) == [[PUT_BANANA], [WIPE]]
+
+
+def test_before_that_with_nothing_before_it_is_refused_with_the_reason():
+    with pytest.raises(GroundingError, match="none was said before it"):
+        parse_instruction("before that, wipe the counter")
