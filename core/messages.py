@@ -310,6 +310,7 @@ class Plan:
     graph: nx.DiGraph
     instruction: str = ""
     scores: Mapping[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # how the planner read what it was not given as typed ("'aple' read as 'apple'")
 
     def __post_init__(self) -> None:
         for node, data in self.graph.nodes(data=True):
@@ -341,6 +342,7 @@ class Plan:
             "subgoals": [sg.to_json() for sg in self.subgoals()],
             "edges": [list(e) for e in self.edges()],
             "scores": dict(self.scores),
+            "notes": list(self.notes),
         }
 
 

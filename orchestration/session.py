@@ -223,6 +223,8 @@ def print_plan(report: dict[str, Any], console: Console) -> None:
         args = ", ".join(f"{k}={v}" for k, v in sg["args"].items())
         table.add_row(sg["id"], sg["skill"], args, ", ".join(after.get(sg["id"], [])) or "-")
     Console(width=max(Console().width, 120)).print(table)
+    for note in report.get("notes", []):
+        Console().print(f"note: {note}")
     objects = ", ".join(f"{o['name']} ({o['color']})" for o in report["scene"])
     Console().print(f"scene: {objects}")
 

@@ -26,6 +26,7 @@ from hvla.planner.head.model import PlannerHead, Tagged, canonical_instruction
 from hvla.planner.language.encoder import MiniLMEncoder, shared_encoder
 from hvla.planner.language.parsing import tokenize
 from hvla.planner.language.semantic import EmbeddingScorer, EmbeddingScorerConfig
+from hvla.planner.language.spelling import respell, scene_words
 from hvla.planner.registry import PLANNERS
 
 
@@ -76,6 +77,7 @@ class OfflinePlanner(RuleBasedPlanner):
         super().__init__(self.offline.rules, EmbeddingScorer(self.encoder, self.offline.scorer))
         self._head: PlannerHead | None = None
         self.last_reading: Tagged | None = None  # what the head made of the last instruction it read
+        self.respelled: list[str] = []  # the typos the last instruction was read with ("'aple' read as 'apple'")
 
     @property
     def head(self) -> PlannerHead:
@@ -96,6 +98,21 @@ class OfflinePlanner(RuleBasedPlanner):
         return self.head.tag(self.encoder.encode_words(words))
 
     def steps(self, instruction: str, scene: Scene) -> list[list[Step]]:
+        try:
+            return self._steps(instruction, scene)
+        except GroundingError as exc:
+            if not _head_may_help(exc) or len(instruction) > self.config.max_instruction_chars:
+                raise
+            words, self.respelled = respell(tokenize(instruction), scene_words(scene), self.encoder.vocabulary())
+            if not self.respelled:
+                raise
+            try:
+                return self._steps(" ".join(words), scene)
+            except GroundingError:
+                self.respelled = []
+                raise exc from None
+
+    def _steps(self, instruction: str, scene: Scene) -> list[list[Step]]:
         self.last_reading = None
         try:
             return super().steps(instruction, scene)
@@ -121,7 +138,8 @@ class OfflinePlanner(RuleBasedPlanner):
         return [[replace(s, confidence=s.confidence * trust) for s in stage] for stage in stages]
 
     def plan(self, instruction: str, scene: Scene) -> Plan:
+        self.respelled = []
         plan = super().plan(instruction, scene)
         scores = dict(plan.scores)
         scores["head"] = 1.0 if self.last_reading is not None else 0.0
-        return replace(plan, scores=scores)
+        return replace(plan, scores=scores, notes=(*plan.notes, *self.respelled))

@@ -102,6 +102,7 @@ class MiniLMEncoder:
         self._lock = threading.Lock()
         self._model: Any = None
         self._tokenizer: Any = None
+        self._vocabulary: frozenset[str] | None = None
         self._words: _Lru = _Lru(self.config.cache_size)
         self._texts: _Lru = _Lru(self.config.cache_size)
 
@@ -126,6 +127,13 @@ class MiniLMEncoder:
             self._model = AutoModel.from_pretrained(path, local_files_only=True).eval()
         except (OSError, ValueError) as exc:
             raise BackendError(f"cannot load the sentence encoder from {path}: {exc}") from exc
+
+    def vocabulary(self) -> frozenset[str]:
+        """The whole words of the tokenizer's vocabulary (30k common English words): what is not a typo."""
+        self.load()
+        if self._vocabulary is None:
+            self._vocabulary = frozenset(w for w in self._tokenizer.get_vocab() if w.isalpha())
+        return self._vocabulary
 
     def encode_words(self, words: Sequence[str]) -> EncodedText:
         """Contextual vectors for `words` (already split: the planner's tokens) and the sentence vector."""
