@@ -37,6 +37,7 @@ from hvla.planner.language.lexicon import (
     POSITION_TAILS,
     QUANTIFIERS_ALL,
     ROBOT_WORDS,
+    SHAPE_WORDS,
     SIDE_WORDS,
     SIZE_WORDS,
     NounSense,
@@ -64,6 +65,7 @@ class ObjectQuery:
     head: Head | None = None
     colors: tuple[str, ...] = ()
     size: str | None = None  # "big" | "small"
+    shape: str | None = None  # "long" (an elongated box) | "round" (a box as wide as it is long)
     side: str | None = None  # "left" (+y) | "right" (-y) | "middle"
     depth: str | None = None  # "near" (small x) | "far" (large x)
     landmark: ObjectQuery | None = None  # "the apple next to the bowl": the bowl
@@ -77,8 +79,8 @@ class ObjectQuery:
 
     @property
     def has_selectors(self) -> bool:
-        return self.centre or any(v is not None for v in (self.size, self.side, self.depth, self.landmark,
-                                                          self.between))
+        return self.centre or any(v is not None for v in (self.size, self.shape, self.side, self.depth,
+                                                          self.landmark, self.between))
 
     @property
     def is_empty(self) -> bool:
@@ -254,6 +256,8 @@ class _PhraseParser:
                 continue
             if w in SIZE_WORDS:
                 f["size"] = SIZE_WORDS[w]
+            elif w in SHAPE_WORDS:
+                f["shape"] = SHAPE_WORDS[w]
             elif w in ("far", "very", "extreme") and i + 1 < n and self.w[i + 1] in SIDE_WORDS:
                 pass  # "the far left apple"
             elif w in SIDE_WORDS:
@@ -517,7 +521,7 @@ class Grounder:
         if not cands or not q.has_selectors:
             return cands
         if q.plural:
-            if q.size or q.depth or q.landmark or q.side == "middle":
+            if q.size or q.shape or q.depth or q.landmark or q.side == "middle":
                 raise GroundingError(
                     f"could not ground '{q.text}': 'all'/plural phrases only combine with left or right"
                 )
@@ -535,6 +539,9 @@ class Grounder:
         if q.size is not None and len(cands) > 1:
             vol = np.log(np.array([max(float(np.prod(t.extent_m)), 1e-12) for t in cands]))
             cands = _keep_best(cands, vol if q.size == "big" else -vol, float(np.log1p(self.config.size_rel_tol)))
+        if q.shape is not None and len(cands) > 1:
+            ratio = np.log(np.array([_elongation(t) for t in cands]))
+            cands = _keep_best(cands, ratio if q.shape == "long" else -ratio, float(np.log(SHAPE_REL_TOL)))
         if q.between is not None and len(cands) > 1:
             a, b = (self.ground_query(side, scene).tokens[0] for side in q.between)
             cands = [t for t in cands if t.name not in (a.name, b.name)]
@@ -564,6 +571,23 @@ def _closest(cands: list[ObjectToken], xy: np.ndarray, tol: float, farthest: boo
     """The candidates nearest (or farthest from) the point `xy` on the table, within `tol` of the best."""
     d = np.array([np.linalg.norm(t.position_m[:2] - xy) for t in cands])
     return _keep_best(cands, d if farthest else -d, tol)
+
+
+def _elongation(tok: ObjectToken) -> float:
+    """The object's long side over its short side (a banana 4.5, a lemon 1.3). Its box is world-aligned, so the
+    footprint is unrotated by its yaw; near 45 degrees that cannot be done, and its height stands in for the short
+    side (a banana lies flat, a lemon does not)."""
+    ex, ey, ez = (max(float(v), 1e-6) for v in tok.extent_m)
+    c, s = abs(float(np.cos(tok.yaw_rad))), abs(float(np.sin(tok.yaw_rad)))
+    det = c * c - s * s
+    if abs(det) >= 0.3:
+        a, b = (c * ex - s * ey) / det, (c * ey - s * ex) / det
+        if min(a, b) > 1e-3:
+            return max(a, b) / min(a, b)
+    return max(ex, ey) / min(ex, ey, ez)
+
+
+SHAPE_REL_TOL = 1.3  # elongations within this factor of the best are a tie (the question names both)
 
 
 def _keep_best(cands: list[ObjectToken], value: np.ndarray, tol: float) -> list[ObjectToken]:

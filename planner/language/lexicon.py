@@ -120,6 +120,14 @@ COLORS = frozenset(
 )
 COLOR_SYNONYMS: Mapping[str, str] = MappingProxyType({"gray": "grey", "golden": "gold", "violet": "purple"})
 
+# Shape words: picked between objects by how elongated their box is, the way size words pick by volume.
+SHAPE_WORDS: Mapping[str, str] = MappingProxyType(
+    {
+        **dict.fromkeys(("long", "longer", "longest", "elongated", "oblong", "slender", "skinny", "thin",
+                         "thinner", "thinnest", "narrow"), "long"),
+        **dict.fromkeys(("round", "rounder", "roundest", "spherical", "circular", "stubby"), "round"),
+    }
+)
 SIZE_WORDS: Mapping[str, str] = MappingProxyType(
     {
         **dict.fromkeys(("big", "bigger", "biggest", "large", "larger", "largest", "huge", "giant", "tall",

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 from hvla.core.errors import GroundingError
 from hvla.planner.errors import AmbiguityError, ObjectNotFoundError
-from hvla.planner.language.grounding import Grounder, LexicalScorer, ObjectQuery, PhraseScorer, parse_object_phrase
+from hvla.planner.language.grounding import (
+    Grounder,
+    LexicalScorer,
+    ObjectQuery,
+    PhraseScorer,
+    _elongation,
+    parse_object_phrase,
+)
 from hvla.planner.ontology import is_graspable
 
 
@@ -194,3 +204,14 @@ def test_two_object_nouns_in_one_phrase_are_refused_but_a_category_may_modify(gr
     assert names(grounder, "the cleaning thing", kitchen) == ("sponge",)
     with pytest.raises(ObjectNotFoundError, match="'banana'"):
         grounder.ground("the banana apple", kitchen)
+
+
+def test_a_turned_banana_is_still_long_and_a_lemon_is_not(make_token):
+    a, b, yaw = 0.16, 0.036, 0.4  # a banana turned 23 degrees: its world box is 0.16 x 0.09
+    box = (a * np.cos(yaw) + b * np.sin(yaw), a * np.sin(yaw) + b * np.cos(yaw), 0.036)
+    banana = replace(make_token("banana", "banana", "fruit", "yellow", (0.4, 0.0, 0.02), box), yaw_rad=yaw)
+    assert _elongation(banana) == pytest.approx(a / b, rel=1e-6)
+    square = replace(banana, extent_m=np.array([0.138, 0.138, 0.036]), yaw_rad=np.pi / 4)  # 45 degrees
+    assert _elongation(square) > 3.0  # the height stands in for the short side
+    lemon = make_token("lemon", "lemon", "fruit", "yellow", (0.4, 0.1, 0.03), (0.08, 0.06, 0.06))
+    assert _elongation(lemon) < 1.4

@@ -216,3 +216,14 @@ def test_planning_after_load_is_fast(planner, kitchen):
 @pytest.mark.parametrize("note", ["mango -> plate", "mango => the plate", "mango \u2192 plate", "the mango --> plate"])
 def test_a_note_with_an_arrow_is_a_place(planner, kitchen, note):
     assert steps(planner.plan(note, kitchen)) == ["pick_place(object=mango, target=plate)"]
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [("the longest fruit", "banana"), ("the elongated one", "banana"),
+                                                  ("the round fruit", "apple"), ("the skinny fruit", "banana")])
+def test_shape_words_pick_by_how_elongated_the_box_is(planner, kitchen, phrase, expected):
+    assert steps(planner.plan(f"pick up {phrase}", kitchen)) == [f"pick(object={expected})"]
+
+
+def test_a_shape_two_objects_share_is_a_question(planner, two_apples):
+    with pytest.raises(AmbiguityError):
+        planner.plan("pick up the round fruit", two_apples)
