@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -39,3 +43,30 @@ def synthetic_episode(uid: str, n: int, seed: int = 0, skill: str = "pick", succ
 @pytest.fixture
 def episode_factory():
     return synthetic_episode
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench(request):
+    """The benchmark scripts the test module names in BENCHMARK_MODULES, loaded as modules under the names they
+    import each other by (as when run as scripts, where benchmarks/ is the first entry of the import path), in
+    that order; sys.modules is restored afterwards."""
+    names = request.module.BENCHMARK_MODULES
+    saved = {n: sys.modules.get(n) for n in names}
+    modules = {}
+    try:
+        for name in names:
+            spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+            modules[name] = module
+        yield modules
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,31 +10,11 @@ from PIL import Image
 from hvla.core.errors import ConfigError
 from hvla.orchestration.rollouts import PolicySpec, RolloutResult
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 MAX_BYTES = 150_000
 
 
-@pytest.fixture(scope="module")
-def bench():
-    """The benchmark scripts as modules, under the names they import each other by (as when run as scripts,
-    where benchmarks/ is the first entry of the import path): plotting and skills first, for the others."""
-    names = ("plotting", "skills", "approaches", "planner_everyday", "planner", "faults", "control")
-    saved = {n: sys.modules.get(n) for n in names}
-    modules = {}
-    try:
-        for name in names:
-            spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-            modules[name] = module
-        yield modules
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
+# plotting first: the others import it (and planner imports planner_everyday). Loaded by the `bench` fixture.
+BENCHMARK_MODULES = ("plotting", "skills", "approaches", "planner_everyday", "planner", "faults", "control")
 
 
 def assert_png(path: Path) -> None:

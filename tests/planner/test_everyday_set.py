@@ -4,37 +4,10 @@ sets, every expected label readable by benchmarks/planner.py on the scene it run
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
-from pathlib import Path
 
-import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-@pytest.fixture(scope="module")
-def bench():
-    """The benchmark scripts as modules, under the names they import each other by (as in
-    tests/test_benchmark_plots.py): plotting and the data module first, then planner."""
-    names = ("plotting", "planner_everyday", "planner")
-    saved = {n: sys.modules.get(n) for n in names}
-    modules = {}
-    try:
-        for name in names:
-            spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-            modules[name] = module
-        yield modules
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
+# plotting first: the others import it (and planner imports planner_everyday). Loaded by the `bench` fixture.
+BENCHMARK_MODULES = ("plotting", "planner_everyday", "planner")
 
 
 def _norm(text: str) -> str:
