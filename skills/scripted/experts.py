@@ -288,14 +288,13 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         z = max(SAFE_Z_M, _top_z(dest) + 0.12, float(proprio.ee_position_m[2]),
                 max(standing, default=-np.inf) + below_tcp + 0.03)
         xy = over(scene, proprio)
-        return np.array([*xy, z]), release_yaw(scene, proprio, xy, release_z(scene, proprio))
+        return np.array([*xy, z]), release_yaw(scene, proprio, xy)
 
     def lower(scene: Scene, proprio: Proprio) -> Target:
         xy = over(scene, proprio)
-        z = release_z(scene, proprio)
-        return np.array([*xy, z]), release_yaw(scene, proprio, xy, z)
+        return np.array([*xy, release_z(scene, proprio)]), release_yaw(scene, proprio, xy)
 
-    def release_yaw(scene: Scene, proprio: Proprio, xy: NDArray[np.float64], z: float) -> float:
+    def release_yaw(scene: Scene, proprio: Proprio, xy: NDArray[np.float64]) -> float:
         """The hand's yaw as it lets go: as it is, or a quarter turn when its body, 20 cm long along the
         fingers, would come down on a neighbour taller than the palm (a mug on the plate beside the pudding's
         place). A thing held by its rim keeps its yaw: it hangs off-centre, and turning would move it."""
@@ -305,7 +304,7 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         held = scene.find(obj)
         if held is None or config.by_rim(held):
             return yaw
-        palm_z = z + config.palm_clearance_m
+        palm_z = release_z(scene, proprio) + config.palm_clearance_m
         turns = sorted(np.radians(np.arange(-90, 91, 15)), key=abs)  # the smallest turn that clears
         free = [yaw + t for t in turns if not hand_hits(scene, xy, yaw + t, palm_z, (obj, target))]
         chosen["yaw"] = wrap_grasp_yaw(free[0]) if free else yaw
@@ -337,16 +336,21 @@ def hand_hits(scene: Scene, xy: NDArray[np.float64], yaw: float, palm_z: float, 
     """Whether a top-down hand at `xy` turned by `yaw`, its palm at `palm_z`, comes down on a thing (not in `skip`,
     not a part) that rises above the palm."""
     half = np.abs(about_z(yaw)[:2, :2]) @ HAND_HALF_SPAN_M
-    return any(t.name not in skip and t.category in RIM_CATEGORIES and t.articulation is None and _top_z(t) > palm_z
-               and bool((np.abs(t.position_m[:2] - xy) < half + 0.5 * t.extent_m[:2]).all()) for t in scene.tokens)
+    return any(_top_z(t) > palm_z and bool((np.abs(t.position_m[:2] - xy) < half + 0.5 * t.extent_m[:2]).all())
+               for t in _loose_things(scene, *skip))
+
+
+def _loose_things(scene: Scene, *skip: str) -> list[ObjectToken]:
+    """The scene's movable things (no part of a fixture, no region) but those named in `skip`: what a place
+    must keep clear of."""
+    return [t for t in scene.tokens if t.name not in skip and t.category in RIM_CATEGORIES and t.articulation is None]
 
 
 def standing_on(dest: ObjectToken, scene: Scene, held: str) -> list[ObjectToken]:
     """The things (not `held`, not a part) that already stand on or in `dest`: over its footprint and with their
     bottom above its own. A cup beside a bowl overlaps the bowl's box but stands on the table with it."""
     lift = min(0.5 * float(dest.extent_m[2]), 0.01)
-    return [t for t in scene.tokens if t.name not in (dest.name, held) and t.category in RIM_CATEGORIES
-            and t.articulation is None and _bottom_z(t) >= _bottom_z(dest) + lift
+    return [t for t in _loose_things(scene, dest.name, held) if _bottom_z(t) >= _bottom_z(dest) + lift
             and bool((np.abs(t.position_m[:2] - dest.position_m[:2]) <= 0.5 * dest.extent_m[:2]).all())]
 
 
@@ -357,8 +361,7 @@ def in_the_way(dest: ObjectToken, held: ObjectToken, scene: Scene) -> list[Objec
     if dest.category != "surface":
         return standing_on(dest, scene, held.name)
     near = 0.5 * (dest.extent_m[:2] + held.extent_m[:2]) + PLACE_CLEARANCE_M
-    return [t for t in scene.tokens if t.name not in (dest.name, held.name) and t.category in RIM_CATEGORIES
-            and t.articulation is None and _top_z(t) > _top_z(dest) + 0.01
+    return [t for t in _loose_things(scene, dest.name, held.name) if _top_z(t) > _top_z(dest) + 0.01
             and bool((np.abs(t.position_m[:2] - dest.position_m[:2]) <= near + 0.5 * t.extent_m[:2]).all())]
 
 
