@@ -390,8 +390,8 @@ class GroundingConfig:
     """Thresholds of the grounder.
 
     min_score: below it a token does not match at all. tie_margin: tokens this close to the best score
-    tie with it (singular phrases keep only the best tier). position_tol_m / size_rel_tol: left/right,
-    near/far or big/small only decide between objects that differ by more than this.
+    tie with it (singular phrases keep only the best tier). position_tol_m / size_rel_tol / shape_rel_tol:
+    left/right, near/far, big/small or long/round only decide between objects that differ by more than this.
     ambiguity: what a singular phrase that still fits several objects does: "ask" raises
     `AmbiguityError` (a question with the candidates); "nearest" takes the one nearest the robot base
     and lists the others in `Grounding.alternatives`.
@@ -401,6 +401,7 @@ class GroundingConfig:
     tie_margin: float = 0.02
     position_tol_m: float = 0.02
     size_rel_tol: float = 0.15
+    shape_rel_tol: float = 0.3  # elongations within 30 % of the best are a tie (the question names both)
     base_xy_m: tuple[float, float] = (0.0, 0.0)
     ambiguity: str = "ask"
     # Whose left "left" is: the horizontal direction [x, y] of the speaker's left. None: the robot's own (+y).
@@ -412,8 +413,8 @@ class GroundingConfig:
             raise ConfigError(f"min_score={self.min_score} must be in (0, 1]")
         if self.ambiguity not in ("ask", "nearest"):
             raise ConfigError(f"ambiguity={self.ambiguity!r} must be 'ask' or 'nearest'")
-        if self.tie_margin < 0 or self.position_tol_m < 0 or self.size_rel_tol < 0:
-            raise ConfigError("tie_margin, position_tol_m and size_rel_tol must be >= 0")
+        if min(self.tie_margin, self.position_tol_m, self.size_rel_tol, self.shape_rel_tol) < 0:
+            raise ConfigError("tie_margin, position_tol_m, size_rel_tol and shape_rel_tol must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -541,7 +542,8 @@ class Grounder:
             cands = _keep_best(cands, vol if q.size == "big" else -vol, float(np.log1p(self.config.size_rel_tol)))
         if q.shape is not None and len(cands) > 1:
             ratio = np.log(np.array([_elongation(t) for t in cands]))
-            cands = _keep_best(cands, ratio if q.shape == "long" else -ratio, float(np.log(SHAPE_REL_TOL)))
+            shape_tol = float(np.log1p(self.config.shape_rel_tol))
+            cands = _keep_best(cands, ratio if q.shape == "long" else -ratio, shape_tol)
         if q.between is not None and len(cands) > 1:
             a, b = (self.ground_query(side, scene).tokens[0] for side in q.between)
             cands = [t for t in cands if t.name not in (a.name, b.name)]
@@ -585,9 +587,6 @@ def _elongation(tok: ObjectToken) -> float:
         if min(a, b) > 1e-3:
             return max(a, b) / min(a, b)
     return max(ex, ey) / min(ex, ey, ez)
-
-
-SHAPE_REL_TOL = 1.3  # elongations within this factor of the best are a tie (the question names both)
 
 
 def _keep_best(cands: list[ObjectToken], value: np.ndarray, tol: float) -> list[ObjectToken]:

@@ -185,6 +185,15 @@ def _split_stages(words: Words) -> list[tuple[Words, bool]]:
     pieces: list[tuple[Words, bool]] = []
     cur: list[str] = []
     precede: set[int] = set()  # indices of pieces that go before the piece said ahead of them
+
+    def close(trailing: bool = False, joiners: tuple[str, ...] = ("and", ",")) -> None:
+        """End the current piece at a marker, without the joining words in front of it."""
+        while cur and cur[-1] in joiners:
+            cur.pop()
+        if cur:
+            pieces.append((tuple(cur), trailing))
+        cur.clear()
+
     i = 0
     while i < len(words):
         w = words[i]
@@ -193,11 +202,7 @@ def _split_stages(words: Words) -> list[tuple[Words, bool]]:
             raise GroundingError(f"'{' '.join(earlier)}' refers to an action, but none was said before it: "
                                  "say both, e.g. 'wipe the counter, but first put the apple in the bowl'")
         if earlier is not None and (cur or pieces):
-            while cur and cur[-1] in ("and", ",", "but"):
-                cur.pop()
-            if cur:
-                pieces.append((tuple(cur), False))
-            cur = []
+            close(joiners=("and", ",", "but"))
             precede.add(len(pieces))
             i += len(earlier)
             continue
@@ -207,18 +212,12 @@ def _split_stages(words: Words) -> list[tuple[Words, bool]]:
         if marker in _ORDINALS and cur and cur[-1] not in (",", "and"):
             marker = None  # "the second apple" is not a step marker
         if w in (";", ".") or marker is not None:
-            while cur and cur[-1] in ("and", ","):
-                cur.pop()
             i += 1 if marker is None else len(marker)
-            trailing = marker is not None and _only_fillers_until_stop(words, i)
-            if cur:
-                pieces.append((tuple(cur), trailing))
-            cur = []
+            close(trailing=marker is not None and _only_fillers_until_stop(words, i))
             continue
         cur.append(w)
         i += 1
-    if cur:
-        pieces.append((tuple(cur), False))
+    close(joiners=())
     for k in sorted(precede):  # "wipe the counter, but first put the apple away": the apple goes first
         if 0 < k < len(pieces):
             pieces.insert(k - 1, pieces.pop(k))

@@ -23,7 +23,7 @@ _COMMAND_WORDS = frozenset(
     | {w for phrase in TARGET_PREPOSITIONS for w in phrase}
     | {w for phrase in DIRECTIONAL_PREPOSITIONS for w in phrase}
     | set(DETERMINERS) | set(QUANTIFIERS_ALL) | set(REGION_NOUNS)
-    | {"then", "and", "after", "before", "first", "fruit", "sponge", "counter", "table"}
+    | {"then", "and", "after", "before", "first", "fruit"}
 )
 
 
