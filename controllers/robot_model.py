@@ -65,13 +65,20 @@ class PandaModel:
         J = pin.computeFrameJacobian(self.model, self.data, q, self.tcp_frame_id, pin.LOCAL_WORLD_ALIGNED)
         return self._R6 @ J
 
+    def kinematics(self, q_rad: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """`fk` and `jacobian` of one q from one pinocchio pass (the safety layer needs both every 2 ms)."""
+        q = self.check_q(q_rad)
+        pin.computeJointJacobians(self.model, self.data, q)  # forward kinematics included
+        pin.updateFramePlacements(self.model, self.data)
+        J = pin.getFrameJacobian(self.model, self.data, self.tcp_frame_id, pin.LOCAL_WORLD_ALIGNED)
+        return self.T_world_base @ self.data.oMf[self.tcp_frame_id].homogeneous, self._R6 @ J
+
     def condition_number(self, q_rad: ArrayLike) -> float:
         """2-norm condition number of the (6, 7) Jacobian; grows without bound near singularities.
 
         Metres and radians are mixed as MoveIt Servo does, so its thresholds (17 slow, 30 halt) apply.
         """
-        s = np.linalg.svd(self.jacobian(q_rad), compute_uv=False)
-        return float(s[0] / s[-1]) if s[-1] > 1e-12 else float("inf")
+        return jacobian_condition(self.jacobian(q_rad))
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -105,3 +112,9 @@ class PandaModel:
         tcp = np.linalg.norm(self.model.frames[self.tcp_frame_id].placement.translation)
         shoulder_world = self.T_world_base[:3, :3] @ shoulder + self.T_world_base[:3, 3]
         return shoulder_world, float(sum(links) + tcp)
+
+
+def jacobian_condition(J: FloatArray) -> float:
+    """2-norm condition number of a Jacobian (inf at a singularity)."""
+    s = np.linalg.svd(J, compute_uv=False)
+    return float(s[0] / s[-1]) if s[-1] > 1e-12 else float("inf")

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from hvla.controllers.braking import HardLimitMotion
-from hvla.controllers.robot_model import PandaModel
+from hvla.controllers.robot_model import PandaModel, jacobian_condition
 from hvla.core import panda
 from hvla.core.errors import ConfigError, SafetyError
 from hvla.core.robot import JointCommand
@@ -107,6 +107,7 @@ class SafetyLayer:
         self._motion_live = False  # the motion generator produced `_last`: its state is exact
         self._period_s = 0.002  # the command stream's period, from the last `dt_s` that was not a gap
         self._stopping = False  # a stop (refusal, watchdog) is braking: it goes on until the arm is at rest
+        self._kin_memo: dict[bytes, tuple[FloatArray, FloatArray]] = {}  # q -> (T_world_ee, J); see _kinematics
 
     # --- the gate ---------------------------------------------------------------------------
 
@@ -134,9 +135,9 @@ class SafetyLayer:
             self._record("watchdog", f"{dt_s:.3f} s since the last command > {self.config.watchdog_s} s")
             return self._stop(q_now, gripper, dt_s)
         ref = self._last.q_rad if self._last is not None else np.clip(q_now, self.q_lo, self.q_hi)
-        ref_cond = self._last_cond if self._last is not None else self.model.condition_number(ref)
+        ref_cond = self._last_cond if self._last is not None else self._condition(ref)
         q, dq = self._clamp_joints(cmd, ref, dt_s)
-        cond = self.model.condition_number(q)
+        cond = self._condition(q)
         if self._refuse_singular(cond, ref_cond) or self._refuse_cartesian(q, ref, dt_s):
             return self._stop(q_now, gripper, dt_s)
         q, dq, cond = self._slow_near_singularity(q, dq, ref, cond, ref_cond)
@@ -147,7 +148,7 @@ class SafetyLayer:
         filtered = self._filter_derivatives(q, dq, dt_s)
         if filtered is not None:
             q, dq = filtered
-            cond = self.model.condition_number(q)
+            cond = self._condition(q)
         else:
             self._motion_live = False
         return self._send(JointCommand(q, dq, self._clamp_gripper(cmd.gripper_m)), cond)
@@ -214,6 +215,22 @@ class SafetyLayer:
         self._stopping = False
 
     # --- internals --------------------------------------------------------------------------
+
+    def _kinematics(self, q: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(T_world_ee, J) of `q`, remembered for the last few q: a step asks for the new q's pose, Jacobian and
+        condition number and the previous command's pose, which the step before computed (1 pinocchio pass a
+        step instead of 5, at 500 Hz)."""
+        key = np.asarray(q, dtype=np.float64).tobytes()
+        hit = self._kin_memo.get(key)
+        if hit is None:
+            hit = self.model.kinematics(q)
+            if len(self._kin_memo) >= 4:
+                self._kin_memo.pop(next(iter(self._kin_memo)))
+            self._kin_memo[key] = hit
+        return hit
+
+    def _condition(self, q: FloatArray) -> float:
+        return jacobian_condition(self._kinematics(q)[1])
 
     def _record(self, kind: str, detail: str) -> None:
         self.events.append(SafetyEvent(self.t_s, kind, detail))
@@ -297,7 +314,7 @@ class SafetyLayer:
         q, dq = motion.brake()
         self._motion_live = True
         q = np.clip(q, self.model.q_min_rad, self.model.q_max_rad)
-        sent = self._send(JointCommand(q, dq, gripper_m), self.model.condition_number(q))
+        sent = self._send(JointCommand(q, dq, gripper_m), self._condition(q))
         self._stopping = not self.at_rest  # a stop, once begun, ends at rest; then commands are checked again
         return sent
 
@@ -387,11 +404,11 @@ class SafetyLayer:
             scale = float(np.clip(scale, 0.0, 1.0))
             self._record("singularity_slow", f"condition number {cond:.1f}: speed scaled by {scale:.2f}")
             q, dq = ref + scale * (q - ref), scale * dq
-            cond = self.model.condition_number(q)
+            cond = self._condition(q)
         return q, dq, cond
 
     def _refuse_cartesian(self, q: FloatArray, ref: FloatArray, dt_s: float) -> bool:
-        p_new, p_ref = self.model.fk(q)[:3, 3], self.model.fk(ref)[:3, 3]
+        p_new, p_ref = self._kinematics(q)[0][:3, 3], self._kinematics(ref)[0][:3, 3]
         outside_new, outside_ref = self.workspace_distance(p_new), self.workspace_distance(p_ref)
         # Outside the box, only motion that brings the TCP back toward it is let through.
         if outside_new > 0 and outside_new > outside_ref - 1e-9:
@@ -404,7 +421,7 @@ class SafetyLayer:
         return False
 
     def _limit_ff_ee_speed(self, q: FloatArray, dq: FloatArray) -> FloatArray:
-        speed = float(np.linalg.norm(self.model.jacobian(q)[:3] @ dq))
+        speed = float(np.linalg.norm(self._kinematics(q)[1][:3] @ dq))
         if speed > self.config.max_ee_speed_mps:
             self._record("ee_speed_ff", f"feed-forward TCP speed {speed:.2f} m/s scaled down")
             return dq * (self.config.max_ee_speed_mps / speed)

@@ -25,6 +25,7 @@ import hvla.skills  # noqa: F401  (importing the layers registers their implemen
 from hvla.controllers.registry import CONTROLLERS
 from hvla.core.errors import ConfigError
 from hvla.core.registry import Registry
+from hvla.core.threads import apply_thread_policy
 from hvla.core.world import World
 from hvla.orchestration.executor import Executor, ExecutorConfig, StepRecorder
 from hvla.perception.base import PERCEPTION
@@ -151,7 +152,7 @@ def build_executor(world: World, stack: StackConfig, recorder: StepRecorder | No
     `executor_fields` are the Executor's other fields (monitors, approve, events).
     """
     stack.validate()
-    return Executor(
+    executor = Executor(
         robot=robot if robot is not None else world,
         perception=perception if perception is not None else stack.build("perception"),
         policy=policy if policy is not None else build_skills(stack, world),
@@ -162,3 +163,5 @@ def build_executor(world: World, stack: StackConfig, recorder: StepRecorder | No
         success=world.succeeded,
         **executor_fields,
     )
+    apply_thread_policy()  # every runtime the layers loaded, one pool size (core/threads.py)
+    return executor

@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 from hvla.core.artifacts import cache_dir, resolve_artifact, sha256_of
 from hvla.core.errors import CheckpointError, ConfigError
 from hvla.core.messages import NO_USABLE_CAMERA, CameraFrame, ObjectToken, Observation, Proprio, Scene
+from hvla.core.threads import LOOP_THREADS
 from hvla.perception.base import PERCEPTION
 from hvla.perception.detector import Detection, DetectorConfig
 from hvla.perception.frame_health import FrameHealth
@@ -96,7 +97,7 @@ class YoloConfig:
     calibration: Path | None = None  # None: the registered artefact (uncorrected geometry if absent)
     runtime: str = field(default_factory=lambda: os.environ.get("HVLA_YOLO_RUNTIME", "onnx"))
     cameras: tuple[str, ...] = ("scene", "wrist")
-    threads: int = 2
+    threads: int = LOOP_THREADS.detector  # the process's threading policy (core/threads.py)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     sam_checkpoint: Path | None = field(default_factory=lambda: _env_path("HVLA_SAM_CHECKPOINT"))

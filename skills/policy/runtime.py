@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from hvla.core.artifacts import cache_dir, sha256_of
 from hvla.core.errors import CheckpointError, ConfigError
 from hvla.core.logs import library_output
+from hvla.core.threads import LOOP_THREADS
 from hvla.skills.policy import features as ft
 from hvla.skills.policy.checkpoint import LoadedPolicy
 
@@ -75,7 +76,7 @@ class OnnxPolicy:
         if not path.exists():
             export_onnx(policy, example, path)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = LOOP_THREADS.compute  # the process's threading policy (core/threads.py)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only, as the detector's session
         try:

@@ -65,3 +65,13 @@ def test_condition_number_is_low_at_ready_and_high_at_a_stretched_arm(model):
 def test_bad_configuration_raises(model, q):
     with pytest.raises(MessageError):
         model.fk(q)
+
+
+def test_one_pass_kinematics_equals_fk_and_jacobian_with_a_mounted_base():
+    mounted = PandaModel(T_world_base=np.array([[0, -1, 0, 0.2], [1, 0, 0, -0.1], [0, 0, 1, 0.9], [0, 0, 0, 1.0]]))
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        q = mounted.random_q(rng)
+        T, J = mounted.kinematics(q)
+        np.testing.assert_allclose(T, mounted.fk(q), atol=1e-12)
+        np.testing.assert_allclose(J, mounted.jacobian(q), atol=1e-12)
