@@ -6,6 +6,8 @@ form the kinematics use, and validates both, so a NaN or a non-unit quaternion n
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.transform import Rotation
@@ -16,6 +18,7 @@ FloatArray = NDArray[np.float64]
 
 QUAT_NORM_TOL = 1e-3  # the tolerance ActionChunk accepts; we renormalise within it
 ROTATION_TOL = 1e-6  # |R^T R - I| allowed in a 4x4 pose
+_BOTTOM_ROW = np.array([0.0, 0.0, 0.0, 1.0])
 
 
 def _finite(name: str, value: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
@@ -38,14 +41,36 @@ def normalize_quat_wxyz(quat_wxyz: ArrayLike) -> FloatArray:
 
 
 def quat_wxyz_to_matrix(quat_wxyz: ArrayLike) -> FloatArray:
-    """(3, 3) rotation matrix of a unit quaternion (w, x, y, z)."""
-    return Rotation.from_quat(normalize_quat_wxyz(quat_wxyz), scalar_first=True).as_matrix()
+    """(3, 3) rotation matrix of a unit quaternion (w, x, y, z) (written out: a waypoint's pose, 10 a tick)."""
+    w, x, y, z = normalize_quat_wxyz(quat_wxyz).tolist()
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+    ])
 
 
 def matrix_to_quat_wxyz(R: ArrayLike) -> FloatArray:
-    """Unit quaternion (w, x, y, z), w >= 0, of a (3, 3) rotation matrix."""
-    q = Rotation.from_matrix(_finite("rotation", R, (3, 3))).as_quat(scalar_first=True)
-    return -q if q[0] < 0 else q
+    """Unit quaternion (w, x, y, z), w >= 0, of a (3, 3) rotation matrix.
+
+    Shepperd's method on Python floats: the controller converts every waypoint's IK result (10 a tick), and
+    scipy's `Rotation.from_matrix` costs ~90 us a call in object set-up alone."""
+    (a, b, c), (d, e, f), (g, h, i) = _finite("rotation", R, (3, 3)).tolist()
+    trace = a + e + i
+    if trace >= max(a, e, i):  # the largest of 4w^2, 4x^2, 4y^2, 4z^2 picks the stable formula
+        r = 2.0 * math.sqrt(max(1.0 + trace, 0.0))
+        q = (0.25 * r, (h - f) / r, (c - g) / r, (d - b) / r)
+    elif a >= e and a >= i:
+        r = 2.0 * math.sqrt(max(1.0 + a - e - i, 0.0))
+        q = ((h - f) / r, 0.25 * r, (b + d) / r, (c + g) / r)
+    elif e >= i:
+        r = 2.0 * math.sqrt(max(1.0 - a + e - i, 0.0))
+        q = ((c - g) / r, (b + d) / r, 0.25 * r, (f + h) / r)
+    else:
+        r = 2.0 * math.sqrt(max(1.0 - a - e + i, 0.0))
+        q = ((d - b) / r, (c + g) / r, (f + h) / r, 0.25 * r)
+    out = np.array(q) / math.sqrt(sum(x * x for x in q))
+    return -out if out[0] < 0 else out
 
 
 def pose_to_matrix(pose: ArrayLike) -> FloatArray:
@@ -67,7 +92,7 @@ def check_pose_matrix(T: ArrayLike, name: str = "pose") -> FloatArray:
     """`T` as a float (4, 4) rigid transform, or MessageError naming what is wrong with it."""
     M = _finite(name, T, (4, 4))
     R = M[:3, :3]
-    if not np.allclose(M[3], [0.0, 0.0, 0.0, 1.0]):
+    if np.abs(M[3] - _BOTTOM_ROW).max() > 1e-8:
         raise MessageError(f"{name} bottom row is {M[3].tolist()}, expected [0, 0, 0, 1]")
     if np.abs(R.T @ R - np.eye(3)).max() > ROTATION_TOL or np.linalg.det(R) < 0:
         raise MessageError(f"{name} rotation is not orthonormal with det +1")

@@ -56,3 +56,16 @@ def test_pose_error_measures_distance_and_angle():
     err_m, err_rad = pose_error(a, b)
     assert err_m == pytest.approx(0.5)
     assert err_rad == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("axis", [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.6, 0.8, 0], [0, 0.6, -0.8]])
+@pytest.mark.parametrize("angle", [0.0, 1e-7, 1.0, np.pi - 1e-6, np.pi])
+def test_matrix_to_quaternion_round_trips_every_branch(axis, angle):
+    # Half turns about x, y, z take each of the formula's four branches; near-zero and near-half turns test
+    # its conditioning.
+    axis = np.asarray(axis, float) / np.linalg.norm(axis)
+    quat = np.concatenate([[np.cos(angle / 2)], np.sin(angle / 2) * axis])
+    R = quat_wxyz_to_matrix(quat)
+    back = matrix_to_quat_wxyz(R)
+    assert back[0] >= 0 and abs(np.linalg.norm(back) - 1) < 1e-12
+    np.testing.assert_allclose(quat_wxyz_to_matrix(back), R, atol=1e-12)
