@@ -19,6 +19,7 @@ FloatArray = NDArray[np.float64]
 QUAT_NORM_TOL = 1e-3  # the tolerance ActionChunk accepts; we renormalise within it
 ROTATION_TOL = 1e-6  # |R^T R - I| allowed in a 4x4 pose
 _BOTTOM_ROW = np.array([0.0, 0.0, 0.0, 1.0])
+_BOTTOM_ROW_TOL = 1e-8 + 1e-5 * _BOTTOM_ROW  # np.allclose's default atol + rtol * |expected|
 
 
 def _finite(name: str, value: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
@@ -92,7 +93,7 @@ def check_pose_matrix(T: ArrayLike, name: str = "pose") -> FloatArray:
     """`T` as a float (4, 4) rigid transform, or MessageError naming what is wrong with it."""
     M = _finite(name, T, (4, 4))
     R = M[:3, :3]
-    if np.abs(M[3] - _BOTTOM_ROW).max() > 1e-8:
+    if (np.abs(M[3] - _BOTTOM_ROW) > _BOTTOM_ROW_TOL).any():  # np.allclose's bound, without its overhead
         raise MessageError(f"{name} bottom row is {M[3].tolist()}, expected [0, 0, 0, 1]")
     if np.abs(R.T @ R - np.eye(3)).max() > ROTATION_TOL or np.linalg.det(R) < 0:
         raise MessageError(f"{name} rotation is not orthonormal with det +1")
