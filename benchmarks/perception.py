@@ -65,8 +65,8 @@ def truth_name_of(scene: Scene, obs: Observation, name: str, radius_m: float = 0
     return tok if np.linalg.norm(tok.position_m - obj.position_m) < radius_m else None
 
 
-def quality(perception: YoloPerception, n_scenes: int) -> None:
-    """Recall per class, 3D position and yaw error, on views of test kitchens."""
+def quality(perception: YoloPerception, n_scenes: int) -> dict[str, float]:
+    """Recall per class, 3D position and yaw error, on views of test kitchens (printed; the totals returned)."""
     config = DatasetConfig(views_per_scene=3, image_sizes=(224,))
     hits, seen = defaultdict(int), defaultdict(int)
     pos_err, yaw_err = defaultdict(list), defaultdict(list)
@@ -106,6 +106,8 @@ def quality(perception: YoloPerception, n_scenes: int) -> None:
              f"{np.median(yaw_err[lb]):.1f}" if yaw_err.get(lb) else "-") for lb, v in sorted(pos_err.items())]
     rows.append(("**all**", len(allerr), f"**{np.median(allerr):.2f}**", f"**{np.percentile(allerr, 90):.2f}**", ""))
     table(("class", "n", "median", "p90", "median yaw err [deg]"), rows)
+    return {"recall": sum(hits.values()) / max(sum(seen.values()), 1),
+            "err_median_cm": float(np.median(allerr)), "err_p90_cm": float(np.percentile(allerr, 90))}
 
 
 def _observation(pair) -> Observation:

@@ -88,6 +88,7 @@ class OnnxBackend:
         opts.log_severity_level = 3
         # No busy-waiting between calls: on a shared 2-core machine spinning threads starve the simulator.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.path = Path(onnx_path)
         self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
         if names is None:  # ultralytics stores the class names in the model's metadata

@@ -3,7 +3,8 @@
 Per observation:
 1. check each camera frame (a black or blank image, or a depth map with too few returns, is flagged
    in `Scene.flags` and not used: no detection from it, so no invented position);
-2. detect both cameras in one batch (ONNX Runtime by default, PyTorch with runtime="torch");
+2. detect both cameras in one batch (ONNX Runtime by default, PyTorch with runtime="torch"; the ONNX
+   model in fp32 or, with precision="int8", its static int8 twin: quantize.py);
    optionally refine the masks with segment-anything;
 3. back-project each mask's depth to world points; position, extent and yaw from them (see
    geometry.py); colour name and rgb from its pixels; the feature is the mask's pooled prototypes and
@@ -50,7 +51,10 @@ log = logging.getLogger(__name__)
 
 DETECTOR_REL = "perception/yolo11n_seg_kitchen.pt"
 CALIBRATION_REL = "perception/geometry_calibration.json"
+INT8_REL = "perception/yolo11n_seg_kitchen_int8.onnx"
 MAKE_COMMAND = "hvla perception all   (or: hvla train detector)"
+QUANTIZE_COMMAND = "hvla perception quantize"
+PRECISIONS = ("fp32", "int8")
 GENERIC_FRUIT, GENERIC_OBJECT = "fruit", "object"
 _CATEGORY = {name: cls.category for name, cls in CLASSES.items()} | {DIRT_LABEL: "region"}
 _WORKSPACE_LO = np.array([-0.5, -1.0, -0.05])  # a back-projected object outside this box is an error
@@ -91,11 +95,13 @@ def _env_path(name: str) -> Path | None:
 @dataclass(frozen=True)
 class YoloConfig:
     """Settings of the learned perception. Environment variables give the defaults that a perception
-    built by name (`--perception yolo`) uses: HVLA_YOLO_WEIGHTS, HVLA_YOLO_RUNTIME, HVLA_SAM_CHECKPOINT."""
+    built by name (`--perception yolo`) uses: HVLA_YOLO_WEIGHTS, HVLA_YOLO_RUNTIME, HVLA_YOLO_PRECISION,
+    HVLA_SAM_CHECKPOINT."""
 
     weights: Path | None = field(default_factory=lambda: _env_path("HVLA_YOLO_WEIGHTS"))  # None: the artefact
     calibration: Path | None = None  # None: the registered artefact (uncorrected geometry if absent)
     runtime: str = field(default_factory=lambda: os.environ.get("HVLA_YOLO_RUNTIME", "onnx"))
+    precision: str = field(default_factory=lambda: os.environ.get("HVLA_YOLO_PRECISION", "fp32"))  # onnx only
     cameras: tuple[str, ...] = ("scene", "wrist")
     threads: int = LOOP_THREADS.detector  # the process's threading policy (core/threads.py)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
@@ -118,6 +124,10 @@ class YoloConfig:
     def __post_init__(self) -> None:
         if self.runtime not in ("onnx", "torch"):
             raise ConfigError(f"runtime '{self.runtime}' unknown; use 'onnx' or 'torch'")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision '{self.precision}' unknown; use one of {PRECISIONS}")
+        if self.precision == "int8" and self.runtime != "onnx":
+            raise ConfigError("precision 'int8' runs on ONNX Runtime; use runtime='onnx' (HVLA_YOLO_RUNTIME=onnx)")
         if not self.cameras:
             raise ConfigError("the learned perception needs at least one camera")
         if not 0 < self.min_depth_fraction < 1 or self.min_points < 3 or self.fuse_m <= 0:
@@ -154,6 +164,49 @@ def onnx_cache_path(pt_path: Path, imgsz: int) -> Path:
     return cache_dir() / "perception" / f"{Path(pt_path).stem}_{sha256_of(Path(pt_path))[:12]}_{imgsz}.onnx"
 
 
+def int8_cache_path(pt_path: Path, imgsz: int) -> Path:
+    """Where `hvla perception quantize --weights X` leaves the int8 twin of weights other than the artefact."""
+    fp32 = onnx_cache_path(pt_path, imgsz)
+    return fp32.with_name(fp32.stem + "_int8.onnx")
+
+
+def fp32_onnx(pt: Path, imgsz: int) -> Path:
+    """The ONNX export of `pt`, made once per weights file (atomic: parallel workers never see half a file)."""
+    from hvla.perception.detector import export_onnx
+
+    onnx_path = onnx_cache_path(pt, imgsz)
+    if not onnx_path.exists():
+        log.info("exporting %s to ONNX (%s), once per weights file", pt, onnx_path)
+        onnx_path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=onnx_path.parent) as tmp:
+            copy = Path(tmp) / pt.name
+            copy.write_bytes(pt.read_bytes())
+            exported = export_onnx(copy, Path(tmp) / "model.onnx", imgsz)
+            os.replace(exported, onnx_path)
+    return onnx_path
+
+
+def int8_onnx(pt: Path, imgsz: int) -> Path:
+    """The int8 model made from exactly these weights: the registered artefact when it was made from them,
+    else one quantised into the cache.
+
+    Raises:
+        CheckpointError: none exists for these weights (naming the command that makes it).
+    """
+    from hvla.perception.quantize import source_of
+
+    sha = sha256_of(pt)
+    candidates = []
+    with contextlib.suppress(CheckpointError):
+        candidates.append(resolve_artifact(INT8_REL, QUANTIZE_COMMAND))
+    candidates.append(int8_cache_path(pt, imgsz))
+    for path in candidates:
+        if path.exists() and source_of(path) == sha:
+            return path
+    raise CheckpointError(f"no int8 detector was made from {pt} (sha256 {sha[:12]}); make it with: "
+                          f"{QUANTIZE_COMMAND} --weights {pt}")
+
+
 def build_detector(config: YoloConfig):
     """Load the network for `config.runtime`, turning any loading failure into a CheckpointError.
 
@@ -161,7 +214,7 @@ def build_detector(config: YoloConfig):
     """
     import zipfile
 
-    from hvla.perception.detector import Detector, OnnxBackend, TorchBackend, export_onnx
+    from hvla.perception.detector import Detector, OnnxBackend, TorchBackend
 
     pt = resolve_weights(config.weights)
     if not zipfile.is_zipfile(pt):  # torch checkpoints are zip archives: reject garbage before importing torch
@@ -170,17 +223,12 @@ def build_detector(config: YoloConfig):
     try:
         if config.runtime == "torch":
             backend = TorchBackend(pt, config.threads)
+        elif config.precision == "int8":
+            backend = OnnxBackend(int8_onnx(pt, config.detector.imgsz), None, config.threads)
         else:
-            onnx_path = onnx_cache_path(pt, config.detector.imgsz)
-            if not onnx_path.exists():
-                log.info("exporting %s to ONNX (%s), once per weights file", pt, onnx_path)
-                onnx_path.parent.mkdir(parents=True, exist_ok=True)
-                with tempfile.TemporaryDirectory(dir=onnx_path.parent) as tmp:
-                    copy = Path(tmp) / pt.name
-                    copy.write_bytes(pt.read_bytes())
-                    exported = export_onnx(copy, Path(tmp) / "model.onnx", config.detector.imgsz)
-                    os.replace(exported, onnx_path)  # atomic: parallel workers never see half a file
-            backend = OnnxBackend(onnx_path, None, config.threads)
+            backend = OnnxBackend(fp32_onnx(pt, config.detector.imgsz), None, config.threads)
+    except CheckpointError:
+        raise
     except Exception as exc:
         raise CheckpointError(f"detector weights {pt} could not be loaded ({type(exc).__name__}: {exc}); "
                               f"remake them with: {MAKE_COMMAND}") from exc
