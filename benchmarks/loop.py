@@ -4,10 +4,13 @@
     .venv/bin/python benchmarks/loop.py --seeds 50 --compare perception=oracle,yolo
     .venv/bin/python benchmarks/loop.py --seeds 50 --stack skills=scripted --stack skills=learned \
         --stack skills=learned+perception=yolo        # any layer mix per row
+    .venv/bin/python benchmarks/loop.py --seeds 10 --workers 1 --realtime --inference async \
+        --stack skills=learned+perception=yolo        # paced to the wall clock: missed 10 Hz deadlines
 
 Each seed runs exactly what `hvla run "<instruction>" --seed N --json` runs (planning, retries,
 re-planning), without episode logs. Prints the success rate, per-subgoal outcomes and timings, and how many
-episodes the learned policy's anomaly monitor warned in.
+episodes the learned policy's anomaly monitor warned in; with --realtime also the missed deadlines (run it
+with --workers 1: parallel episodes take each other's cores).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 
 from hvla.core.errors import HvlaError
 from hvla.orchestration.builder import StackConfig
+from hvla.orchestration.executor import ExecutorConfig
 from hvla.orchestration.session import run_episode
 
 INSTRUCTION = "put the banana in the bowl, then wipe the counter"
@@ -56,7 +60,17 @@ def summarise(name: str, reports: list[dict[str, Any]]) -> tuple[str, ...]:
         f"{np.median([r['wall_time_s'] for r in ok]) if ok else float('nan'):.1f}",
         str(retried), str(sum(r.get("replans", 0) for r in reports)),
         str(sum(bool(r.get("warnings")) for r in reports)),
+        _deadlines(reports),
     )
+
+
+def _deadlines(reports: list[dict[str, Any]]) -> str:
+    """Missed deadlines / ticks over the episodes run in real time ('-' otherwise)."""
+    runs = [r["deadlines"] for r in reports if r.get("deadlines")]
+    if not runs:
+        return "-"
+    return (f"{sum(d['missed'] for d in runs)} / {sum(d['ticks'] for d in runs)} "
+            f"(worst {max(d['worst_late_ms'] for d in runs):.0f} ms late)")
 
 
 def main() -> None:
@@ -68,8 +82,10 @@ def main() -> None:
     parser.add_argument("--stack", action="append", default=[],
                         help="one row: layer=name pairs joined by '+' (e.g. skills=learned+perception=yolo)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--inference", default="sync", help="sync | async (perceive and act beside the controllers)")
+    parser.add_argument("--realtime", action="store_true", help="pace to the wall clock, count missed deadlines")
     args = parser.parse_args()
-    base = StackConfig()
+    base = StackConfig(executor=ExecutorConfig(inference=args.inference, realtime=args.realtime))
     stacks = {"default": base}
     if args.compare:
         layer, names = args.compare.split("=")
@@ -86,7 +102,7 @@ def main() -> None:
         failures[name] = Counter((r["failure"] or "")[:90] for r in reports if not r["success"])
         failed_seeds[name] = [r["seed"] for r in reports if not r["success"]]
     header = ("stack", "success", "rate [%]", "median sim [s]", "median wall [s]", "subgoals retried", "replans",
-              "episodes with anomaly warnings")
+              "episodes with anomaly warnings", "missed deadlines / ticks")
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for row in rows:
         print("| " + " | ".join(row) + " |")

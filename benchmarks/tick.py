@@ -46,6 +46,7 @@ from results_cache import JsonlCache
 
 from hvla.core.errors import HvlaError
 from hvla.orchestration.builder import StackConfig, build_executor, build_skills, build_world
+from hvla.perception.yolo import YoloConfig
 
 INSTRUCTION = "put the banana in the bowl, then wipe the counter"
 PARTS = ("perceive", "act", "control")  # the product's own cost per tick; "tick" is their sum
@@ -249,7 +250,10 @@ def measure(instruction: str, seeds: Sequence[int], stack: StackConfig, load: in
 
 
 def stack_name(stack: StackConfig) -> str:
-    return f"perception={stack.perception} skills={stack.skills} controller={stack.controller} planner={stack.planner}"
+    precision = getattr(stack.configs.get("perception"), "precision", None)
+    detector = f" ({precision})" if precision not in (None, "fp32") else ""
+    return (f"perception={stack.perception}{detector} skills={stack.skills} controller={stack.controller} "
+            f"planner={stack.planner}")
 
 
 def tick_samples(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, np.ndarray]]:
@@ -343,6 +347,7 @@ def main() -> None:
     parser.add_argument("--skills", default="learned")
     parser.add_argument("--planner", default=StackConfig.planner)
     parser.add_argument("--controller", default=StackConfig.controller)
+    parser.add_argument("--precision", default="fp32", help="the yolo detector's: fp32 | int8 (perception/quantize.py)")
     parser.add_argument("--seeds", type=int, default=3, help="kitchens first_seed..first_seed+N-1")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=None, help="cap each episode's simulated time [s]")
@@ -350,8 +355,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="write the raw per-tick samples here")
     parser.add_argument("--cache", type=Path, default=None, help="JSON lines of finished kitchens: resume from it")
     args = parser.parse_args()
+    configs = {"perception": YoloConfig(precision=args.precision)} if args.perception == "yolo" else {}
     stack = StackConfig(perception=args.perception, skills=args.skills, planner=args.planner,
-                        controller=args.controller)
+                        controller=args.controller, configs=configs)
     stack.validate()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     cache = JsonlCache(args.cache) if args.cache is not None else None

@@ -32,6 +32,7 @@ SAFETY_REFUSAL = "safety_refusal"
 ESTOP = "estop"  # the e-stop ended the attempt; the arm braked to rest and holds until a reset
 SUBGOAL_STOPPED = "subgoal_stopped"  # not failed: stopped by the e-stop or the operator, never retried
 APPROVAL_REQUESTED = "approval_requested"  # step-approval mode waits for the operator
+DEADLINE_MISSED = "deadline_missed"  # real-time mode: a tick ended late, or its chunk was not ready
 EPISODE_FINISHED = "episode_finished"
 
 KINDS: tuple[str, ...] = (
@@ -50,6 +51,7 @@ KINDS: tuple[str, ...] = (
     ESTOP,
     SUBGOAL_STOPPED,
     APPROVAL_REQUESTED,
+    DEADLINE_MISSED,
     EPISODE_FINISHED,
 )
 

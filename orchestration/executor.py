@@ -3,7 +3,8 @@
 observe -> perception -> success check -> skill policy -> controllers, until the subgoal's
 predicate holds, a monitor raises an alert or the timeout passes. On failure: retry once, then ask
 the planner to re-plan from the current scene, then stop with a reason. Everything that happens
-is an `Event`; an optional recorder stores every step.
+is an `Event`; an optional recorder stores every step. Perception and the policy run in line or beside the
+controllers, and the loop can be paced to the wall clock with its deadlines counted (inference.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hvla.core.errors import ConfigError, HvlaError, SimulationError, Unreachabl
 from hvla.core.messages import ActionChunk, Observation, Plan, Scene, Subgoal
 from hvla.core.robot import JointCommand, Robot
 from hvla.orchestration import events as ev
+from hvla.orchestration.inference import INFERENCE_MODES, Deadlines, Inference, SenseAct, align
 from hvla.orchestration.monitors import Monitor, StepInfo, default_monitors
 from hvla.perception.base import Perception
 from hvla.planner.base import Planner
@@ -32,6 +34,14 @@ class ExecutorConfig:
     replans: int = 1  # times the planner may be asked to re-plan per episode
     log_cameras: tuple[str, ...] = ()  # extra views rendered every step for logs and video
     episode_timeout_s: float | None = None  # robot-clock budget of a whole episode, retries and re-plans included
+    inference: str = "sync"  # "async": perceive and act for the next chunk while the controllers run this one
+    realtime: bool = False  # pace the loop to the wall clock and count missed deadlines (inference.py)
+
+    def __post_init__(self) -> None:
+        if self.inference not in INFERENCE_MODES:
+            raise ConfigError(f"inference '{self.inference}' unknown; use one of {INFERENCE_MODES}")
+        if not self.loop_hz > 0:
+            raise ConfigError(f"loop_hz={self.loop_hz} must be > 0")
 
 
 @dataclass
@@ -63,6 +73,7 @@ class EpisodeResult:
     log_dir: str | None = None
     warnings: list[str] = field(default_factory=list)  # monitors that warned without aborting
     stopped: bool = False  # ended by the e-stop or the operator: no retry, no re-plan
+    deadlines: dict[str, float] | None = None  # real-time mode: ticks, missed deadlines, worst lateness
 
     @property
     def outcome(self) -> str:
@@ -141,6 +152,8 @@ class Executor:
         self._warnings: list[str] = []
         self._t_last_s = 0.0  # the robot's clock when last read
         self._deadline_s = float("inf")  # the robot-clock time the episode's budget runs out
+        self._sense = SenseAct(self.perception, self.policy, asynchronous=self.config.inference == "async")
+        self._deadlines: Deadlines | None = None
 
     # --- entry points ----------------------------------------------------------------------
     def observe(self) -> tuple[Observation, Scene]:
@@ -159,6 +172,7 @@ class Executor:
     def run_plan(self, plan: Plan) -> EpisodeResult:
         wall0 = time.time()
         self._warnings = []
+        self._deadlines = Deadlines(1.0 / self.config.loop_hz) if self.config.realtime else None
         t0 = self._robot_time()
         budget = self.config.episode_timeout_s
         self._deadline_s = t0 + budget if budget is not None else float("inf")
@@ -191,7 +205,8 @@ class Executor:
         obs = self._robot.observe(())
         success = failure is None
         return EpisodeResult(success, plan, results, failure, obs.t_s - t0, time.time() - wall0, replans,
-                             warnings=list(self._warnings), stopped=stopped)
+                             warnings=list(self._warnings), stopped=stopped,
+                             deadlines=self._deadlines.summary() if self._deadlines is not None else None)
 
     # --- subgoals --------------------------------------------------------------------------
     def _run_with_retries(self, subgoal: Subgoal) -> SubgoalResult:
@@ -240,13 +255,26 @@ class Executor:
             return self._fail(subgoal, t0, t0, str(exc))
         for monitor in self.monitors:
             monitor.reset(subgoal)
-        period_s = 1.0 / self.config.loop_hz
         timeout_s = skill_timeout_s(subgoal.skill, subgoal.timeout_s)
         if self._deadline_s - t0 < timeout_s:  # the episode's budget ends first
             timeout_s = max(self._deadline_s - t0, 0.0)
             budget_note = f" (the episode's budget of {self.config.episode_timeout_s:g} s)"
         else:
             budget_note = ""
+        if self._deadlines is not None:
+            self._deadlines.start(t0)  # a subgoal's set-up (planning, reset) is not a tick
+        try:
+            return self._closed_loop(subgoal, t0, timeout_s, budget_note, obs, scene)
+        finally:
+            self._sense.drain()  # nothing may be left computing on the perception or the policy
+
+    def _closed_loop(self, subgoal: Subgoal, t0: float, timeout_s: float, budget_note: str,
+                     obs: Observation, scene: Scene) -> _Attempt:
+        """Tick at the loop rate until the predicate holds, a monitor alerts or the time is up. In async mode
+        the controllers run the newest chunk, aligned by its age, while the next one is computed."""
+        period_s = 1.0 / self.config.loop_hz
+        asynchronous = self.config.inference == "async"
+        current: Inference | None = None
         while obs.t_s - t0 < timeout_s:
             try:
                 done = bool(subgoal.success(scene)) if subgoal.success else self._succeeded(subgoal, scene)
@@ -257,7 +285,15 @@ class Executor:
                 self._emit(ev.SUBGOAL_SUCCEEDED, obs.t_s, subgoal.id, {"duration_s": obs.t_s - t0})
                 return _Attempt(True, None, obs.t_s - t0)
             try:
-                chunk = self.policy.act(scene, obs.proprio)
+                if current is None:  # every tick in sync mode; the first in async mode
+                    current = self._sense.act(obs, scene)
+                chunk = align(current.chunk, obs.t_s - current.t_obs_s)
+                if chunk is None:  # async: the newest chunk is used up; wait for the next
+                    current = self._sense.collect()
+                    scene = current.scene
+                    chunk = align(current.chunk, obs.t_s - current.t_obs_s) or current.chunk
+                if asynchronous and not self._sense.busy and obs.t_s > current.t_obs_s:
+                    self._sense.submit(obs)  # the next chunk, from this tick's observation, while this one runs
                 self._emit(ev.CHUNK_ISSUED, obs.t_s, subgoal.id, {"k": len(chunk), "confidence": chunk.confidence})
                 follow = self.controller.follow(chunk, self._robot, period_s)
             except SimulationError as exc:  # the world itself is broken: nothing it reports can be trusted
@@ -280,9 +316,29 @@ class Executor:
             else:
                 self._robot.drain()
             try:
-                obs, scene = self.observe()
+                if asynchronous:
+                    obs = self._robot.observe(self._cameras)
+                    self._t_last_s = obs.t_s
+                else:
+                    obs, scene = self.observe()
+                    current = None
             except HvlaError as exc:
                 return self._sensor_failure(subgoal, t0, obs.t_s, exc)
+            if asynchronous and self._sense.busy:
+                # Real time: the chunk for the coming period is due when the period begins, no later.
+                if self._deadlines is not None and not self._sense.ready(self._deadlines.until(obs.t_s)):
+                    self._deadlines.chunk_late()  # go on with the rest of the chunk in hand
+                    self._emit(ev.DEADLINE_MISSED, obs.t_s, subgoal.id, {"what": "chunk not ready"})
+                else:
+                    try:
+                        current = self._sense.collect()
+                    except HvlaError as exc:
+                        return self._sensor_failure(subgoal, t0, obs.t_s, exc)
+                    scene = current.scene
+            if self._deadlines is not None:
+                late = self._deadlines.tick_done(obs.t_s)
+                if late is not None:
+                    self._emit(ev.DEADLINE_MISSED, obs.t_s, subgoal.id, {"what": "tick", "late_ms": 1e3 * late})
             step = StepInfo(obs.t_s, subgoal, scene, obs.proprio, follow, chunk.confidence,
                             getattr(self.policy, "anomaly", None))
             for monitor in self.monitors:

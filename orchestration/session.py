@@ -167,6 +167,7 @@ def episode_report(
         "warnings": result.warnings,
         "sim_time_s": round(result.sim_time_s, 3),
         "wall_time_s": round(time.time() - wall0, 3),
+        "deadlines": result.deadlines,  # real-time mode only: ticks, missed deadlines, worst lateness
         "log_dir": None,
         "scene": scene_summary(scene),
     }
@@ -250,6 +251,11 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         + (f", log {report['log_dir']}" if report.get("log_dir") else "")
         + (f", video {report['video']}" if report.get("video") else "")
     )
+    if report.get("deadlines"):
+        d = report["deadlines"]
+        colour = "green" if d["missed"] == 0 else "red"
+        out.print(f"real time: [{colour}]{d['missed']} missed deadlines[/{colour}] in {d['ticks']} ticks "
+                  f"({d['late_chunks']} chunks late; worst tick {d['worst_late_ms']} ms late)")
 
 
 def demo(seed: int, out: Path, console: Console) -> int:

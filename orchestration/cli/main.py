@@ -17,6 +17,7 @@ from hvla.orchestration import session
 from hvla.orchestration.builder import StackConfig
 from hvla.orchestration.cli import data, perception, planner, train
 from hvla.orchestration.estop_latch import EStopLatch
+from hvla.orchestration.executor import ExecutorConfig
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="hvla: hierarchical hybrid VLA stack.")
 # The tool groups: `hvla data ...`, `hvla train ...`, `hvla perception ...`, `hvla planner ...`.
@@ -66,9 +67,17 @@ def run(
     video: Annotated[Path | None, typer.Option(help="Write an mp4 of the scene camera here.")] = None,
     log_dir: Annotated[Path, typer.Option(help="Root folder of episode logs.")] = Path("runs"),
     no_log: Annotated[bool, typer.Option("--no-log", help="Do not record the episode.")] = False,
+    inference: Annotated[str, typer.Option(
+        help="sync: perceive and act, then move; async: compute the next chunk while the arm runs this one.")] = "sync",
+    realtime: Annotated[bool, typer.Option(
+        "--realtime", help="Pace the simulation to the wall clock and count missed 10 Hz deadlines.")] = False,
 ) -> None:
     """Plan INSTRUCTION for the kitchen of SEED and execute it headless."""
-    stack = StackConfig(perception=perception, planner=planner, skills=skills, image_size=128)
+    try:
+        executor = ExecutorConfig(inference=inference, realtime=realtime)
+    except HvlaError as exc:
+        raise _bad_input(exc, as_json) from None
+    stack = StackConfig(perception=perception, planner=planner, skills=skills, image_size=128, executor=executor)
     try:
         report = session.run_episode(
             instruction, seed, stack, video=video, log_root=None if no_log else log_dir, console=console,
