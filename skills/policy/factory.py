@@ -26,6 +26,7 @@ class LearnedSkillsConfig:
     hold_frames: int | None = None  # frames a missed token stays present (None: the policy's default)
     anomaly: str | None = "committed"  # anomaly detector: "committed" (if one is), a file, or None (unwatched)
     runtime: str = "onnx"  # where the network runs: "onnx" (ONNX Runtime) or "torch"
+    precision: str = "fp32"  # "int8": the export's dynamically quantised twin (runtime "onnx"; runtime.py)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def learned_skills(config: LearnedSkillsConfig, policy: Any = None):
         HOLD_FRAMES if config.hold_frames is None else config.hold_frames,
         detector,
         config.runtime,
+        config.precision,
     )
 
 

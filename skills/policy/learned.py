@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,7 +28,7 @@ from hvla.skills.policy import features as ft
 from hvla.skills.policy.anomaly import AnomalyDetector
 from hvla.skills.policy.checkpoint import LoadedPolicy, load_policy
 from hvla.skills.policy.ensemble import EnsembleConfig, TemporalEnsembler
-from hvla.skills.policy.runtime import RUNTIMES, OnnxPolicy
+from hvla.skills.policy.runtime import PRECISIONS, RUNTIMES, OnnxPolicy
 from hvla.skills.policy.samples import subgoal_conditioning
 from hvla.skills.scripted.motion import down_quat_wxyz
 
@@ -49,12 +50,15 @@ class LearnedSkills:
 
     def __init__(self, policy: LoadedPolicy | None = None, ensemble: EnsembleConfig | None = None,
                  hold_frames: int = HOLD_FRAMES, detector: AnomalyDetector | None = None,
-                 runtime: str = "onnx") -> None:
+                 runtime: str = "onnx", precision: str = "fp32") -> None:
         if hold_frames < 0:
             raise MessageError(f"hold_frames={hold_frames} must be >= 0")
         if runtime not in RUNTIMES:
             raise ConfigError(f"unknown policy runtime '{runtime}'; known: {list(RUNTIMES)}")
+        if precision not in PRECISIONS or (precision == "int8" and runtime != "onnx"):
+            raise ConfigError(f"policy precision '{precision}' needs one of {list(PRECISIONS)}, int8 on runtime 'onnx'")
         self.runtime = runtime
+        self.precision = precision
         self._onnx: OnnxPolicy | None = None
         self._last_raw: ft.RawBatch | None = None
         self.hold_frames = hold_frames
@@ -125,7 +129,7 @@ class LearnedSkills:
         with torch.inference_mode():
             if self.runtime == "onnx":
                 if self._onnx is None:
-                    self._onnx = OnnxPolicy(self.policy, raw)
+                    self._onnx = OnnxPolicy(self.policy, raw, self.precision)
                 out, embedding = self._onnx(raw, self.model.text_table)
             else:
                 embedding = self.model.embed(raw)
@@ -138,6 +142,11 @@ class LearnedSkills:
         quats = np.array([down_quat_wxyz(float(y)) for y in yaw])
         gripper = np.where(self.ensembler.gripper(p_open, 1.0 / schema.FPS), panda.GRIPPER_MAX_M, 0.0)
         return ActionChunk(np.hstack([pos, quats]), gripper, confidence, 1.0 / schema.FPS)
+
+    @property
+    def onnx_path(self) -> Path | None:
+        """The ONNX file the network runs from (None: torch, or nothing run yet)."""
+        return self._onnx.path if self._onnx is not None else None
 
     def attention(self) -> dict:
         """Last step's attention: per layer (heads, S, S) arrays and the name of every token."""

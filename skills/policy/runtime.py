@@ -5,6 +5,12 @@ sha256, cached outside git like the detector's) and computes the same two output
 module: the (1, K, 5) chunk and the (1, F) situation features the anomaly detector reads. The MiniLM table is
 an input, not a constant, so words met only at run time (the mango) reach the exported graph.
 The exported graph keeps no attention maps: `LearnedSkills.attention` recomputes them in torch.
+
+precision="int8" runs the export's int8 twin, made once beside it: dynamic quantisation (weights int8 per
+output channel, each activation's scale taken per call). Static calibration, as the detector's, fits
+convolutions whose input statistics are fixed by the camera; this network's inputs are token tables whose
+ranges change with the scene and the skill, and its matrices are small, so per-call scales cost nothing
+measurable and nothing has to be recorded to make it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from hvla.skills.policy import features as ft
 from hvla.skills.policy.checkpoint import LoadedPolicy
 
 RUNTIMES = ("torch", "onnx")
+PRECISIONS = ("fp32", "int8")
 EXPORT_VERSION = 2  # of the exported graph's outputs: part of the cache name, so an old export is never reused
 INPUTS = ("text_table", "tokens", "init_tokens", "state", "roles", "skill", "args", "arg_roles")
 
@@ -50,6 +57,20 @@ def onnx_cache_path(policy: LoadedPolicy) -> Path:
     return cache_dir() / "skills" / f"{policy.path.stem}_{sha256_of(policy.path)[:12]}_v{EXPORT_VERSION}.onnx"
 
 
+def int8_twin(fp32: Path) -> Path:
+    """The int8 twin of an fp32 export, made beside it once (atomic, as the export)."""
+    from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
+
+    out = fp32.with_name(fp32.stem + "_int8.onnx")
+    if not out.exists():
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp, library_output("onnxruntime"):
+            pre, staged = Path(tmp) / "pre.onnx", Path(tmp) / out.name
+            quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)  # folds constants, fixes shapes
+            quantize_dynamic(str(pre), str(staged), per_channel=True, weight_type=QuantType.QInt8)
+            os.replace(staged, out)
+    return out
+
+
 def export_onnx(policy: LoadedPolicy, example: ft.RawBatch, path: Path) -> Path:
     """Export to `path` atomically (parallel workers never see half a file)."""
     wrapper = _Exported(policy.model).eval()
@@ -69,12 +90,17 @@ def export_onnx(policy: LoadedPolicy, example: ft.RawBatch, path: Path) -> Path:
 class OnnxPolicy:
     """Runs one policy step through ONNX Runtime on one thread (the loop shares the cores)."""
 
-    def __init__(self, policy: LoadedPolicy, example: ft.RawBatch) -> None:
+    def __init__(self, policy: LoadedPolicy, example: ft.RawBatch, precision: str = "fp32") -> None:
         import onnxruntime as ort
 
+        if precision not in PRECISIONS:
+            raise ConfigError(f"unknown policy precision '{precision}'; known: {list(PRECISIONS)}")
         path = onnx_cache_path(policy)
         if not path.exists():
             export_onnx(policy, example, path)
+        if precision == "int8":
+            path = int8_twin(path)
+        self.path = path
         options = ort.SessionOptions()
         options.intra_op_num_threads = LOOP_THREADS.compute  # the process's threading policy (core/threads.py)
         options.inter_op_num_threads = 1

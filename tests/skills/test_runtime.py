@@ -52,3 +52,27 @@ def test_a_word_first_met_at_run_time_reaches_the_exported_graph(tmp_path, monke
 def test_an_unknown_runtime_is_refused():
     with pytest.raises(ConfigError, match="unknown policy runtime 'tensorrt'"):
         LearnedSkills(load_policy(None), runtime="tensorrt")
+
+
+def test_the_int8_policy_stays_within_millimetres_of_fp32(tmp_path, monkeypatch):
+    monkeypatch.setenv("HVLA_CACHE", str(tmp_path))
+    world = KitchenWorld(seed=10003)
+    obs = world.observe(())
+    scene = OraclePerception().perceive(obs)
+    chunks, policies = {}, {}
+    for precision in ("fp32", "int8"):
+        policy = LearnedSkills(load_policy(None), precision=precision)
+        policy.reset(scene, Subgoal("s0", "pick_place", {"object": "banana", "target": "bowl"}))
+        chunks[precision] = policy.act(scene, obs.proprio)
+        policies[precision] = policy
+    gap = np.linalg.norm(chunks["int8"].ee_targets[:, :3] - chunks["fp32"].ee_targets[:, :3], axis=1)
+    assert gap.max() < 0.005, gap  # measured: 0.9 mm median, 3.3 mm at most
+    assert np.array_equal(chunks["int8"].gripper_m, chunks["fp32"].gripper_m)
+    int8_path = policies["int8"].onnx_path
+    assert int8_path is not None and int8_path.name.endswith("_int8.onnx")
+    assert int8_path.stat().st_size < 0.5 * policies["fp32"].onnx_path.stat().st_size
+
+
+def test_int8_needs_the_onnx_runtime():
+    with pytest.raises(ConfigError, match="int8 on runtime 'onnx'"):
+        LearnedSkills(load_policy(None), runtime="torch", precision="int8")
