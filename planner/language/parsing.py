@@ -102,13 +102,22 @@ _TRAILING_PUNCT = " ,;.!?"
 
 
 _ARROWS = re.compile(r"\s*(?:-+>|=+>|\u2192|\u27f6|\u21d2)\s*")  # "apple -> bowl": the apple to the bowl
+# "bowl <- apple": the apple to the bowl. The destination is the few words right before the arrow.
+_BACK_ARROWS = re.compile(r"(?P<dest>(?:[a-z0-9_']+ ){0,3}[a-z0-9_']+)\s*(?:<-+|<=+|\u2190|\u27f5|\u21d0)\s*"
+                          r"(?P<obj>[^,;.:]+)")
+_PLUS = re.compile(r"\s*\+\s*")  # "banana+apple": the banana and the apple
+# A list item's bullet ("- wipe the counter", "* ...", "• ...") ends the step before it.
+_BULLETS = re.compile(r"(?:^|\s)[-*\u2022\u2013\u2014]+\s+")
 
 
 def normalize(text: str) -> str:
-    """Lower case, curly quotes straightened, an arrow read as "to", anything but words and , ; . turned into
-    spaces."""
+    """Lower case, curly quotes straightened, an arrow read as "to" (either way round), "+" as "and", a list's
+    bullets as step breaks, anything but words and , ; . turned into spaces."""
     s = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("\n", " ; ")
     s = _ARROWS.sub(" to ", s)
+    s = _BACK_ARROWS.sub(lambda m: f"{m['obj'].strip()} to {m['dest']}", s)
+    s = _PLUS.sub(" and ", s)
+    s = _BULLETS.sub(" ; ", s)
     s = _STRAY_QUOTES.sub(" ", _ALLOWED_CHARS.sub(" ", s))
     return " ".join(s.split()).strip(_TRAILING_PUNCT)
 

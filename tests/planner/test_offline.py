@@ -218,6 +218,27 @@ def test_a_note_with_an_arrow_is_a_place(planner, kitchen, note):
     assert steps(planner.plan(note, kitchen)) == ["pick_place(object=mango, target=plate)"]
 
 
+@pytest.mark.parametrize("note", ["plate <- mango", "the plate <= the mango", "plate \u2190 mango"])
+def test_an_arrow_pointing_back_names_the_destination_first(planner, kitchen, note):
+    assert steps(planner.plan(note, kitchen)) == ["pick_place(object=mango, target=plate)"]
+
+
+def test_a_plus_joins_two_things(planner, kitchen):
+    assert sorted(steps(planner.plan("mango+banana -> bowl", kitchen))) == [
+        "pick_place(object=banana, target=bowl)", "pick_place(object=mango, target=bowl)"]
+
+
+@pytest.mark.parametrize("note", ["- put the mango on the plate - wipe the counter",
+                                  "* mango on the plate\n* wipe the counter",
+                                  "\u2022 mango onto the plate \u2022 clean the counter"])
+def test_bulleted_steps_run_in_order(planner, kitchen, note):
+    plan = planner.plan(note, kitchen)
+    mango, wipe = "pick_place(object=mango, target=plate)", "wipe(region=counter, tool=sponge)"
+    assert sorted(steps(plan)) == sorted([mango, wipe])
+    described = {n: plan.graph.nodes[n]["subgoal"].describe() for n in plan.graph}
+    assert [(described[a], described[b]) for a, b in plan.graph.edges] == [(mango, wipe)]
+
+
 @pytest.mark.parametrize(("phrase", "expected"), [("the longest fruit", "banana"), ("the elongated one", "banana"),
                                                   ("the round fruit", "apple"), ("the skinny fruit", "banana")])
 def test_shape_words_pick_by_how_elongated_the_box_is(planner, kitchen, phrase, expected):
