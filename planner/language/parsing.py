@@ -75,8 +75,10 @@ _ORDINALS = (("second",), ("secondly",), ("third",), ("thirdly",))
 _PRECEDE_MARKERS = _phrases(
     "but first", "but before that", "but before this", "before that", "before this", "before doing that",
     "before doing this", "before you do that", "before you do this", "prior to that", "prior to this",
-    "first though", "though first", "but beforehand", "beforehand",
+    "first though", "though first", "but beforehand", "beforehand", "having first", "but having first",
 )
+# A piece that ends with one of these runs after every other piece ("wipe the counter last; first ...").
+_LAST_WORDS = _phrases("last", "last of all", "at the end", "in the end", "at the very end")
 # Openers and politeness that carry no meaning for the plan.
 _LEADING_FILLERS = _phrases(
     "please", "kindly", "now", "ok", "okay", "hey", "robot", "so", "also", "just", "and", "but", "first",
@@ -210,6 +212,8 @@ def _split_stages(words: Words) -> list[tuple[Words, bool]]:
         if earlier is not None and not (cur or pieces) and earlier[-1] in ("that", "this", "beforehand"):
             raise GroundingError(f"'{' '.join(earlier)}' refers to an action, but none was said before it: "
                                  "say both, e.g. 'wipe the counter, but first put the apple in the bowl'")
+        if earlier is None and w in ("first", "firstly") and not cur and pieces:
+            earlier = (w,)  # "... ; first put the apple away": a later sentence that opens with first
         if earlier is not None and (cur or pieces):
             close(joiners=("and", ",", "but"))
             precede.add(len(pieces))
@@ -230,11 +234,22 @@ def _split_stages(words: Words) -> list[tuple[Words, bool]]:
     for k in sorted(precede):  # "wipe the counter, but first put the apple away": the apple goes first
         if 0 < k < len(pieces):
             pieces.insert(k - 1, pieces.pop(k))
+    if len(pieces) > 1:
+        last = [k for k, (piece, _) in enumerate(pieces) if _ends_with(piece, _LAST_WORDS) is not None]
+        kept = [p for k, p in enumerate(pieces) if k not in last]
+        moved = [(piece[: -len(_ends_with(piece, _LAST_WORDS) or ())], trailing)
+                 for k, (piece, trailing) in enumerate(pieces) if k in last]
+        pieces = kept + moved
     out: list[tuple[Words, bool]] = []
     for piece, trailing in pieces:
         parts = _reorder(piece)
         out.extend((p, trailing and k == len(parts) - 1) for k, p in enumerate(parts))
     return out
+
+
+def _ends_with(words: Words, phrases: Sequence[Words]) -> Words | None:
+    """The longest phrase of `phrases` (sorted longest first) that `words` end with, leaving words before it."""
+    return next((p for p in phrases if len(words) > len(p) and words[-len(p):] == p), None)
 
 
 def _only_fillers_until_stop(words: Words, i: int) -> bool:
@@ -243,18 +258,50 @@ def _only_fillers_until_stop(words: Words, i: int) -> bool:
     return not _strip_fillers(words[i:end], allow_empty=True)
 
 
+# "A after B" and its kin: B happens first. An "only" or "but" in front changes nothing about the order.
+_AFTER_WORDS = _phrases("after", "once", "when", "as soon as", "only after", "only once", "only when",
+                        "but only after", "but only once", "but only when", "not before", "but not before")
+_BEFORE_WORDS = _phrases("before", "but before", "prior to")
+
+
 def _reorder(piece: Words) -> list[Words]:
-    """ "before A, B" -> [B, A]; "after/once/when A, B" -> [A, B]; "A before B" -> [A, B]; "A after B" -> [B, A]."""
+    """ "before A, B" -> [B, A]; "after/once/when A, B" -> [A, B]; "A before B" -> [A, B]; "A after B",
+    "A once / as soon as / only after B" -> [B, A]. B may be an action ("after wiping the counter") or the state
+    it leaves ("once the banana is in the bowl")."""
     if piece and piece[0] in ("before", "after", "once", "when") and "," in piece:
         comma = piece.index(",")
         a, b = piece[1:comma], piece[comma + 1 :]
         if a and b:
             return [b, a] if piece[0] == "before" else [a, b]
-    for k, w in enumerate(piece):
-        if 0 < k < len(piece) - 1 and w in ("before", "after") and _starts_with_verb(piece[k + 1 :]):
-            a, b = piece[:k], piece[k + 1 :]
-            return [a, b] if w == "before" else [b, a]
+    for k in range(1, len(piece) - 1):
+        later, earlier = _match(piece, k, _AFTER_WORDS), _match(piece, k, _BEFORE_WORDS)
+        word = later or earlier
+        if word is None:
+            continue
+        a, b = piece[:k], piece[k + len(word) :]
+        while a and a[-1] in (",", "but", "and"):
+            a = a[:-1]
+        if a and b and (_starts_with_verb(b) or _state(b) is not None):
+            return [b, a] if later else [a, b]
     return [piece]
+
+
+_STATE_VERBS = frozenset({"is", "are", "sits", "sit", "goes", "go", "belongs", "belong", "ends", "end"})
+
+
+def _state(words: Words) -> Words | None:
+    """ "the banana is in the bowl" (a state to reach) -> "put the banana in the bowl"; None if it is not one."""
+    words = _strip_fillers(words, allow_empty=True)
+    for k, w in enumerate(words):
+        if w in _STATE_VERBS and 0 < k < len(words) - 2:
+            rest = words[k + 1 :]
+            if rest[0] in ("up",):
+                rest = rest[1:]
+            prep = _match(rest, 0, TARGET_PREPOSITIONS)
+            if prep is not None and _verb(words[:k]) is None and len(rest) > len(prep):
+                return ("put", *words[:k], *rest)
+            return None
+    return None
 
 
 # --------------------------------------------------------------------------------------------- clauses
@@ -296,6 +343,8 @@ def _rewrite_use(words: Words) -> Words:
 
 def _parse_clause(words: Words) -> Clause:
     words = _rewrite_turn(_rewrite_use(_strip_fillers(words)))
+    if _verb(words) is None:
+        words = _state(words) or words
     text = _join(words)
     verb = _verb(words)
     if verb is None:

@@ -248,3 +248,22 @@ def test_shape_words_pick_by_how_elongated_the_box_is(planner, kitchen, phrase, 
 def test_a_shape_two_objects_share_is_a_question(planner, two_apples):
     with pytest.raises(AmbiguityError):
         planner.plan("pick up the round fruit", two_apples)
+
+
+_MANGO, _WIPE = "pick_place(object=mango, target=plate)", "wipe(region=counter, tool=sponge)"
+
+
+@pytest.mark.parametrize("text", [
+    "wipe the counter only after the mango is on the plate",
+    "wipe the counter as soon as the mango sits on the plate",
+    "clean the counter but only once the mango is on the plate",
+    "when the mango is on the plate, wipe the counter",
+    "wipe the counter, having first put the mango on the plate",
+    "wipe the counter last; first put the mango on the plate",
+    "wipe the counter at the end. put the mango on the plate",
+])
+def test_the_action_said_second_but_meant_first_runs_first(planner, kitchen, text):
+    plan = planner.plan(text, kitchen)
+    described = {n: plan.graph.nodes[n]["subgoal"].describe() for n in plan.graph}
+    assert sorted(described.values()) == sorted([_MANGO, _WIPE])
+    assert [(described[a], described[b]) for a, b in plan.graph.edges] == [(_MANGO, _WIPE)]
