@@ -90,8 +90,14 @@ NOUNS: Mapping[str, NounSense] = MappingProxyType(
     }
 )
 
-# Descriptions of what a thing is for, rewritten to a function word before the phrase is parsed.
+# Descriptions of what a thing is for, rewritten to a function word before the phrase is parsed; a relative
+# clause that only says where a thing is ("whatever is nearest the plate", "the one that's on the left")
+# loses its "that is".
 FUNCTION_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(?:what|whatever|whichever)\s+(?:is|'s|sits|lies|stands)\b"), " the thing "),
+    (re.compile(r"\bwhichever\s+(one|thing|fruit|object|item|container)\s+(?:is|'s|sits|lies|stands)\b"), r" the \1 "),
+    (re.compile(r"\b(one|thing|fruit|object|item|container)\s+(?:that|which)\s+(?:is|'s|sits|lies|stands)\b"), r"\1 "),
+    (re.compile(r"\b(one|thing|fruit|object|item|container)\s+(?:that's|which's)\b"), r"\1 "),
     (
         re.compile(
             r"\b(?:(?:that|which)\s+)?(?:you|we|i|one|people)?\s*(?:can\s+|could\s+|would\s+|should\s+)?"
@@ -124,7 +130,7 @@ COLOR_SYNONYMS: Mapping[str, str] = MappingProxyType({"gray": "grey", "golden": 
 SHAPE_WORDS: Mapping[str, str] = MappingProxyType(
     {
         **dict.fromkeys(("long", "longer", "longest", "elongated", "oblong", "slender", "skinny", "thin",
-                         "thinner", "thinnest", "narrow"), "long"),
+                         "thinner", "thinnest", "narrow", "curved", "bent", "crescent"), "long"),
         **dict.fromkeys(("round", "rounder", "roundest", "spherical", "circular", "stubby"), "round"),
     }
 )

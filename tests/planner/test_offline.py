@@ -267,3 +267,13 @@ def test_the_action_said_second_but_meant_first_runs_first(planner, kitchen, tex
     described = {n: plan.graph.nodes[n]["subgoal"].describe() for n in plan.graph}
     assert sorted(described.values()) == sorted([_MANGO, _WIPE])
     assert [(described[a], described[b]) for a, b in plan.graph.edges] == [(_MANGO, _WIPE)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("pick up whatever is nearest the plate", "pick(object=banana)"),
+    ("pick up whichever fruit is closest to the plate", "pick(object=banana)"),
+    ("put the thing that sits next to the cup on the plate", "pick_place(object=banana, target=plate)"),
+    ("pick up the curved fruit", "pick(object=banana)"),
+])
+def test_a_relative_clause_or_shape_picks_the_thing(planner, kitchen, text, expected):
+    assert steps(planner.plan(text, kitchen)) == [expected]
