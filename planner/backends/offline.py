@@ -24,7 +24,7 @@ from hvla.planner.backends.rules import RuleBasedConfig, RuleBasedPlanner
 from hvla.planner.errors import AmbiguityError, InfeasibleError, ObjectNotFoundError
 from hvla.planner.head.model import PlannerHead, Tagged, canonical_instruction
 from hvla.planner.language.encoder import MiniLMEncoder, shared_encoder
-from hvla.planner.language.parsing import tokenize
+from hvla.planner.language.parsing import corrected_words, tokenize
 from hvla.planner.language.semantic import EmbeddingScorer, EmbeddingScorerConfig
 from hvla.planner.language.spelling import respell, scene_words
 from hvla.planner.registry import PLANNERS
@@ -122,7 +122,7 @@ class OfflinePlanner(RuleBasedPlanner):
             if len(instruction) > self.config.max_instruction_chars:
                 raise
             rules_error = exc
-        tagged = self.read(instruction)
+        tagged = self.read(" ".join(corrected_words(instruction)))
         self.last_reading = tagged
         try:
             canonical = canonical_instruction(tagged)

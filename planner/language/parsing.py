@@ -212,8 +212,8 @@ def _split_stages(words: Words) -> list[tuple[Words, bool]]:
         if earlier is not None and not (cur or pieces) and earlier[-1] in ("that", "this", "beforehand"):
             raise GroundingError(f"'{' '.join(earlier)}' refers to an action, but none was said before it: "
                                  "say both, e.g. 'wipe the counter, but first put the apple in the bowl'")
-        if earlier is None and w in ("first", "firstly") and not cur and pieces:
-            earlier = (w,)  # "... ; first put the apple away": a later sentence that opens with first
+        if earlier is None and w in ("first", "firstly") and ((not cur and pieces) or cur[-1:] == [","]):
+            earlier = (w,)  # "... ; first put the apple away", "..., first ...": the later one said first
         if earlier is not None and (cur or pieces):
             close(joiners=("and", ",", "but"))
             precede.add(len(pieces))
@@ -250,6 +250,94 @@ def _split_stages(words: Words) -> list[tuple[Words, bool]]:
 def _ends_with(words: Words, phrases: Sequence[Words]) -> Words | None:
     """The longest phrase of `phrases` (sorted longest first) that `words` end with, leaving words before it."""
     return next((p for p in phrases if len(words) > len(p) and words[-len(p):] == p), None)
+
+
+# -------------------------------------------------------------------------------------------- corrections
+
+# What an operator says to take back part of what was just said ("..., no wait, on the plate").
+_CORRECTION_MARKERS = _phrases(
+    "no wait", "wait no", "wait", "no", "actually", "sorry", "i meant", "i mean", "or rather", "rather",
+    "scratch that", "correction", "make that", "oops", "my mistake", "my bad", "i mean to say",
+)
+_BREAKS = (",", ";", ".")
+
+
+def _drop_contrasts(words: Words) -> Words:
+    """ "put the apple not in the bowl but on the plate" -> "put the apple on the plate" (and "not the apple but
+    the lemon"): what is denied is dropped, as is an exclusion after the request ("..., and not the lemon")."""
+    out = list(words)
+    for k in range(len(out) - 2, -1, -1):
+        if k >= len(out) - 1 or out[k] != "not":
+            continue
+        but = next((j for j in range(k + 2, min(len(out), k + 8)) if out[j] == "but"), None)
+        if but is not None and not any(w in _BREAKS[1:] for w in out[k:but]):
+            del out[k:but + 1]
+        elif k > 0 and out[k - 1] in ("and", ",") and k + 1 < len(out) and out[k + 1] in _DETERMINERS:
+            stop = next((j for j in range(k + 1, len(out)) if out[j] in _BREAKS), len(out))
+            del out[k - 1:stop]  # "..., and not the lemon": the exclusion changes nothing that was asked
+    return tuple(out)
+
+
+def corrected_words(text: str) -> Words:
+    """The instruction's words with its corrections folded in and its denials dropped (what both the rules
+    and the planner head read)."""
+    return apply_corrections(_drop_contrasts(tokenize(text)))
+
+
+def apply_corrections(words: Words) -> Words:
+    """Fold each correction into the clause it corrects.
+
+    After a break (, ; .) a correction marker ("no wait", "actually", "sorry, I meant", "make that") starts a
+    fragment that replaces part of the clause before it: a whole clause replaces the clause ("... . actually,
+    put it on the plate": "it" keeps naming the object), a destination replaces its destination ("..., no wait,
+    on the plate"), a thing replaces its object ("..., sorry, I meant the lemon")."""
+    out = list(words)
+    k = 1
+    while k < len(out):
+        if out[k - 1] not in _BREAKS or _match(out, k, _CORRECTION_MARKERS) is None:
+            k += 1
+            continue
+        j = k
+        while j < len(out) and (out[j] == "," or _match(out, j, _CORRECTION_MARKERS) is not None):
+            j += len(_match(out, j, _CORRECTION_MARKERS) or (out[j],))
+        end = next((e for e in range(j, len(out)) if out[e] in (";", ".")), len(out))
+        start = _clause_start(tuple(out[:k - 1]))
+        fixed = _corrected(tuple(out[start:k - 1]), tuple(out[j:end]))
+        if fixed is None:  # nothing to fold it into: leave the words as they are, for the parser to judge
+            k += 1
+            continue
+        out[start:end] = fixed
+        k = start + len(fixed) + 1
+    return tuple(out)
+
+
+def _clause_start(words: Words) -> int:
+    """Where the last clause of `words` begins: after the last ; . or "then", or a "," or "and" a verb follows."""
+    for e in range(len(words) - 1, -1, -1):
+        if words[e] in (";", ".", "then") or (words[e] in (",", "and") and _starts_with_verb(words[e + 1:])):
+            return e + 1
+    return 0
+
+
+def _corrected(before: Words, fragment: Words) -> Words | None:
+    if fragment and (fragment[0] in ("first", "firstly", "also", "then", "and")
+                     or _match(fragment, 0, _PRECEDE_MARKERS)):
+        return (*before, ",", *fragment)  # "wipe it, wait, first ...": something added, nothing taken back
+    fragment = _strip_fillers(fragment, allow_empty=True)
+    clause = _strip_fillers(before, allow_empty=True)
+    if not fragment or not clause:
+        return None
+    verb = _verb(clause) or ()  # none: a note such as "the mango in the cup"
+    head = len(verb) + (1 if clause[len(verb):len(verb) + 1] and clause[len(verb)] in PARTICLES else 0)
+    if not verb and not any(_match(clause, i, TARGET_PREPOSITIONS) for i in range(len(clause))):
+        return None
+    prep_at = next((i for i in range(head, len(clause)) if _match(clause, i, TARGET_PREPOSITIONS)), len(clause))
+    thing = clause[head:prep_at]
+    if _starts_with_verb(fragment):  # a new clause: "it" in it still means the thing of the old one
+        return tuple(w2 for w in fragment for w2 in (thing if w == "it" and thing else (w,)))
+    if _match(fragment, 0, TARGET_PREPOSITIONS) is not None:
+        return (*clause[:prep_at], *fragment)
+    return (*clause[:head], *fragment, *clause[prep_at:])
 
 
 def _only_fillers_until_stop(words: Words, i: int) -> bool:
@@ -490,7 +578,7 @@ def parse_instruction(instruction: str, max_chars: int = 500) -> tuple[Stage, ..
         raise GroundingError("empty instruction: there is nothing to plan (try 'put the banana in the bowl')")
     if len(instruction) > max_chars:
         raise GroundingError(f"instruction is {len(instruction)} characters long; the limit is {max_chars}")
-    words = tokenize(instruction)
+    words = corrected_words(instruction)
     if not [w for w in words if w not in ",;."]:
         raise GroundingError(f"could not understand '{instruction.strip()}': it has no words I can read")
     stages: list[Stage] = []

@@ -277,3 +277,22 @@ def test_the_action_said_second_but_meant_first_runs_first(planner, kitchen, tex
 ])
 def test_a_relative_clause_or_shape_picks_the_thing(planner, kitchen, text, expected):
     assert steps(planner.plan(text, kitchen)) == [expected]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("put the mango in the bowl, no wait, on the plate", ["pick_place(object=mango, target=plate)"]),
+    ("put the mango in the bowl. actually, put it on the plate", ["pick_place(object=mango, target=plate)"]),
+    ("put the apple on the plate, sorry, I meant the mango", ["pick_place(object=mango, target=plate)"]),
+    ("put the mango not in the bowl but on the plate", ["pick_place(object=mango, target=plate)"]),
+    ("put the mango on the plate, and not the apple", ["pick_place(object=mango, target=plate)"]),
+    ("put the banana in the bowl, then the mango in the cup, make that on the plate",
+     ["pick_place(object=banana, target=bowl)", "pick_place(object=mango, target=plate)"]),
+])
+def test_a_correction_replaces_what_it_corrects(planner, kitchen, text, expected):
+    assert steps(planner.plan(text, kitchen)) == expected
+
+
+def test_an_aside_that_adds_a_step_is_not_a_correction(planner, kitchen):
+    plan = planner.plan("wipe the counter, wait, first put the mango on the plate", kitchen)
+    described = {n: plan.graph.nodes[n]["subgoal"].describe() for n in plan.graph}
+    assert [(described[a], described[b]) for a, b in plan.graph.edges] == [(_MANGO, _WIPE)]
