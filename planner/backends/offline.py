@@ -27,6 +27,7 @@ from hvla.planner.language.encoder import MiniLMEncoder, shared_encoder
 from hvla.planner.language.parsing import corrected_words, tokenize
 from hvla.planner.language.semantic import EmbeddingScorer, EmbeddingScorerConfig
 from hvla.planner.language.spelling import respell, scene_words
+from hvla.planner.language.vocab import UNSUPPORTED_WORDS
 from hvla.planner.registry import PLANNERS
 
 
@@ -124,6 +125,10 @@ class OfflinePlanner(RuleBasedPlanner):
             rules_error = exc
         tagged = self.read(" ".join(corrected_words(instruction)))
         self.last_reading = tagged
+        unsupported = next((w for w in tagged.words if w in UNSUPPORTED_WORDS), None)
+        if unsupported is not None:  # the head would read past it: "under the bowl" is not "in the bowl"
+            reason = UNSUPPORTED_WORDS[unsupported].format(word=unsupported)
+            raise GroundingError(f"could not understand '{unsupported}' in '{instruction.strip()}': {reason}")
         try:
             canonical = canonical_instruction(tagged)
         except GroundingError as exc:

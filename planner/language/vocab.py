@@ -156,3 +156,13 @@ REGION_FILLERS = frozenset(
     {"the", "a", "this", "that", "whole", "entire", "dirty", "wet", "sticky", "kitchen", "of", "on", "off",
      "up", "down", "part", "and", ",", "your", "my", "all"}
 )
+
+
+# Words that ask for what no skill does: a place relative to a thing other than in or on it, and repetition.
+# The planner head may read past them (it was trained to find actions, not to refuse); they are refused by name.
+UNSUPPORTED_WORDS: Mapping[str, str] = MappingProxyType({
+    **dict.fromkeys(("under", "underneath", "beneath", "below", "behind", "above"),
+                    "I can put things in or on something, not {word} it"),
+    **dict.fromkeys(("forever", "repeatedly", "continuously", "endlessly", "twice", "thrice", "times"),
+                    "I do each step once; say every step you want"),
+})

@@ -296,3 +296,14 @@ def test_an_aside_that_adds_a_step_is_not_a_correction(planner, kitchen):
     plan = planner.plan("wipe the counter, wait, first put the mango on the plate", kitchen)
     described = {n: plan.graph.nodes[n]["subgoal"].describe() for n in plan.graph}
     assert [(described[a], described[b]) for a, b in plan.graph.edges] == [(_MANGO, _WIPE)]
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("put the mango underneath the bowl", "underneath"),
+    ("set the banana behind the cup", "behind"),
+    ("put the mango on the plate and then do it again forever", "forever"),
+    ("wipe the counter three times", "times"),
+])
+def test_what_no_skill_does_is_refused_by_name_not_read_past(planner, kitchen, text, word):
+    with pytest.raises(GroundingError, match=f"'{word}'"):
+        planner.plan(text, kitchen)
