@@ -136,8 +136,10 @@ class OfflinePlanner(RuleBasedPlanner):
         try:
             stages = super().steps(canonical, scene)
         except GroundingError as exc:
-            # Reading it again got as far as the scene: that answer is the more useful one.
-            raise (rules_error if type(exc) is GroundingError else exc) from None
+            # Reading it again got as far as the scene: that answer is the more useful one, unless the reading
+            # lost words on the way (a noun it could not place: the rules' own reason says more).
+            lost = isinstance(exc, ObjectNotFoundError) and exc.reason.startswith("I don't know the word")
+            raise (rules_error if type(exc) is GroundingError or lost else exc) from None
         trust = float(tagged.confidence[[t != "O" for t in tagged.tags]].mean()) if any(
             t != "O" for t in tagged.tags) else 1.0
         return [[replace(s, confidence=s.confidence * trust) for s in stage] for stage in stages]

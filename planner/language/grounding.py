@@ -70,6 +70,7 @@ class ObjectQuery:
     depth: str | None = None  # "near" (small x) | "far" (large x)
     landmark: ObjectQuery | None = None  # "the apple next to the bowl": the bowl
     landmark_far: bool = False  # "farthest from the bowl"
+    landmark_holds: bool = False  # "in the bowl", "on the plate": the landmark holds it (for "everything on ...")
     between: tuple[ObjectQuery, ObjectQuery] | None = None  # "the bowl between the plate and the ramekin"
     centre: bool = False  # "the bowl from table center": the one nearest the middle of the scene
     plural: bool = False  # "all the fruit", "the apples": every match, not exactly one
@@ -95,6 +96,7 @@ _REL_WORDS: Mapping[Words, bool] = {  # relation -> True when it means "far from
     ("farthest", "from"): True, ("furthest", "from"): True, ("far", "from"): True, ("away", "from"): True,
 }
 _REL_PHRASES = tuple(sorted(_REL_WORDS, key=len, reverse=True))
+_HOLDING_RELATIONS = frozenset({("in",), ("inside",), ("on",), ("on", "top", "of")})
 _ADJECTIVE_RELATIONS = frozenset({("near",), ("nearest",), ("closest",)})  # "the nearest apple"
 _QUALIFIER_PREPS = frozenset({"on", "at", "in", "to", "towards", "toward"})
 _NOUN_FOLLOWERS = frozenset({"in", "on", "at", "to", "near", "next", "by", "beside", "from", "that", "which",
@@ -232,6 +234,7 @@ class _PhraseParser:
                     rel = None  # "the nearest apple": an adjective
             if rel is not None and i + len(rel) < n:
                 self._relation(f, self.w[i + len(rel) :], far=_REL_WORDS[rel])
+                f["landmark_holds"] = rel in _HOLDING_RELATIONS and "landmark" in f
                 break
             if w in COLORS and self.multi_head_at(i) is None and not (
                     w in NOUNS and (i == n - 1 or self.w[i + 1] in _NOUN_FOLLOWERS)):
@@ -402,6 +405,7 @@ class GroundingConfig:
     position_tol_m: float = 0.02
     size_rel_tol: float = 0.15
     shape_rel_tol: float = 0.3  # elongations within 30 % of the best are a tie (the question names both)
+    holds_margin_m: float = 0.01  # "everything on the plate": a middle this far past its edge still counts
     base_xy_m: tuple[float, float] = (0.0, 0.0)
     ambiguity: str = "ask"
     # Whose left "left" is: the horizontal direction [x, y] of the speaker's left. None: the robot's own (+y).
@@ -521,10 +525,13 @@ class Grounder:
     def _select(self, q: ObjectQuery, cands: list[ObjectToken], scene: Scene) -> list[ObjectToken]:
         if not cands or not q.has_selectors:
             return cands
+        if q.plural and q.landmark is not None and q.landmark_holds and not (q.size or q.shape or q.depth):
+            return self._held_by(q, cands, scene)
         if q.plural:
             if q.size or q.shape or q.depth or q.landmark or q.side == "middle":
                 raise GroundingError(
-                    f"could not ground '{q.text}': 'all'/plural phrases only combine with left or right"
+                    f"could not ground '{q.text}': 'all'/plural phrases only combine with left or right, "
+                    "or with what holds them ('everything on the plate')"
                 )
             sign = 1.0 if q.side == "left" else -1.0
             base = np.asarray(self.config.base_xy_m)
@@ -557,6 +564,20 @@ class Grounder:
             if len(cands) > 1:
                 cands = _closest(cands, mark.position_m[:2], tol, farthest=q.landmark_far)
         return cands
+
+    def _held_by(self, q: ObjectQuery, cands: list[ObjectToken], scene: Scene) -> list[ObjectToken]:
+        """ "everything on the plate", "all the fruit in the bowl": the things whose middle lies over the
+        landmark's footprint (grown by `holds_margin_m`) and above its base."""
+        assert q.landmark is not None
+        mark = self.ground_query(q.landmark, scene).tokens[0]
+        half = 0.5 * mark.extent_m[:2] + self.config.holds_margin_m
+        base_z = mark.position_m[2] - 0.5 * mark.extent_m[2]
+        held = [t for t in cands if t.name != mark.name and bool(np.all(np.abs(t.position_m[:2] - mark.position_m[:2])
+                                                                         <= half)) and t.position_m[2] > base_z]
+        if not held:  # a plain GroundingError: the words may mean a destination ("collect all the fruit in the bowl")
+            where = "in" if mark.category == "container" else "on"
+            raise GroundingError(f"could not ground '{q.text}': nothing is {where} the {mark.name}")
+        return held
 
     @staticmethod
     def _why_not_found(q: ObjectQuery) -> str:

@@ -548,14 +548,25 @@ def _split_target(chunk: Words, preps: Sequence[Words]) -> tuple[Words, Words | 
     for bare in _BARE_DESTINATIONS:
         if len(chunk) > len(bare) and chunk[-len(bare):] == bare and ("in",) in preps:
             return _drop_particle(chunk[:-len(bare)]), ("it",)
+    splits = []
     for i in range(1, len(chunk)):
         p = _match(chunk, i, preps)
         if p is None or chunk[i - 1] in _RELATION_LEADS or _is_position_qualifier(chunk, i + len(p)):
             continue
         target = _drop_particle(chunk[i + len(p) :])
         if target:
-            return _drop_particle(chunk[:i]), target
-    return _drop_particle(chunk), None
+            splits.append((_drop_particle(chunk[:i]), target))
+    if not splits:
+        return _drop_particle(chunk), None
+    # "everything on the plate in the bowl": a quantified thing takes the first place as where it is now.
+    if len(splits) > 1 and _quantified(splits[0][0]):
+        return splits[-1]
+    return splits[0]
+
+
+def _quantified(words: Words) -> bool:
+    """ "everything", "all the fruit", "anything", "each apple": a phrase naming every thing of a kind."""
+    return bool(words) and words[0] in ("everything", "all", "every", "each", "anything", "whatever")
 
 
 def _drop_particle(words: Words) -> Words:

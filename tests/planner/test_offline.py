@@ -307,3 +307,20 @@ def test_an_aside_that_adds_a_step_is_not_a_correction(planner, kitchen):
 def test_what_no_skill_does_is_refused_by_name_not_read_past(planner, kitchen, text, word):
     with pytest.raises(GroundingError, match=f"'{word}'"):
         planner.plan(text, kitchen)
+
+
+def test_everything_on_a_thing_means_what_it_holds(planner):
+    from .conftest import make_scene, token
+
+    scene = make_scene(
+        token("apple", "apple", "fruit", "red", (0.40, 0.30, 0.04), (0.064, 0.064, 0.064)),
+        token("lemon", "lemon", "fruit", "yellow", (0.44, 0.35, 0.04), (0.07, 0.06, 0.06)),
+        token("banana", "banana", "fruit", "yellow", (0.50, -0.20, 0.02), (0.16, 0.036, 0.036)),
+        token("plate", "plate", "surface", "grey", (0.42, 0.32, 0.008), (0.20, 0.20, 0.016)),
+        token("bowl", "bowl", "container", "white", (0.55, 0.00, 0.025), (0.20, 0.20, 0.05)),
+    )
+    for text in ("put everything on the plate in the bowl", "move all the fruit on the plate into the bowl"):
+        assert sorted(steps(planner.plan(text, scene))) == [
+            "pick_place(object=apple, target=bowl)", "pick_place(object=lemon, target=bowl)"], text
+    with pytest.raises(GroundingError, match="nothing is in the bowl"):
+        planner.plan("put everything in the bowl on the plate", scene)
