@@ -279,9 +279,35 @@ def _drop_contrasts(words: Words) -> Words:
 
 
 def corrected_words(text: str) -> Words:
-    """The instruction's words with its corrections folded in and its denials dropped (what both the rules
-    and the planner head read)."""
-    return apply_corrections(_drop_contrasts(tokenize(text)))
+    """The instruction's words with its corrections folded in, its denials and remarks dropped (what both the
+    rules and the planner head read)."""
+    return _fold_remarks(apply_corrections(_drop_contrasts(tokenize(text))))
+
+
+_COPULAS = frozenset({"is", "are", "looks", "look", "seems", "seem", "'s", "got", "gets", "feels"})
+
+
+def _fold_remarks(words: Words) -> Words:
+    """ "the counter is dirty, please clean it" -> "please clean the counter": a remark about a thing (it is,
+    looks, seems so, and goes nowhere) asks nothing itself; the "it" of the request after it names that thing."""
+    out = list(words)
+    start = 0
+    while start < len(out):
+        end = next((e for e in range(start, len(out)) if out[e] in _BREAKS), len(out))
+        piece = tuple(out[start:end])
+        cop = next((k for k, w in enumerate(piece) if w in _COPULAS), None)
+        is_remark = (cop is not None and 0 < cop < len(piece) - 1 and _verb(_strip_fillers(piece)) is None
+                     and piece[0] in _DETERMINERS and _state(piece) is None
+                     and not any(_match(piece, k, TARGET_PREPOSITIONS) for k in range(cop, len(piece))))
+        stop = next((e for e in range(end + 1, len(out)) if out[e] in _BREAKS), len(out))
+        after = next((e for e in range(end + 1, stop) if out[e] in ("it", "them")), None)
+        if is_remark and end < len(out) and after is not None:
+            thing = piece[:cop]
+            out[after:after + 1] = thing
+            del out[start:end + 1]
+            continue
+        start = end + 1
+    return tuple(out)
 
 
 def apply_corrections(words: Words) -> Words:
@@ -360,6 +386,7 @@ def _reorder(piece: Words) -> list[Words]:
         comma = piece.index(",")
         a, b = piece[1:comma], piece[comma + 1 :]
         if a and b:
+            a = _state(a) or a  # "once the banana is in the bowl, ...": the state to reach first
             return [b, a] if piece[0] == "before" else [a, b]
     for k in range(1, len(piece) - 1):
         later, earlier = _match(piece, k, _AFTER_WORDS), _match(piece, k, _BEFORE_WORDS)
@@ -370,18 +397,23 @@ def _reorder(piece: Words) -> list[Words]:
         while a and a[-1] in (",", "but", "and"):
             a = a[:-1]
         if a and b and (_starts_with_verb(b) or _state(b) is not None):
+            b = _state(b) or b
             return [b, a] if later else [a, b]
     return [piece]
 
 
-_STATE_VERBS = frozenset({"is", "are", "sits", "sit", "goes", "go", "belongs", "belong", "ends", "end"})
+_GOAL_VERBS = frozenset({"goes", "go", "belongs", "belong"})  # "the banana goes in the bowl": asked for
+_STATE_VERBS = _GOAL_VERBS | {"is", "are", "sits", "sit", "ends", "end"}  # "... once the banana is in the bowl"
 
 
-def _state(words: Words) -> Words | None:
-    """ "the banana is in the bowl" (a state to reach) -> "put the banana in the bowl"; None if it is not one."""
+def _state(words: Words, reached: bool = True) -> Words | None:
+    """ "the banana is in the bowl" (a state to reach: `reached`, after once / when / as soon as) or "the banana
+    goes in the bowl" (asked for) -> "put the banana in the bowl"; None if it is not one. Said on its own, "the
+    banana is in the bowl" reports a fact and is not read as a request."""
     words = _strip_fillers(words, allow_empty=True)
+    verbs = _STATE_VERBS if reached else _GOAL_VERBS
     for k, w in enumerate(words):
-        if w in _STATE_VERBS and 0 < k < len(words) - 2:
+        if w in verbs and 0 < k < len(words) - 2:
             rest = words[k + 1 :]
             if rest[0] in ("up",):
                 rest = rest[1:]
@@ -432,7 +464,7 @@ def _rewrite_use(words: Words) -> Words:
 def _parse_clause(words: Words) -> Clause:
     words = _rewrite_turn(_rewrite_use(_strip_fillers(words)))
     if _verb(words) is None:
-        words = _state(words) or words
+        words = _state(words, reached=False) or words
     text = _join(words)
     verb = _verb(words)
     if verb is None:

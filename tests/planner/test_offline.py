@@ -324,3 +324,11 @@ def test_everything_on_a_thing_means_what_it_holds(planner):
             "pick_place(object=apple, target=bowl)", "pick_place(object=lemon, target=bowl)"], text
     with pytest.raises(GroundingError, match="nothing is in the bowl"):
         planner.plan("put everything in the bowl on the plate", scene)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("the counter looks grubby, give it a wipe please", ["wipe(region=counter, tool=sponge)"]),
+    ("the mango seems lonely. put it on the plate", ["pick_place(object=mango, target=plate)"]),
+])
+def test_a_remark_names_what_the_request_after_it_means(planner, kitchen, text, expected):
+    assert steps(planner.plan(text, kitchen)) == expected
