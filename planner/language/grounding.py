@@ -76,6 +76,7 @@ class ObjectQuery:
     plural: bool = False  # "all the fruit", "the apples": every match, not exactly one
     count: int | None = None  # "both", "the two apples"
     unknown: tuple[str, ...] = ()  # words the parser could not place
+    beside: str | None = None  # "the left of the plate": a place beside a thing ("left of"), no thing itself
     unknown_after_head: tuple[str, ...] = ()  # those of them that came after the head noun
 
     @property
@@ -263,6 +264,8 @@ class _PhraseParser:
                 f["shape"] = SHAPE_WORDS[w]
             elif w in ("far", "very", "extreme") and i + 1 < n and self.w[i + 1] in SIDE_WORDS:
                 pass  # "the far left apple"
+            elif w in SIDE_WORDS and "head" not in f and self.w[i + 1:i + 2] == ("of",):
+                f["beside"] = f"{w} of"  # no scene token is that place (a LIBERO region would have matched)
             elif w in SIDE_WORDS:
                 f["side"] = SIDE_WORDS[w]
             elif w in DEPTH_WORDS:
@@ -476,6 +479,9 @@ class Grounder:
         exclude: Collection[str] = (),
         tiebreak: Callable[[ObjectToken], bool] | None = None,
     ) -> Grounding:
+        if q.beside is not None:
+            raise ObjectNotFoundError(q.text, f"'{q.beside}' names a place beside a thing, which this scene has "
+                                              "no place for: I can put things in or on things", scene.tokens)
         if q.is_empty:
             raise ObjectNotFoundError(q.text, "it does not name an object", scene.tokens)
         tokens = [t for t in scene.tokens if t.name not in exclude]

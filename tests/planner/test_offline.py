@@ -332,3 +332,9 @@ def test_everything_on_a_thing_means_what_it_holds(planner):
 ])
 def test_a_remark_names_what_the_request_after_it_means(planner, kitchen, text, expected):
     assert steps(planner.plan(text, kitchen)) == expected
+
+
+@pytest.mark.parametrize("text", ["put the mango to the left of the plate", "set the banana to the right of the bowl"])
+def test_a_place_beside_a_thing_the_scene_has_no_place_for_is_refused(planner, kitchen, text):
+    with pytest.raises(GroundingError, match="names a place beside a thing"):
+        planner.plan(text, kitchen)
