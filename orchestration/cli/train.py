@@ -28,7 +28,9 @@ def train(
         "data/runs/bc"),
     epochs: int = 40,
     steps_per_epoch: int = 250,
-    batch_size: int = 256,
+    batch_size: Annotated[int, typer.Option(help="Per process and micro-batch (under torchrun: per rank).")] = 256,
+    accumulation: Annotated[int, typer.Option(help="Micro-batches per optimiser step; the effective batch is "
+                                                   "batch-size x processes x accumulation.")] = 1,
     max_minutes: Annotated[float, typer.Option(help="Wall-time budget.")] = 20.0,
     curriculum_epochs: Annotated[int, typer.Option(help="Epochs to phase in cluttered scenes.")] = 8,
     episodes_per_skill: Annotated[int, typer.Option(help="Use only the first N episodes of each skill "
@@ -49,12 +51,18 @@ def train(
     threads: int = 2,
     register: Annotated[bool, typer.Option(help="Copy to artifacts/skills/policy.pt and list it in MANIFEST.")] = False,
 ) -> None:
-    """Behaviour cloning on DATA (LeRobot v3 datasets recorded by `hvla data record`)."""
+    """Behaviour cloning on DATA (LeRobot v3 datasets recorded by `hvla data record`).
+
+    Data-parallel over several processes when started by torchrun (`torchrun --nproc-per-node 2 -m
+    hvla.orchestration.cli train policy ...`): gloo on the CPU, rank 0 writes the run folder."""
     from hvla.skills.data.quality import QualityFilter
+    from hvla.skills.policy.distributed import init_from_env
     from hvla.skills.policy.samples import AugmentConfig
     from hvla.skills.policy.train import TrainConfig, train_policy
 
-    cfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
+    ranks = init_from_env()
+    cfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, accumulation=accumulation,
+                      max_minutes=max_minutes,
                       curriculum_epochs=curriculum_epochs, max_episodes_per_skill=episodes_per_skill or None,
                       threads=threads, perceived_boost=perceived_boost, splice_phases=splice_phases,
                       splice_gripper=splice_gripper, augment=AugmentConfig(occluded_p=occlusion_share),
@@ -63,6 +71,8 @@ def train(
         result = train_policy(list(data), out, cfg, init=init, console=console, command=command_line())
     except HvlaError as exc:
         raise fail(exc) from None
+    if not ranks.main:
+        return
     console.print(f"best validation loss {result.best_val_loss:.4f} after {result.epochs_run} epochs "
                   f"({result.wall_s / 60:.1f} min): {result.checkpoint}")
     console.print(result.metrics)
@@ -164,8 +174,10 @@ def train_e2e_cmd(
     from hvla.skills.e2e.checkpoint import ARTIFACT as E2E_ARTIFACT
     from hvla.skills.e2e.model import E2EConfig
     from hvla.skills.e2e.train import E2ETrainConfig, ImageAugment, train_e2e
+    from hvla.skills.policy.distributed import init_from_env
     from hvla.skills.policy.train import TrainConfig
 
+    ranks = init_from_env()  # data-parallel under torchrun, as `hvla train policy`
     base = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, max_minutes=max_minutes,
                        curriculum_epochs=curriculum_epochs, warmup_steps=100, threads=threads,
                        max_episodes_per_skill=episodes_per_skill or None)
@@ -174,6 +186,8 @@ def train_e2e_cmd(
         result = train_e2e(list(data), out, cfg, console=console, command=command_line())
     except HvlaError as exc:
         raise fail(exc) from None
+    if not ranks.main:
+        return
     console.print(f"best validation loss {result.best_val_loss:.4f} after {result.epochs_run} epochs "
                   f"({result.wall_s / 60:.1f} min): {result.checkpoint}")
     console.print(result.metrics)

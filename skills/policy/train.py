@@ -10,7 +10,9 @@ checkpoint kept, one CSV row per epoch.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
 import time
 import zlib
 from collections.abc import Callable
@@ -29,6 +31,7 @@ from hvla.skills.data.quality import QualityFilter
 from hvla.skills.data.record import PERCEIVED_SUFFIX
 from hvla.skills.policy import features as ft
 from hvla.skills.policy.checkpoint import LoadedPolicy, dataset_hash, load_policy, save_policy
+from hvla.skills.policy.distributed import current as current_ranks
 from hvla.skills.policy.model import ObjectCentricPolicy, PolicyConfig, count_parameters
 from hvla.skills.policy.samples import AugmentConfig, TrainingSet, augment, gather, load_training_set
 from hvla.skills.policy.text import TextTable, default_vocabulary
@@ -38,7 +41,8 @@ from hvla.skills.policy.text import TextTable, default_vocabulary
 class TrainConfig:
     epochs: int = 40
     steps_per_epoch: int = 250
-    batch_size: int = 256
+    batch_size: int = 256  # per rank and micro-batch: the effective batch is batch_size x ranks x accumulation
+    accumulation: int = 1  # micro-batches per optimiser step (their gradients add up)
     lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_steps: int = 200
@@ -68,8 +72,8 @@ class TrainConfig:
     threads: int = 2
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1:
-            raise ConfigError("epochs, steps_per_epoch and batch_size must be >= 1")
+        if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1 or self.accumulation < 1:
+            raise ConfigError("epochs, steps_per_epoch, batch_size and accumulation must be >= 1")
         if not 0 <= self.val_fraction < 1:
             raise ConfigError(f"val_fraction={self.val_fraction} must be in [0, 1)")
 
@@ -229,16 +233,24 @@ def fit(model: torch.nn.Module, ts: TrainingSet, cfg: TrainConfig, checkpoint: P
     validation loss lands at `checkpoint`, the metrics next to it (metrics.csv, train.json).
     """
     console = console or Console(stderr=True)
+    ranks = current_ranks()  # data-parallel under torchrun (distributed.py); one process otherwise
+    if not ranks.main:
+        console, progress = Console(file=io.StringIO()), False
     wall0 = time.time()
     out = checkpoint.parent
     out.mkdir(parents=True, exist_ok=True)
     model.train()
     train_eps, val_eps = split_episodes(ts, cfg.val_fraction)
     val_rows = ts.subset_episodes(val_eps)
+    micro = cfg.batch_size * ranks.world  # one micro-batch of the global batch: every rank's slice of it
     console.print(f"training on {int(train_eps.sum())} episodes ({len(ts.subset_episodes(train_eps))} frames), "
-                  f"validating on {int(val_eps.sum())}; model {count_parameters(model) / 1e3:.0f} k parameters")
+                  f"validating on {int(val_eps.sum())}; model {count_parameters(model) / 1e3:.0f} k parameters; "
+                  f"effective batch {cfg.batch_size} x {ranks.world} ranks x {cfg.accumulation} = "
+                  f"{micro * cfg.accumulation}")
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)  # the global batch's draw: the same on every rank
+    # Augmentation draws differ per rank (one process: the same generator, as before ranks existed).
+    aug_gen = gen if ranks.world == 1 else torch.Generator().manual_seed(cfg.seed * 1000 + ranks.rank + 1)
     max_clutter = int(ts.ep_clutter.max())
     min_clutter = int(ts.ep_clutter[torch.from_numpy(train_eps)].min()) if train_eps.any() else 0
     total_steps = cfg.epochs * cfg.steps_per_epoch
@@ -247,7 +259,7 @@ def fit(model: torch.nn.Module, ts: TrainingSet, cfg: TrainConfig, checkpoint: P
     csv_path = out / "metrics.csv"
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.fields[info]}"), console=console, disable=not progress)
-    with bar, open(csv_path, "w", newline="") as csv_file:
+    with bar, open(csv_path if ranks.main else os.devnull, "w", newline="") as csv_file:
         writer: csv.DictWriter | None = None
         task = bar.add_task("train", total=total_steps, info="")
         for epoch in range(cfg.epochs):
@@ -255,20 +267,27 @@ def fit(model: torch.nn.Module, ts: TrainingSet, cfg: TrainConfig, checkpoint: P
             # The cleanest scenes there are first (a dataset may hold no scene without distractors).
             clutter_limit = max_clutter if ramp >= 1 else max(min_clutter, int(np.floor(ramp * max_clutter)))
             weights = frame_weights(ts, train_eps, cfg, clutter_limit)
-            rows = torch.multinomial(weights, cfg.steps_per_epoch * cfg.batch_size, replacement=True, generator=gen)
+            n_micro = cfg.steps_per_epoch * cfg.accumulation
+            rows = torch.multinomial(weights, n_micro * micro, replacement=True, generator=gen)
             train_sums: dict[str, float] = {}
             for b in range(cfg.steps_per_epoch):
                 for group in opt.param_groups:
                     group["lr"] = _lr_at(step, total_steps, cfg)
-                loss, parts = batch_loss(rows[b * cfg.batch_size:(b + 1) * cfg.batch_size], ramp, gen)
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                step_sums: dict[str, float] = {}
+                for a in range(cfg.accumulation):
+                    first = (b * cfg.accumulation + a) * micro + ranks.rank * cfg.batch_size
+                    loss, parts = batch_loss(rows[first:first + cfg.batch_size], ramp, aug_gen)
+                    (loss / cfg.accumulation).backward()
+                    for k, v in {"loss": loss.item(), **parts}.items():
+                        step_sums[k] = step_sums.get(k, 0.0) + v / cfg.accumulation
+                ranks.average_gradients(model)
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 opt.step()
                 step += 1
-                for k, v in {"loss": loss.item(), **parts}.items():
-                    train_sums[k] = train_sums.get(k, 0.0) + v
-                bar.update(task, advance=1, info=f"epoch {epoch + 1} loss {loss.item():.3f}")
+                for k, v in step_sums.items():
+                    train_sums[k] = train_sums.get(k, 0.0) + ranks.mean(v)
+                bar.update(task, advance=1, info=f"epoch {epoch + 1} loss {train_sums['loss'] / (b + 1):.3f}")
             if len(val_rows):
                 model.eval()
                 val = validate(val_rows)
@@ -279,30 +298,37 @@ def fit(model: torch.nn.Module, ts: TrainingSet, cfg: TrainConfig, checkpoint: P
                    "clutter_limit": clutter_limit, "wall_s": round(time.time() - wall0, 1),
                    **{f"train_{k}": v / cfg.steps_per_epoch for k, v in train_sums.items()},
                    **{f"val_{k}": v for k, v in val.items()}}
-            if writer is None:
-                writer = csv.DictWriter(csv_file, fieldnames=list(row))
-                writer.writeheader()
-            writer.writerow(row)
-            csv_file.flush()
+            if ranks.main:
+                if writer is None:
+                    writer = csv.DictWriter(csv_file, fieldnames=list(row))
+                    writer.writeheader()
+                writer.writerow(row)
+                csv_file.flush()
             history.append(row)
             # Only a full-curriculum epoch can be the best: earlier ones never saw the cluttered scenes.
+            # Every rank computes the same validation of the same weights, so they all take the same branch.
             if ramp >= 1 and val["loss"] < best:
                 best, best_epoch = val["loss"], epoch
-                save(checkpoint, {**meta_base, "epoch": epoch + 1, "val": val})
+                if ranks.main:
+                    save(checkpoint, {**meta_base, "epoch": epoch + 1, "val": val})
             elif ramp >= 1 and epoch - best_epoch >= cfg.patience:
                 console.print(f"early stop at epoch {epoch + 1}: no validation gain for {cfg.patience} epochs")
                 break
-            if (time.time() - wall0) / 60 > cfg.max_minutes:
+            if ranks.any((time.time() - wall0) / 60 > cfg.max_minutes):
                 console.print(f"time budget of {cfg.max_minutes:g} min reached at epoch {epoch + 1}")
                 break
     if best_epoch < 0:  # budget ran out inside the curriculum: keep what there is
         val = history[-1]
         best = float(val.get("val_loss", float("nan")))
-        save(checkpoint, {**meta_base, "epoch": len(history), "val": val})
+        if ranks.main:
+            save(checkpoint, {**meta_base, "epoch": len(history), "val": val})
     final = history[best_epoch] if best_epoch >= 0 else history[-1]
     metrics = {k: round(float(v), 4) for k, v in final.items() if k.startswith("val_")}
-    (out / "train.json").write_text(json.dumps({"metrics": metrics, "epochs_run": len(history),
-                                                **meta_base}, indent=2, default=str))
+    if ranks.main:
+        (out / "train.json").write_text(json.dumps({"metrics": metrics, "epochs_run": len(history),
+                                                    "ranks": ranks.world, "accumulation": cfg.accumulation,
+                                                    "effective_batch": micro * cfg.accumulation,
+                                                    **meta_base}, indent=2, default=str))
     return TrainResult(checkpoint, best, len(history), metrics, time.time() - wall0)
 
 
