@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from hvla.core import panda
 from hvla.core.errors import MessageError
 from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene
+from hvla.skills.scripted.clearance import HAND_HALF_SPAN_M, slide_out
 from hvla.skills.scripted.joints import exposed_centre
 from hvla.skills.scripted.motion import about_z, down_matrix, hand_yaw, pose_chunk, straight_chunk, wrap_grasp_yaw
 
@@ -27,6 +28,7 @@ EMPTY_GRASP_M = 0.004  # fingers this close together hold nothing
 FAST_MPS, SLOW_MPS, WIPE_MPS = 0.3, 0.1, 0.2
 CARRY_OVER_Z_M = 0.15  # the held sponge clears a bowl with fruit in it
 LIFT_M = 0.08  # a pick raises the object at least this much
+SLIDE_RAISE_M = 0.012  # a held thing moved out from under an overhang clears its support: dragged, it tips in the pads
 DRAWER_FLOOR_M = 0.01  # a drawer's floor is this far above the bottom of its box
 
 # (xyz [m], yaw [rad]) of a top-down hand, or (xyz [m], rotation (3, 3)) of a hand turned any way (parts.py)
@@ -204,7 +206,6 @@ class GraspConfig:
 
 KITCHEN_GRASP = GraspConfig()
 RIM_CATEGORIES = frozenset({"container", "object"})
-HAND_HALF_SPAN_M = np.array([0.035, 0.105])  # the Panda hand's body from above: across, along its fingers
 PLACE_CLEARANCE_M = 0.02  # between a placed thing and its neighbour: the open fingers' room
 
 
@@ -238,12 +239,20 @@ def grasp_phases(obj: str, config: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
     def grasp(scene: Scene, proprio: Proprio) -> Target:
         return config.pose(_token(scene, obj))
 
+    def slide(scene: Scene, proprio: Proprio) -> Target:
+        """Out from under whatever overhangs the held thing (an open drawer), dragged a few millimetres up."""
+        xyz, yaw = proprio.ee_position_m.copy(), hand_yaw(proprio.T_world_ee)
+        xyz[:2] += slide_out(scene, _token(scene, obj), xyz[:2], yaw)
+        xyz[2] += SLIDE_RAISE_M
+        return xyz, yaw
+
     return [
         Phase("rise", _hold(SAFE_Z_M), OPEN_M, freeze=True),
         Phase("above", above, OPEN_M, tol_m=0.015),
         Phase("pregrasp", pregrasp, OPEN_M, SLOW_MPS, tol_m=0.008),
         Phase("descend", grasp, OPEN_M, SLOW_MPS, tol_m=0.005),
         Phase("close", grasp, CLOSED_M, SLOW_MPS, tol_m=0.01, dwell_s=0.5, freeze=True),
+        Phase("slide", slide, CLOSED_M, SLOW_MPS, tol_m=0.01, freeze=True),
     ]
 
 
