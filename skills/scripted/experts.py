@@ -283,7 +283,7 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         off-centre; held across its middle, the hand goes over the target itself (a perceived held object's
         centre shifts as the fingers cover it, and must not steer the hand)."""
         dest, held = _token(scene, target), scene.find(obj)
-        spot = free_spot(dest, held, scene, exposed_centre(dest)[:2])  # an open drawer: the part out of its cabinet
+        spot = free_spot(dest, held, scene, exposed_centre(dest)[:2])  # an open drawer: the part out in front
         if held is None or not config.by_rim(held):
             return spot
         return spot - (held.position_m[:2] - proprio.ee_position_m[:2])
