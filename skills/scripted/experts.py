@@ -17,8 +17,8 @@ from numpy.typing import NDArray
 from hvla.core import panda
 from hvla.core.errors import MessageError
 from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene
-from hvla.skills.scripted.clearance import HAND_HALF_SPAN_M, slide_out
-from hvla.skills.scripted.joints import exposed_centre
+from hvla.skills.scripted.clearance import HAND_HALF_SPAN_M, rim_side, slide_out
+from hvla.skills.scripted.joints import FRONT_PANEL_M, exposed_centre
 from hvla.skills.scripted.motion import about_z, down_matrix, hand_yaw, pose_chunk, straight_chunk, wrap_grasp_yaw
 
 SAFE_Z_M = 0.2  # carry height of the TCP above the table
@@ -191,14 +191,16 @@ class GraspConfig:
             return False
         return min(float(tok.extent_m[0]), float(tok.extent_m[1])) > self.widest_across_m
 
-    def pose(self, tok: ObjectToken) -> Target:
+    def pose(self, tok: ObjectToken, scene: Scene | None = None) -> Target:
         """Where and how the hand closes on `tok`. Across its middle when it fits between the fingers;
-        else (a bowl, a ramekin) on its wall, on the side facing the robot, the fingers closing radially."""
+        else (a bowl, a ramekin) on its wall, on the side facing the robot (or turned from it, in a drawer, to
+        keep the outer finger off the drawer's wall), the fingers closing radially."""
         if not self.by_rim(tok):
             return np.array([*tok.position_m[:2], self.height(tok)]), _grasp_yaw(tok)
         toward_base = -np.asarray(tok.position_m[:2], dtype=np.float64)
         d = toward_base / max(float(np.linalg.norm(toward_base)), 1e-6)
         radius = 0.5 * min(float(tok.extent_m[0]), float(tok.extent_m[1])) - self.rim_inset_m
+        d = rim_side(scene, tok, d, radius + 0.5 * OPEN_M, FRONT_PANEL_M)
         z = max(_top_z(tok) - self.rim_depth_m, self.lowest(tok))
         yaw = wrap_grasp_yaw(float(np.arctan2(d[1], d[0])) + np.pi / 2)  # hand x along the wall: fingers across it
         return np.array([*(tok.position_m[:2] + radius * d), z]), yaw
@@ -228,16 +230,16 @@ def _hold(z: float | None = None) -> TargetFn:
 def grasp_phases(obj: str, config: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
     def above(scene: Scene, proprio: Proprio) -> Target:
         tok = _token(scene, obj)
-        xyz, yaw = config.pose(tok)
+        xyz, yaw = config.pose(tok, scene)
         return np.array([*xyz[:2], max(SAFE_Z_M, _top_z(tok) + 0.1)]), yaw
 
     def pregrasp(scene: Scene, proprio: Proprio) -> Target:
         tok = _token(scene, obj)
-        xyz, yaw = config.pose(tok)
+        xyz, yaw = config.pose(tok, scene)
         return np.array([*xyz[:2], _top_z(tok) + 0.04]), yaw
 
     def grasp(scene: Scene, proprio: Proprio) -> Target:
-        return config.pose(_token(scene, obj))
+        return config.pose(_token(scene, obj), scene)
 
     def slide(scene: Scene, proprio: Proprio) -> Target:
         """Out from under whatever overhangs the held thing (an open drawer), dragged a few millimetres up."""
