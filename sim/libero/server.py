@@ -377,11 +377,15 @@ class Session:
         return obs
 
     def _grasped(self) -> str | None:
-        """The movable object both finger pads touch (robosuite's own grasp check), if any."""
+        """The movable object both fingers touch, if any: robosuite's own grasp check, with each finger's whole
+        collision (its pad or the finger behind it; robosuite's default takes the pads alone). A bowl held by its
+        rim touches one wall with a pad and the other with the finger: held, but no grasp by the pads-only test,
+        so a place into a drawer counted as done while the bowl still hung from the hand above it."""
         inner = self._env.env
-        gripper = self._robot().gripper
+        geoms = self._robot().gripper.important_geoms
+        fingers = [geoms["left_finger"], geoms["right_finger"]]
         for name, obj in inner.objects_dict.items():
-            if inner._check_grasp(gripper=gripper, object_geoms=obj):
+            if inner._check_grasp(gripper=fingers, object_geoms=obj):
                 return name
         return None
 

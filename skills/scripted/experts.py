@@ -17,7 +17,8 @@ from numpy.typing import NDArray
 from hvla.core import panda
 from hvla.core.errors import MessageError
 from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene
-from hvla.skills.scripted.joints import exposed_centre
+from hvla.skills.scripted.clearance import HAND_HALF_SPAN_M, rim_side, slide_out
+from hvla.skills.scripted.joints import FRONT_PANEL_M, exposed_centre
 from hvla.skills.scripted.motion import about_z, down_matrix, hand_yaw, pose_chunk, straight_chunk, wrap_grasp_yaw
 
 SAFE_Z_M = 0.2  # carry height of the TCP above the table
@@ -27,6 +28,7 @@ EMPTY_GRASP_M = 0.004  # fingers this close together hold nothing
 FAST_MPS, SLOW_MPS, WIPE_MPS = 0.3, 0.1, 0.2
 CARRY_OVER_Z_M = 0.15  # the held sponge clears a bowl with fruit in it
 LIFT_M = 0.08  # a pick raises the object at least this much
+SLIDE_RAISE_M = 0.012  # a held thing moved out from under an overhang clears its support: dragged, it tips in the pads
 DRAWER_FLOOR_M = 0.01  # a drawer's floor is this far above the bottom of its box
 
 # (xyz [m], yaw [rad]) of a top-down hand, or (xyz [m], rotation (3, 3)) of a hand turned any way (parts.py)
@@ -189,14 +191,16 @@ class GraspConfig:
             return False
         return min(float(tok.extent_m[0]), float(tok.extent_m[1])) > self.widest_across_m
 
-    def pose(self, tok: ObjectToken) -> Target:
+    def pose(self, tok: ObjectToken, scene: Scene | None = None) -> Target:
         """Where and how the hand closes on `tok`. Across its middle when it fits between the fingers;
-        else (a bowl, a ramekin) on its wall, on the side facing the robot, the fingers closing radially."""
+        else (a bowl, a ramekin) on its wall, on the side facing the robot (or turned from it, in a drawer, to
+        keep the outer finger off the drawer's wall), the fingers closing radially."""
         if not self.by_rim(tok):
             return np.array([*tok.position_m[:2], self.height(tok)]), _grasp_yaw(tok)
         toward_base = -np.asarray(tok.position_m[:2], dtype=np.float64)
         d = toward_base / max(float(np.linalg.norm(toward_base)), 1e-6)
         radius = 0.5 * min(float(tok.extent_m[0]), float(tok.extent_m[1])) - self.rim_inset_m
+        d = rim_side(scene, tok, d, radius + 0.5 * OPEN_M, FRONT_PANEL_M)
         z = max(_top_z(tok) - self.rim_depth_m, self.lowest(tok))
         yaw = wrap_grasp_yaw(float(np.arctan2(d[1], d[0])) + np.pi / 2)  # hand x along the wall: fingers across it
         return np.array([*(tok.position_m[:2] + radius * d), z]), yaw
@@ -204,7 +208,6 @@ class GraspConfig:
 
 KITCHEN_GRASP = GraspConfig()
 RIM_CATEGORIES = frozenset({"container", "object"})
-HAND_HALF_SPAN_M = np.array([0.035, 0.105])  # the Panda hand's body from above: across, along its fingers
 PLACE_CLEARANCE_M = 0.02  # between a placed thing and its neighbour: the open fingers' room
 
 
@@ -227,16 +230,23 @@ def _hold(z: float | None = None) -> TargetFn:
 def grasp_phases(obj: str, config: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
     def above(scene: Scene, proprio: Proprio) -> Target:
         tok = _token(scene, obj)
-        xyz, yaw = config.pose(tok)
+        xyz, yaw = config.pose(tok, scene)
         return np.array([*xyz[:2], max(SAFE_Z_M, _top_z(tok) + 0.1)]), yaw
 
     def pregrasp(scene: Scene, proprio: Proprio) -> Target:
         tok = _token(scene, obj)
-        xyz, yaw = config.pose(tok)
+        xyz, yaw = config.pose(tok, scene)
         return np.array([*xyz[:2], _top_z(tok) + 0.04]), yaw
 
     def grasp(scene: Scene, proprio: Proprio) -> Target:
-        return config.pose(_token(scene, obj))
+        return config.pose(_token(scene, obj), scene)
+
+    def slide(scene: Scene, proprio: Proprio) -> Target:
+        """Out from under whatever overhangs the held thing (an open drawer), dragged a few millimetres up."""
+        xyz, yaw = proprio.ee_position_m.copy(), hand_yaw(proprio.T_world_ee)
+        xyz[:2] += slide_out(scene, _token(scene, obj), xyz[:2], yaw)
+        xyz[2] += SLIDE_RAISE_M
+        return xyz, yaw
 
     return [
         Phase("rise", _hold(SAFE_Z_M), OPEN_M, freeze=True),
@@ -244,6 +254,7 @@ def grasp_phases(obj: str, config: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
         Phase("pregrasp", pregrasp, OPEN_M, SLOW_MPS, tol_m=0.008),
         Phase("descend", grasp, OPEN_M, SLOW_MPS, tol_m=0.005),
         Phase("close", grasp, CLOSED_M, SLOW_MPS, tol_m=0.01, dwell_s=0.5, freeze=True),
+        Phase("slide", slide, CLOSED_M, SLOW_MPS, tol_m=0.01, freeze=True),
     ]
 
 
@@ -274,7 +285,7 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         off-centre; held across its middle, the hand goes over the target itself (a perceived held object's
         centre shifts as the fingers cover it, and must not steer the hand)."""
         dest, held = _token(scene, target), scene.find(obj)
-        spot = free_spot(dest, held, scene, exposed_centre(dest)[:2])  # an open drawer: the part out of its cabinet
+        spot = free_spot(dest, held, scene, exposed_centre(dest)[:2])  # an open drawer: the part out in front
         if held is None or not config.by_rim(held):
             return spot
         return spot - (held.position_m[:2] - proprio.ee_position_m[:2])

@@ -43,9 +43,22 @@ def target_q(a: Articulation, opened: bool) -> float:
 
 
 
+FRONT_PANEL_M = 0.044  # a drawer's box reaches this far past the inside of its front wall: its handle and the wall
+
+
+def room(tok: ObjectToken) -> float:
+    """How deep [m] a thing put into an open drawer may be: from the inside of its front wall back to where its box
+    front stood when closed, which is where the handles of the drawers above it stick out (a bowl's rim caught on
+    the handle above while going down, and tipped)."""
+    a = tok.articulation
+    if a is None or a.kind != "slide":
+        return np.inf
+    return face_along(tok, a, a.q) - FRONT_PANEL_M - face_along(tok, a, sum(a.closed_range) / 2)
+
+
 def exposed_centre(tok: ObjectToken) -> NDArray[np.float64]:
-    """The middle of what an open drawer shows above its cabinet's front: where a thing put into it must go
-    down (the drawer's own centre may still be under the cabinet)."""
+    """Where a thing put into an open drawer goes down: the middle of its `room`, inside the front wall and in
+    front of the handles of the drawers above (the drawer's own centre may still be under the cabinet)."""
     a = tok.articulation
     if a is None or a.kind != "slide":
         return np.asarray(tok.position_m, dtype=np.float64)
@@ -53,5 +66,6 @@ def exposed_centre(tok: ObjectToken) -> NDArray[np.float64]:
     front, front_closed = face_along(tok, a, a.q), face_along(tok, a, sum(a.closed_range) / 2)
     depth = float(np.abs(a.part_extent_m) @ np.abs(d))
     inner = max(front_closed, front - depth)  # the cabinet's front, or the drawer's back if it is out further
-    shift = 0.5 * (front + inner) - float(tok.position_m @ d)
+    wall = max(front - FRONT_PANEL_M, inner)
+    shift = 0.5 * (wall + inner) - float(tok.position_m @ d)
     return np.asarray(tok.position_m, dtype=np.float64) + shift * d

@@ -92,7 +92,9 @@ def close_drawer_phases(part: str, config: PartConfig = PARTS) -> list[Phase]:
         return face_along(tok, a, target_q(a, opened=False)) + config.hand_half_depth_m
 
     return [
-        Phase("rise", _hold(SAFE_Z_M), CLOSED_M, freeze=True),
+        # Fingers open on the way up: a place counts as done once the thing is in and let go, the fingers still
+        # astride a bowl's wall; shut there, they took the bowl back out of the drawer. They close on the way over.
+        Phase("rise", _hold(SAFE_Z_M), OPEN_M, freeze=True),
         Phase("above", pose(outside, lambda tok, a: max(SAFE_Z_M, float(a.part_center_m[2]) + 0.1)), CLOSED_M,
               tol_m=0.015, freeze=True),
         Phase("descend", pose(outside, push_z), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.01, freeze=True),

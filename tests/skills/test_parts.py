@@ -109,3 +109,14 @@ def test_the_hands_body_along_its_fingers_hits_a_tall_neighbour_a_quarter_turn_c
     assert not hand_hits(s, where, np.pi / 2, palm_z=0.07, skip=())  # fingers along x: 3.5 cm to each side
     assert not hand_hits(s, where, 0.0, palm_z=0.14, skip=())  # a palm above the mug's top
     assert not hand_hits(s, where, 0.0, palm_z=0.07, skip=("mug",))
+
+
+def test_things_go_down_inside_a_drawers_front_wall_and_in_front_of_the_handles_above():
+    from hvla.skills.scripted.joints import FRONT_PANEL_M, room
+
+    d = drawer(-0.146)
+    a = d.articulation
+    front, closed_front = face_along(d, a, a.q), face_along(d, a, 0.0025)
+    assert room(d) == pytest.approx(front - FRONT_PANEL_M - closed_front)
+    spot = exposed_centre(d)
+    assert spot[1] == pytest.approx(0.5 * (front - FRONT_PANEL_M + closed_front))
