@@ -19,6 +19,7 @@ from hvla.core.errors import MessageError
 from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene
 from hvla.skills.scripted.joints import exposed_centre
 from hvla.skills.scripted.motion import about_z, down_matrix, hand_yaw, pose_chunk, straight_chunk, wrap_grasp_yaw
+from hvla.skills.scripted.wrist import WRIST, wrist_safe_turn
 
 SAFE_Z_M = 0.2  # carry height of the TCP above the table
 OPEN_M = panda.GRIPPER_MAX_M
@@ -69,13 +70,13 @@ class PhaseExpert:
         xyz = proprio.ee_position_m
         yaw = hand_yaw(proprio.T_world_ee)
         self._maybe_regrasp(proprio)
-        goal, goal_yaw = self._nearest_turn(self.target(scene, proprio), yaw)
+        goal, goal_yaw = self._nearest_turn(self.target(scene, proprio), proprio)
         at_goal = np.linalg.norm(goal - xyz) < self.phase.tol_m and _turned(proprio, goal_yaw)
         if at_goal:
             self._dwell_s += self.dt_s
             if self._dwell_s >= self.phase.dwell_s:
                 self._advance()
-                goal, goal_yaw = self._nearest_turn(self.target(scene, proprio), yaw)
+                goal, goal_yaw = self._nearest_turn(self.target(scene, proprio), proprio)
         phase = self.phase
         if not isinstance(goal_yaw, np.ndarray) and proprio.T_world_ee[2, 2] > -np.cos(TURNED_RAD):
             # A yaw target while the hand points elsewhere (leaving a drawer's handle): turn it down gradually
@@ -88,14 +89,18 @@ class PhaseExpert:
         return straight_chunk(xyz, yaw, goal, goal_yaw, phase.gripper_m, speed, self.k, self.dt_s)
 
     @staticmethod
-    def _nearest_turn(target: Target, yaw: float) -> Target:
+    def _nearest_turn(target: Target, proprio: Proprio) -> Target:
         """A parallel gripper is the same turned half way round: of the two yaws, the one nearer the hand's.
         The far one can cost a second and a half of wrist rotation, the arm all but still meanwhile (the
-        trajectory keeps every joint in step with the slowest), out of LIBERO's 11 to 26 s episodes."""
+        trajectory keeps every joint in step with the slowest), out of LIBERO's 11 to 26 s episodes. Unless the
+        near one takes the last joint close to its limit: then the far one (wrist.py)."""
         goal, goal_yaw = target
         if isinstance(goal_yaw, np.ndarray):
             return target
-        return goal, yaw + wrap_grasp_yaw(goal_yaw - yaw)
+        yaw = hand_yaw(proprio.T_world_ee)
+        turn = wrist_safe_turn(float(proprio.q_rad[WRIST]), yaw, proprio.ee_position_m[:2], goal_yaw,
+                               np.asarray(goal[:2], dtype=np.float64))
+        return goal, yaw + turn
 
     def target(self, scene: Scene, proprio: Proprio) -> Target:
         """The current phase's target (for a frozen phase, the one taken at its first step)."""
