@@ -27,6 +27,7 @@ CLOSED_M = 0.0
 EMPTY_GRASP_M = 0.004  # fingers this close together hold nothing
 FAST_MPS, SLOW_MPS, WIPE_MPS = 0.3, 0.1, 0.2
 CARRY_OVER_Z_M = 0.15  # the held sponge clears a bowl with fruit in it
+CARRY_CLEAR_M = 0.04  # a carried object's bottom passes this far above the top of where it goes
 LIFT_M = 0.08  # a pick raises the object at least this much
 DRAWER_FLOOR_M = 0.01  # a drawer's floor is this far above the bottom of its box
 
@@ -288,11 +289,17 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         dest, held = _token(scene, target), scene.find(obj)
         # Never lower while carrying: an object picked from high up (a cabinet top) would sweep it. And high
         # enough that what hangs below the hand clears whatever already stands on the target (a first pot).
+        # And the held object's own bottom above the target's top: a wine bottle held by its neck hangs 12 cm
+        # below the hand, and a carry only 12 cm above a cabinet's top swept it into the cabinet's side.
         below_tcp = max(float(proprio.ee_position_m[2]) - _bottom_z(held), 0.0) if held is not None else 0.0
         standing = [_top_z(t) for t in standing_on(dest, scene, obj)]
-        z = max(SAFE_Z_M, _top_z(dest) + 0.12, float(proprio.ee_position_m[2]),
-                max(standing, default=-np.inf) + below_tcp + 0.03)
+        top = max([_top_z(dest), *standing])
+        z = max(SAFE_Z_M, _top_z(dest) + 0.12, float(proprio.ee_position_m[2]), top + below_tcp + CARRY_CLEAR_M)
         xy = over(scene, proprio)
+        if float(proprio.ee_position_m[2]) - below_tcp < top + 0.5 * CARRY_CLEAR_M:
+            # Straight up first while what it holds hangs lower than the target's top: on a slant from the
+            # table to the carry height it would reach the target's side before its top.
+            xy = proprio.ee_position_m[:2].copy()
         return np.array([*xy, z]), release_yaw(scene, proprio, xy)
 
     def lower(scene: Scene, proprio: Proprio) -> Target:
