@@ -212,6 +212,7 @@ KITCHEN_GRASP = GraspConfig()
 RIM_CATEGORIES = frozenset({"container", "object"})
 HAND_HALF_SPAN_M = np.array([0.035, 0.105])  # the Panda hand's body from above: across, along its fingers
 PLACE_CLEARANCE_M = 0.02  # between a placed thing and its neighbour: the open fingers' room
+SLOT_MARGIN_M = 0.02  # a slot's centre at least this far inside the surface it is on
 
 
 def _grasp_yaw(tok: ObjectToken) -> float:
@@ -318,7 +319,8 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
             return yaw
         palm_z = release_z(scene, proprio) + config.palm_clearance_m
         turns = sorted(np.radians(np.arange(-90, 91, 15)), key=abs)  # the smallest turn that clears
-        free = [yaw + t for t in turns if not hand_hits(scene, xy, yaw + t, palm_z, (obj, target))]
+        free = [yaw + t for t in turns if not hand_hits(scene, xy, yaw + t, palm_z, (obj, target))
+                and not turned_hits(scene, held, xy, t, (obj, target))]
         chosen["yaw"] = wrap_grasp_yaw(free[0]) if free else yaw
         return chosen["yaw"]
 
@@ -349,6 +351,16 @@ def hand_hits(scene: Scene, xy: NDArray[np.float64], yaw: float, palm_z: float, 
     not a part) that rises above the palm."""
     half = np.abs(about_z(yaw)[:2, :2]) @ HAND_HALF_SPAN_M
     return any(_top_z(t) > palm_z and bool((np.abs(t.position_m[:2] - xy) < half + 0.5 * t.extent_m[:2]).all())
+               for t in _loose_things(scene, *skip))
+
+
+def turned_hits(scene: Scene, held: ObjectToken, xy: NDArray[np.float64], turn: float, skip: tuple[str, ...]) -> bool:
+    """Whether the held thing, its box turned by `turn` with the hand, set down at `xy` overlaps a neighbour's box
+    (a moka pot turned a quarter to clear the hand's body would swing its handle into the first pot)."""
+    if abs(turn) < 1e-9:
+        return False  # as it is: where it goes was chosen clear of the neighbours already
+    half = 0.5 * (np.abs(about_z(turn)[:2, :2]) @ held.extent_m[:2])
+    return any(bool((np.abs(t.position_m[:2] - xy) < half + 0.5 * t.extent_m[:2]).all())
                for t in _loose_things(scene, *skip))
 
 
@@ -396,6 +408,9 @@ def free_spot(dest: ObjectToken, held: ObjectToken | None, scene: Scene,
             worst = max(worst, float(max(min(gap[0], gap[1]), 0.0)))
         return worst
 
+    slots = twin_slots(dest, held, scene, centre)
+    if slots:
+        return min(slots, key=lambda p: (overlap(p), float(np.linalg.norm(p))))
     if overlap(centre) == 0.0:
         return centre
     if dest.category == "container":
@@ -407,6 +422,26 @@ def free_spot(dest: ObjectToken, held: ObjectToken | None, scene: Scene,
     grid = [centre + np.array([dx, dy]) for dx in np.linspace(-reach[0], reach[0], 11)
             for dy in np.linspace(-reach[1], reach[1], 11)]
     return min(grid, key=lambda p: (overlap(p), float(np.linalg.norm(p - centre))))
+
+
+def twin_slots(dest: ObjectToken, held: ObjectToken, scene: Scene,
+               centre: NDArray[np.float64]) -> list[NDArray[np.float64]]:
+    """Two places side by side on a surface, when a twin of the held thing (same label) is about and two fit:
+    "put both moka pots on the stove" puts both in the stove's 15 cm cook region, and a first pot in its
+    middle leaves no room for the second. Along the held thing's narrower side, its width and the fingers'
+    room apart, each centre at least `SLOT_MARGIN_M` inside the surface (LIBERO tests the centre). None (an
+    empty list) for a container, with no twin, or where two do not fit."""
+    if dest.category != "surface":
+        return []
+    if not any(t.label == held.label for t in _loose_things(scene, dest.name, held.name)):
+        return []
+    axis = int(np.argmin(held.extent_m[:2]))
+    half_gap = 0.5 * (float(held.extent_m[axis]) + PLACE_CLEARANCE_M)
+    if half_gap > 0.5 * float(dest.extent_m[axis]) - SLOT_MARGIN_M:
+        return []
+    step = np.zeros(2)
+    step[axis] = half_gap
+    return [centre - step, centre + step]
 
 
 def wipe_phases(tool: str, region: str, press_z_m: float = 0.012, grasp: GraspConfig = KITCHEN_GRASP) -> list[Phase]:
