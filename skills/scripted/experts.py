@@ -20,6 +20,7 @@ from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene
 from hvla.skills.scripted.clearance import HAND_HALF_SPAN_M, rim_side, slide_out
 from hvla.skills.scripted.joints import FRONT_PANEL_M, exposed_centre
 from hvla.skills.scripted.motion import about_z, down_matrix, hand_yaw, pose_chunk, straight_chunk, wrap_grasp_yaw
+from hvla.skills.scripted.wrist import WRIST, wrist_safe_turn
 
 SAFE_Z_M = 0.2  # carry height of the TCP above the table
 OPEN_M = panda.GRIPPER_MAX_M
@@ -27,6 +28,7 @@ CLOSED_M = 0.0
 EMPTY_GRASP_M = 0.004  # fingers this close together hold nothing
 FAST_MPS, SLOW_MPS, WIPE_MPS = 0.3, 0.1, 0.2
 CARRY_OVER_Z_M = 0.15  # the held sponge clears a bowl with fruit in it
+CARRY_CLEAR_M = 0.04  # a carried object's bottom passes this far above the top of where it goes
 LIFT_M = 0.08  # a pick raises the object at least this much
 SLIDE_RAISE_M = 0.012  # a held thing moved out from under an overhang clears its support: dragged, it tips in the pads
 DRAWER_FLOOR_M = 0.01  # a drawer's floor is this far above the bottom of its box
@@ -71,13 +73,13 @@ class PhaseExpert:
         xyz = proprio.ee_position_m
         yaw = hand_yaw(proprio.T_world_ee)
         self._maybe_regrasp(proprio)
-        goal, goal_yaw = self._nearest_turn(self.target(scene, proprio), yaw)
+        goal, goal_yaw = self._nearest_turn(self.target(scene, proprio), proprio)
         at_goal = np.linalg.norm(goal - xyz) < self.phase.tol_m and _turned(proprio, goal_yaw)
         if at_goal:
             self._dwell_s += self.dt_s
             if self._dwell_s >= self.phase.dwell_s:
                 self._advance()
-                goal, goal_yaw = self._nearest_turn(self.target(scene, proprio), yaw)
+                goal, goal_yaw = self._nearest_turn(self.target(scene, proprio), proprio)
         phase = self.phase
         if not isinstance(goal_yaw, np.ndarray) and proprio.T_world_ee[2, 2] > -np.cos(TURNED_RAD):
             # A yaw target while the hand points elsewhere (leaving a drawer's handle): turn it down gradually
@@ -90,14 +92,18 @@ class PhaseExpert:
         return straight_chunk(xyz, yaw, goal, goal_yaw, phase.gripper_m, speed, self.k, self.dt_s)
 
     @staticmethod
-    def _nearest_turn(target: Target, yaw: float) -> Target:
+    def _nearest_turn(target: Target, proprio: Proprio) -> Target:
         """A parallel gripper is the same turned half way round: of the two yaws, the one nearer the hand's.
         The far one can cost a second and a half of wrist rotation, the arm all but still meanwhile (the
-        trajectory keeps every joint in step with the slowest), out of LIBERO's 11 to 26 s episodes."""
+        trajectory keeps every joint in step with the slowest), out of LIBERO's 11 to 26 s episodes. Unless the
+        near one takes the last joint close to its limit: then the far one (wrist.py)."""
         goal, goal_yaw = target
         if isinstance(goal_yaw, np.ndarray):
             return target
-        return goal, yaw + wrap_grasp_yaw(goal_yaw - yaw)
+        yaw = hand_yaw(proprio.T_world_ee)
+        turn = wrist_safe_turn(float(proprio.q_rad[WRIST]), yaw, proprio.ee_position_m[:2], goal_yaw,
+                               np.asarray(goal[:2], dtype=np.float64))
+        return goal, yaw + turn
 
     def target(self, scene: Scene, proprio: Proprio) -> Target:
         """The current phase's target (for a frozen phase, the one taken at its first step)."""
@@ -209,6 +215,7 @@ class GraspConfig:
 KITCHEN_GRASP = GraspConfig()
 RIM_CATEGORIES = frozenset({"container", "object"})
 PLACE_CLEARANCE_M = 0.02  # between a placed thing and its neighbour: the open fingers' room
+SLOT_MARGIN_M = 0.02  # a slot's centre at least this far inside the surface it is on
 
 
 def _grasp_yaw(tok: ObjectToken) -> float:
@@ -294,11 +301,17 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         dest, held = _token(scene, target), scene.find(obj)
         # Never lower while carrying: an object picked from high up (a cabinet top) would sweep it. And high
         # enough that what hangs below the hand clears whatever already stands on the target (a first pot).
+        # And the held object's own bottom above the target's top: a wine bottle held by its neck hangs 12 cm
+        # below the hand, and a carry only 12 cm above a cabinet's top swept it into the cabinet's side.
         below_tcp = max(float(proprio.ee_position_m[2]) - _bottom_z(held), 0.0) if held is not None else 0.0
         standing = [_top_z(t) for t in standing_on(dest, scene, obj)]
-        z = max(SAFE_Z_M, _top_z(dest) + 0.12, float(proprio.ee_position_m[2]),
-                max(standing, default=-np.inf) + below_tcp + 0.03)
+        top = max([_top_z(dest), *standing])
+        z = max(SAFE_Z_M, _top_z(dest) + 0.12, float(proprio.ee_position_m[2]), top + below_tcp + CARRY_CLEAR_M)
         xy = over(scene, proprio)
+        if float(proprio.ee_position_m[2]) - below_tcp < top + 0.5 * CARRY_CLEAR_M:
+            # Straight up first while what it holds hangs lower than the target's top: on a slant from the
+            # table to the carry height it would reach the target's side before its top.
+            xy = proprio.ee_position_m[:2].copy()
         return np.array([*xy, z]), release_yaw(scene, proprio, xy)
 
     def lower(scene: Scene, proprio: Proprio) -> Target:
@@ -317,7 +330,8 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
             return yaw
         palm_z = release_z(scene, proprio) + config.palm_clearance_m
         turns = sorted(np.radians(np.arange(-90, 91, 15)), key=abs)  # the smallest turn that clears
-        free = [yaw + t for t in turns if not hand_hits(scene, xy, yaw + t, palm_z, (obj, target))]
+        free = [yaw + t for t in turns if not hand_hits(scene, xy, yaw + t, palm_z, (obj, target))
+                and not turned_hits(scene, held, xy, t, (obj, target))]
         chosen["yaw"] = wrap_grasp_yaw(free[0]) if free else yaw
         return chosen["yaw"]
 
@@ -348,6 +362,16 @@ def hand_hits(scene: Scene, xy: NDArray[np.float64], yaw: float, palm_z: float, 
     not a part) that rises above the palm."""
     half = np.abs(about_z(yaw)[:2, :2]) @ HAND_HALF_SPAN_M
     return any(_top_z(t) > palm_z and bool((np.abs(t.position_m[:2] - xy) < half + 0.5 * t.extent_m[:2]).all())
+               for t in _loose_things(scene, *skip))
+
+
+def turned_hits(scene: Scene, held: ObjectToken, xy: NDArray[np.float64], turn: float, skip: tuple[str, ...]) -> bool:
+    """Whether the held thing, its box turned by `turn` with the hand, set down at `xy` overlaps a neighbour's box
+    (a moka pot turned a quarter to clear the hand's body would swing its handle into the first pot)."""
+    if abs(turn) < 1e-9:
+        return False  # as it is: where it goes was chosen clear of the neighbours already
+    half = 0.5 * (np.abs(about_z(turn)[:2, :2]) @ held.extent_m[:2])
+    return any(bool((np.abs(t.position_m[:2] - xy) < half + 0.5 * t.extent_m[:2]).all())
                for t in _loose_things(scene, *skip))
 
 
@@ -395,6 +419,9 @@ def free_spot(dest: ObjectToken, held: ObjectToken | None, scene: Scene,
             worst = max(worst, float(max(min(gap[0], gap[1]), 0.0)))
         return worst
 
+    slots = twin_slots(dest, held, scene, centre)
+    if slots:
+        return min(slots, key=lambda p: (overlap(p), float(np.linalg.norm(p))))
     if overlap(centre) == 0.0:
         return centre
     if dest.category == "container":
@@ -406,6 +433,26 @@ def free_spot(dest: ObjectToken, held: ObjectToken | None, scene: Scene,
     grid = [centre + np.array([dx, dy]) for dx in np.linspace(-reach[0], reach[0], 11)
             for dy in np.linspace(-reach[1], reach[1], 11)]
     return min(grid, key=lambda p: (overlap(p), float(np.linalg.norm(p - centre))))
+
+
+def twin_slots(dest: ObjectToken, held: ObjectToken, scene: Scene,
+               centre: NDArray[np.float64]) -> list[NDArray[np.float64]]:
+    """Two places side by side on a surface, when a twin of the held thing (same label) is about and two fit:
+    "put both moka pots on the stove" puts both in the stove's 15 cm cook region, and a first pot in its
+    middle leaves no room for the second. Along the held thing's narrower side, its width and the fingers'
+    room apart, each centre at least `SLOT_MARGIN_M` inside the surface (LIBERO tests the centre). None (an
+    empty list) for a container, with no twin, or where two do not fit."""
+    if dest.category != "surface":
+        return []
+    if not any(t.label == held.label for t in _loose_things(scene, dest.name, held.name)):
+        return []
+    axis = int(np.argmin(held.extent_m[:2]))
+    half_gap = 0.5 * (float(held.extent_m[axis]) + PLACE_CLEARANCE_M)
+    if half_gap > 0.5 * float(dest.extent_m[axis]) - SLOT_MARGIN_M:
+        return []
+    step = np.zeros(2)
+    step[axis] = half_gap
+    return [centre - step, centre + step]
 
 
 def wipe_phases(tool: str, region: str, press_z_m: float = 0.012, grasp: GraspConfig = KITCHEN_GRASP) -> list[Phase]:

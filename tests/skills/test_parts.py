@@ -120,3 +120,29 @@ def test_things_go_down_inside_a_drawers_front_wall_and_in_front_of_the_handles_
     assert room(d) == pytest.approx(front - FRONT_PANEL_M - closed_front)
     spot = exposed_centre(d)
     assert spot[1] == pytest.approx(0.5 * (front - FRONT_PANEL_M + closed_front))
+
+
+def twin(name, xyz, extent):
+    return ObjectToken(track_id=0, label="moka pot", score=1.0, position_m=np.array(xyz, float),
+                       extent_m=np.array(extent, float), color_name="unknown", color_rgb=np.zeros(3), name=name)
+
+
+def test_the_first_of_two_twins_leaves_room_for_the_second_on_a_small_surface():
+    # LIBERO's cook region: 15 cm square; two pots 8 cm wide along x fit side by side, not with one in the middle.
+    stove = tok("stove", [0.6, -0.2, 0.0], [0.15, 0.15, 0.02], "surface")
+    pot1 = twin("pot1", [0.6, 0.24, 0.065], [0.081, 0.148, 0.152])
+    pot2 = twin("pot2", [0.7, 0.02, 0.065], [0.081, 0.148, 0.152])
+    first = free_spot(stove, pot1, scene(stove, pot1, pot2), stove.position_m[:2])
+    assert abs(first[0] - 0.6) == pytest.approx(0.5 * (0.081 + 0.02)) and first[1] == pytest.approx(-0.2)
+    assert abs(first[0] - 0.6) <= 0.075 - 0.02 + 1e-9  # its centre well inside the region
+    placed = twin("pot1", [*first, 0.085], [0.081, 0.148, 0.152])
+    second = free_spot(stove, pot2, scene(stove, placed, pot2), stove.position_m[:2])
+    assert abs(second[0] - first[0]) >= 0.081 + 0.02 - 1e-9  # beside the first, the fingers' room between
+
+
+def test_without_a_twin_or_room_for_two_the_thing_goes_in_the_middle():
+    stove = tok("stove", [0.6, -0.2, 0.0], [0.15, 0.15, 0.02], "surface")
+    pot = twin("pot1", [0.6, 0.24, 0.065], [0.081, 0.148, 0.152])
+    assert np.allclose(free_spot(stove, pot, scene(stove, pot), stove.position_m[:2]), stove.position_m[:2])
+    bowls = [twin(f"bowl{i}", [0.5, 0.1 * i, 0.03], [0.12, 0.12, 0.05]) for i in range(2)]
+    assert np.allclose(free_spot(stove, bowls[0], scene(stove, *bowls), stove.position_m[:2]), stove.position_m[:2])
