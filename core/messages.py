@@ -168,9 +168,14 @@ class ObjectState:
     category: str  # "fruit", "container", "tool", "distractor"
     yaw_rad: float = 0.0  # heading of the object's long horizontal axis
     articulation: Articulation | None = None  # a drawer, door or knob: how it moves
+    # (2,) its own horizontal size, along yaw_rad and across it, where known: a book standing at 45 degrees has a
+    # world-aligned box 10 x 10 cm, yet is 3 cm thick
+    footprint_m: FloatArray | None = None
 
     def __post_init__(self) -> None:
         _set(self, "position_m", _array(f"{self.name}: position_m", self.position_m, (3,)))
+        if self.footprint_m is not None:
+            _set(self, "footprint_m", _array(f"{self.name}: footprint_m", self.footprint_m, (2,)))
         _set(self, "quat_wxyz", _array(f"{self.name}: quat_wxyz", self.quat_wxyz, (4,)))
         _set(self, "extent_m", _array(f"{self.name}: extent_m", self.extent_m, (3,)))
         _set(self, "color_rgb", _array(f"{self.name}: color_rgb", self.color_rgb, (3,)))
@@ -230,9 +235,12 @@ class ObjectToken:
     mask: NDArray[np.bool_] | None = None  # (H, W) in that camera
     name: str = ""  # instance name when known (oracle), else label + track id
     articulation: Articulation | None = None  # a part that opens, closes or turns (a drawer, a door, a knob)
+    footprint_m: FloatArray | None = None  # (2,) its own horizontal size along yaw_rad and across, where known
 
     def __post_init__(self) -> None:
         _set(self, "position_m", _array(f"token {self.label}: position_m", self.position_m, (3,)))
+        if self.footprint_m is not None:
+            _set(self, "footprint_m", _array(f"token {self.label}: footprint_m", self.footprint_m, (2,)))
         _set(self, "extent_m", _array(f"token {self.label}: extent_m", self.extent_m, (3,)))
         _set(self, "color_rgb", _array(f"token {self.label}: color_rgb", self.color_rgb, (3,)))
         _set(self, "feature", _array(f"token {self.label}: feature", self.feature, (None,), np.float32))

@@ -36,7 +36,7 @@ class OraclePerception:
             ObjectToken(
                 track_id=_stable_id(o.name), label=o.label, score=1.0, position_m=o.position_m,
                 extent_m=o.extent_m, color_name=o.color_name, color_rgb=o.color_rgb, yaw_rad=o.yaw_rad,
-                category=o.category, name=o.name, articulation=o.articulation,
+                category=o.category, name=o.name, articulation=o.articulation, footprint_m=o.footprint_m,
             )
             for o in obs.truth.objects
         ]

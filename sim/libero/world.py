@@ -271,9 +271,11 @@ class LiberoWorld:
                 out.append((region, "spot", f"{words[-1]} of the {' '.join(words[:-1])}"))
         return out
 
-    def _region_states(self) -> list[ObjectState]:
+    def _region_states(self, tops: dict[str, float]) -> list[ObjectState]:
         """A token for each destination region (`_place_regions`): a flat spot on the table (a surface) or a
-        compartment (a container), where its site is, as large as its BDDL rectangle."""
+        compartment (a container), where its site is, as large as its BDDL rectangle. A compartment reaches up to
+        the top of its thing's walls (`tops`: each thing's highest point, base frame): what goes in must clear them
+        (a caddy's walls stand 8 cm above its back compartment's site)."""
         out = []
         for region, kind, label in self._places:
             centre = (self.T_base_world @ np.array([*region.pos_m, 1.0]))[:3]
@@ -283,6 +285,9 @@ class LiberoWorld:
                 category = "surface"
             else:
                 extent = self._compartment_size(region)
+                bottom = centre[2] - 0.5 * extent[2]
+                top = max(bottom + extent[2], tops.get(region.target, -np.inf))
+                extent[2], centre[2] = top - bottom, 0.5 * (top + bottom)
                 category = "container"
             out.append(ObjectState(
                 name=region.name, label=label, position_m=centre, quat_wxyz=np.array([1.0, 0.0, 0.0, 0.0]),
@@ -333,6 +338,7 @@ class LiberoWorld:
 
     def _objects(self, obs: LiberoObservation) -> list[ObjectState]:
         out = []
+        tops: dict[str, float] = {}
         for name in obs.object_names:
             kind = self._kinds.get(name)
             if kind is None or kind.box_size_m is None:
@@ -343,7 +349,9 @@ class LiberoWorld:
             center = T[:3, 3] + R @ kind.box_center_m
             extent = np.abs(R) @ kind.box_size_m  # the world-aligned box around the rotated one
             colour, rgb = colour_of(kind.category)
+            yaw = _long_axis_yaw(R, kind.box_size_m)
             category = hvla_category(kind.category, kind.fixture, name in self._interiors)
+            tops[name] = float(center[2] + 0.5 * extent[2])  # its walls' top, before a surface's box replaces it
             support = self._supports.get(name)
             if support is not None:  # a fixture to put things on: stands for its surface, where things go
                 category = "surface"
@@ -354,9 +362,10 @@ class LiberoWorld:
                 center = np.array([top[0], top[1], top[2] - 0.5 * extent[2]])
             out.append(ObjectState(
                 name=name, label=label_of(kind.category), position_m=center, quat_wxyz=q, extent_m=extent,
-                color_name=colour, color_rgb=rgb, yaw_rad=_long_axis_yaw(R, kind.box_size_m),
-                category=category, articulation=self._articulation(obs, name)))
-        return out + self._parts(obs) + self._region_states()
+                color_name=colour, color_rgb=rgb, yaw_rad=yaw, category=category,
+                articulation=self._articulation(obs, name), footprint_m=None if support is not None else
+                footprint(R, kind.box_size_m, yaw)))
+        return out + self._parts(obs) + self._region_states(tops)
 
     def _articulation(self, obs: LiberoObservation, name: str) -> Articulation | None:
         """How part `name` moves now, in the base frame (None: it does not, or the server has no state for it)."""
@@ -414,6 +423,15 @@ def _clear_of(tcp: NDArray[np.float64], art: Articulation) -> bool:
     top = float(art.part_center_m[2] + 0.5 * art.part_extent_m[2])
     outside = np.abs(tcp[:2] - art.part_center_m[:2]) - 0.5 * art.part_extent_m[:2]
     return float(tcp[2]) > top + HAND_CLEAR_M or float(np.max(outside)) > AWAY_M
+
+
+def footprint(R: NDArray[np.float64], box_size_m: NDArray[np.float64], yaw_rad: float) -> NDArray[np.float64]:
+    """(2,) how far the box (its size in its own frame, turned by R) reaches along the horizontal heading `yaw_rad`
+    and across it: its own length and thickness when it stands turned about z (a book at 45 degrees: 11 x 3 cm,
+    where its world-aligned box measures 10 x 10)."""
+    along = np.array([np.cos(yaw_rad), np.sin(yaw_rad), 0.0])
+    across = np.array([-along[1], along[0], 0.0])
+    return np.array([float(np.abs(along @ R) @ box_size_m), float(np.abs(across @ R) @ box_size_m)])
 
 
 def _long_axis_yaw(R: NDArray[np.float64], box_size_m: NDArray[np.float64]) -> float:

@@ -195,7 +195,7 @@ class GraspConfig:
         when it lies turned (a sponge at 45 degrees measures 10 x 10 cm) while it still fits the fingers."""
         if tok.category not in RIM_CATEGORIES:
             return False
-        return min(float(tok.extent_m[0]), float(tok.extent_m[1])) > self.widest_across_m
+        return min(_footprint(tok)) > self.widest_across_m
 
     def pose(self, tok: ObjectToken, scene: Scene | None = None) -> Target:
         """Where and how the hand closes on `tok`. Across its middle when it fits between the fingers;
@@ -216,6 +216,12 @@ KITCHEN_GRASP = GraspConfig()
 RIM_CATEGORIES = frozenset({"container", "object"})
 PLACE_CLEARANCE_M = 0.02  # between a placed thing and its neighbour: the open fingers' room
 SLOT_MARGIN_M = 0.02  # a slot's centre at least this far inside the surface it is on
+
+
+def _footprint(tok: ObjectToken) -> tuple[float, float]:
+    """Its own horizontal size (along its yaw, across), where the token knows it; else its world-aligned box's."""
+    size = tok.footprint_m if tok.footprint_m is not None else tok.extent_m[:2]
+    return float(size[0]), float(size[1])
 
 
 def _grasp_yaw(tok: ObjectToken) -> float:
@@ -293,7 +299,9 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         centre shifts as the fingers cover it, and must not steer the hand)."""
         dest, held = _token(scene, target), scene.find(obj)
         spot = free_spot(dest, held, scene, exposed_centre(dest)[:2])  # an open drawer: the part out in front
-        if held is None or not config.by_rim(held):
+        if held is not None and "rim" not in chosen:  # decided once: a held book that swings grows a wide box
+            chosen["rim"] = float(config.by_rim(held))
+        if held is None or not chosen["rim"]:
             return spot
         return spot - (held.position_m[:2] - proprio.ee_position_m[:2])
 
@@ -328,6 +336,10 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         held = scene.find(obj)
         if held is None or config.by_rim(held):
             return yaw
+        lengthwise = slot_turn(_token(scene, target), held)
+        if lengthwise is not None:  # into a slot narrower than the held thing is long: turned to lie along it
+            chosen["yaw"] = wrap_grasp_yaw(yaw + lengthwise)
+            return chosen["yaw"]
         palm_z = release_z(scene, proprio) + config.palm_clearance_m
         turns = sorted(np.radians(np.arange(-90, 91, 15)), key=abs)  # the smallest turn that clears
         free = [yaw + t for t in turns if not hand_hits(scene, xy, yaw + t, palm_z, (obj, target))
@@ -355,6 +367,19 @@ def place_phases(obj: str, target: str, config: GraspConfig = KITCHEN_GRASP) -> 
         Phase("release", lower, OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4, freeze=True),
         Phase("retreat", _hold(SAFE_Z_M), OPEN_M, FAST_MPS, tol_m=0.02, freeze=True),
     ]
+
+
+def slot_turn(dest: ObjectToken, held: ObjectToken) -> float | None:
+    """The turn [rad] that lays the held thing's long side along a container's long side, when the container is
+    narrower than the thing is long (a book into a caddy's compartment); None when it fits any way round."""
+    if dest.category != "container":
+        return None
+    length = _footprint(held)[0]
+    size = _footprint(dest)
+    if length <= min(size):
+        return None
+    long_axis = dest.yaw_rad if size[0] >= size[1] else dest.yaw_rad + np.pi / 2
+    return wrap_grasp_yaw(long_axis - held.yaw_rad)
 
 
 def hand_hits(scene: Scene, xy: NDArray[np.float64], yaw: float, palm_z: float, skip: tuple[str, ...]) -> bool:

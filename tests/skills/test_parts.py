@@ -146,3 +146,25 @@ def test_without_a_twin_or_room_for_two_the_thing_goes_in_the_middle():
     assert np.allclose(free_spot(stove, pot, scene(stove, pot), stove.position_m[:2]), stove.position_m[:2])
     bowls = [twin(f"bowl{i}", [0.5, 0.1 * i, 0.03], [0.12, 0.12, 0.05]) for i in range(2)]
     assert np.allclose(free_spot(stove, bowls[0], scene(stove, *bowls), stove.position_m[:2]), stove.position_m[:2])
+
+
+def test_a_book_standing_turned_is_grasped_across_its_thickness_not_by_a_rim():
+    from hvla.skills.scripted.experts import KITCHEN_GRASP
+    book = ObjectToken(track_id=0, label="book", score=1.0, position_m=np.array([0.53, 0.17, 0.04]),
+                       extent_m=np.array([0.103, 0.093, 0.134]), color_name="black", color_rgb=np.zeros(3),
+                       yaw_rad=np.radians(-40), name="book", footprint_m=np.array([0.11, 0.029]))
+    assert not KITCHEN_GRASP.by_rim(book)
+    bowl = tok("bowl", [0.5, 0.0, 0.03], [0.11, 0.11, 0.05])  # no footprint known: its box decides
+    assert KITCHEN_GRASP.by_rim(bowl)
+
+
+def test_a_book_goes_into_a_slot_lengthwise():
+    from hvla.skills.scripted.experts import slot_turn
+    slot = tok("slot", [0.32, -0.14, 0.09], [0.025, 0.128, 0.1], "container")
+    book = ObjectToken(track_id=0, label="book", score=1.0, position_m=np.array([0.53, 0.17, 0.2]),
+                       extent_m=np.array([0.103, 0.093, 0.134]), color_name="black", color_rgb=np.zeros(3),
+                       yaw_rad=np.radians(-40), name="book", footprint_m=np.array([0.11, 0.029]))
+    turn = slot_turn(slot, book)
+    assert turn is not None and np.isclose(abs(np.degrees(turn)), 50.0)  # its long side along the slot's y
+    basket = tok("basket", [0.5, 0.27, 0.04], [0.16, 0.22, 0.08], "container")
+    assert slot_turn(basket, book) is None  # fits any way round
