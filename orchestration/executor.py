@@ -20,7 +20,7 @@ from hvla.core.errors import ConfigError, HvlaError, SimulationError, Unreachabl
 from hvla.core.messages import ActionChunk, Observation, Plan, Scene, Subgoal
 from hvla.core.robot import JointCommand, Robot
 from hvla.orchestration import events as ev
-from hvla.orchestration.inference import INFERENCE_MODES, Deadlines, Inference, SenseAct, align
+from hvla.orchestration.inference import INFERENCE_MODES, Deadlines, Inference, SenseAct, align, last_waypoint
 from hvla.orchestration.monitors import Monitor, StepInfo, default_monitors
 from hvla.perception.base import Perception
 from hvla.planner.base import Planner
@@ -288,10 +288,12 @@ class Executor:
                 if current is None:  # every tick in sync mode; the first in async mode
                     current = self._sense.act(obs, scene)
                 chunk = align(current.chunk, obs.t_s - current.t_obs_s)
-                if chunk is None:  # async: the newest chunk is used up; wait for the next
+                if chunk is None and self._sense.busy:  # async: the newest chunk is used up; wait for the next
                     current = self._sense.collect()
                     scene = current.scene
-                    chunk = align(current.chunk, obs.t_s - current.t_obs_s) or current.chunk
+                    chunk = align(current.chunk, obs.t_s - current.t_obs_s)
+                if chunk is None:  # even the newest is older than its horizon: hold its last target
+                    chunk = last_waypoint(current.chunk)
                 if asynchronous and not self._sense.busy and obs.t_s > current.t_obs_s:
                     self._sense.submit(obs)  # the next chunk, from this tick's observation, while this one runs
                 self._emit(ev.CHUNK_ISSUED, obs.t_s, subgoal.id, {"k": len(chunk), "confidence": chunk.confidence})

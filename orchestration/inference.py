@@ -55,6 +55,11 @@ def align(chunk: ActionChunk, age_s: float) -> ActionChunk | None:
     return ActionChunk(chunk.ee_targets[passed:], chunk.gripper_m[passed:], chunk.confidence, chunk.dt_s)
 
 
+def last_waypoint(chunk: ActionChunk) -> ActionChunk:
+    """Only the chunk's final target: what to hold when all of it is in the past (never its stale start)."""
+    return ActionChunk(chunk.ee_targets[-1:], chunk.gripper_m[-1:], chunk.confidence, chunk.dt_s)
+
+
 class SenseAct:
     """Perceive then act, on the calling thread (`compute`) or on one worker thread (`submit` / `collect`).
 

@@ -139,3 +139,13 @@ def test_realtime_paces_a_fast_stack_to_the_wall_clock_without_misses():
 def test_unknown_inference_mode_is_a_config_error():
     with pytest.raises(ConfigError, match="inference 'parallel' unknown"):
         ExecutorConfig(inference="parallel")
+
+
+def test_a_chunk_all_in_the_past_holds_its_last_target():
+    from hvla.orchestration.inference import last_waypoint
+
+    chunk = _chunk()
+    held = last_waypoint(chunk)
+    assert len(held) == 1
+    np.testing.assert_array_equal(held.ee_targets[0], chunk.ee_targets[-1])
+    assert held.gripper_m[0] == chunk.gripper_m[-1]
