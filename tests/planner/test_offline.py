@@ -35,6 +35,12 @@ def steps(plan: Plan) -> list[str]:
     return [sg.describe() for sg in plan.subgoals()]
 
 
+def described_edges(plan: Plan) -> list[tuple[str, str]]:
+    """The plan's ordering edges as (earlier step, later step) descriptions."""
+    described = {n: plan.graph.nodes[n]["subgoal"].describe() for n in plan.graph}
+    return [(described[a], described[b]) for a, b in plan.graph.edges]
+
+
 BANANA_TO_BOWL = "pick_place(object=banana, target=bowl)"
 WIPE = "wipe(region=counter, tool=sponge)"
 
@@ -235,8 +241,7 @@ def test_bulleted_steps_run_in_order(planner, kitchen, note):
     plan = planner.plan(note, kitchen)
     mango, wipe = "pick_place(object=mango, target=plate)", "wipe(region=counter, tool=sponge)"
     assert sorted(steps(plan)) == sorted([mango, wipe])
-    described = {n: plan.graph.nodes[n]["subgoal"].describe() for n in plan.graph}
-    assert [(described[a], described[b]) for a, b in plan.graph.edges] == [(mango, wipe)]
+    assert described_edges(plan) == [(mango, wipe)]
 
 
 @pytest.mark.parametrize(("phrase", "expected"), [("the longest fruit", "banana"), ("the elongated one", "banana"),
@@ -264,9 +269,8 @@ _MANGO, _WIPE = "pick_place(object=mango, target=plate)", "wipe(region=counter, 
 ])
 def test_the_action_said_second_but_meant_first_runs_first(planner, kitchen, text):
     plan = planner.plan(text, kitchen)
-    described = {n: plan.graph.nodes[n]["subgoal"].describe() for n in plan.graph}
-    assert sorted(described.values()) == sorted([_MANGO, _WIPE])
-    assert [(described[a], described[b]) for a, b in plan.graph.edges] == [(_MANGO, _WIPE)]
+    assert sorted(steps(plan)) == sorted([_MANGO, _WIPE])
+    assert described_edges(plan) == [(_MANGO, _WIPE)]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -294,8 +298,7 @@ def test_a_correction_replaces_what_it_corrects(planner, kitchen, text, expected
 
 def test_an_aside_that_adds_a_step_is_not_a_correction(planner, kitchen):
     plan = planner.plan("wipe the counter, wait, first put the mango on the plate", kitchen)
-    described = {n: plan.graph.nodes[n]["subgoal"].describe() for n in plan.graph}
-    assert [(described[a], described[b]) for a, b in plan.graph.edges] == [(_MANGO, _WIPE)]
+    assert described_edges(plan) == [(_MANGO, _WIPE)]
 
 
 @pytest.mark.parametrize(("text", "word"), [
