@@ -123,12 +123,13 @@ class OfflinePlanner(RuleBasedPlanner):
             if len(instruction) > self.config.max_instruction_chars:
                 raise
             rules_error = exc
-        tagged = self.read(" ".join(corrected_words(instruction)))
-        self.last_reading = tagged
-        unsupported = next((w for w in tagged.words if w in UNSUPPORTED_WORDS), None)
+        words = corrected_words(instruction)
+        unsupported = next((w for w in words if w in UNSUPPORTED_WORDS), None)
         if unsupported is not None:  # the head would read past it: "under the bowl" is not "in the bowl"
             reason = UNSUPPORTED_WORDS[unsupported].format(word=unsupported)
             raise GroundingError(f"could not understand '{unsupported}' in '{instruction.strip()}': {reason}")
+        tagged = self.read(" ".join(words))
+        self.last_reading = tagged
         try:
             canonical = canonical_instruction(tagged)
         except GroundingError as exc:

@@ -396,8 +396,9 @@ def _reorder(piece: Words) -> list[Words]:
         a, b = piece[:k], piece[k + len(word) :]
         while a and a[-1] in (",", "but", "and"):
             a = a[:-1]
-        if a and b and (_starts_with_verb(b) or _state(b) is not None):
-            b = _state(b) or b
+        state = _state(b) if a and b else None
+        if a and b and (state is not None or _starts_with_verb(b)):
+            b = state or b
             return [b, a] if later else [a, b]
     return [piece]
 
