@@ -121,9 +121,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at start)\n")
 
+    perceptions = {p: YoloPerception(YoloConfig(precision=p)) for p in PRECISIONS}  # loaded once each
     rows: dict[str, dict] = {p: {} for p in PRECISIONS}
     for p in PRECISIONS:
-        path = YoloPerception(YoloConfig(precision=p)).detector.backend.path
+        path = perceptions[p].detector.backend.path
         rows[p]["size_mb"] = path.stat().st_size / 1e6
     pairs = view_pairs(args.latency_scenes)
     for threads in (1, 2):
@@ -135,11 +136,11 @@ def main() -> None:
 
         data = args.data or write_eval_split(Path("data/perception_eval"), args.map_scenes)
         for p in PRECISIONS:
-            backend = YoloPerception(YoloConfig(precision=p)).detector.backend
+            backend = perceptions[p].detector.backend
             rows[p]["map"] = validate(backend.path, data)
     for p in PRECISIONS:
         print(f"### {p}\n")
-        rows[p]["quality"] = quality(YoloPerception(YoloConfig(precision=p)), args.scenes)
+        rows[p]["quality"] = quality(perceptions[p], args.scenes)  # it resets the tracker per view
     loop_rows = []
     if args.seeds:
         base = StackConfig(perception="yolo", skills="learned")
