@@ -34,10 +34,10 @@ from hvla.core.errors import HvlaError
 from hvla.orchestration import ExecutorConfig, StackConfig, build_executor, build_world
 from hvla.orchestration.video import VideoRecorder
 from hvla.sim.libero import LiberoConfig
+from hvla.sim.libero.world import SUITE_MAX_STEPS as MAX_STEPS
 from hvla.skills.scripted import ScriptedSkillsConfig
 
 SUITES = ("libero_spatial", "libero_object", "libero_goal", "libero_10")
-MAX_STEPS = {"libero_spatial": 220, "libero_object": 280, "libero_goal": 300, "libero_10": 520, "libero_90": 400}
 # Published success [%] (Spatial, Object, Goal, LIBERO-10); all trained on LIBERO's human demonstrations.
 PUBLISHED = {
     "pi0.5": (98.8, 98.2, 98.0, 92.4),

@@ -75,6 +75,43 @@ def record(
                   f"{info['total_episodes']} episodes, {info['total_frames']} frames")
 
 
+@app.command("record-libero")
+def record_libero_cmd(
+    suites: Annotated[str, typer.Option(help="Comma-separated LIBERO suites.")] = (
+        "libero_spatial,libero_object,libero_goal,libero_10"),
+    tasks: Annotated[str, typer.Option(help="Comma-separated task indices of every suite (default: all).")] = "",
+    episodes_per_task: Annotated[int, typer.Option(help="Scenes per task (LIBERO's own budget is 50).")] = 10,
+    out: Annotated[Path, typer.Option(help="Dataset folder; recording into an existing one resumes it.")] = Path(
+        "data/libero_demos"),
+    first_seed: Annotated[int, typer.Option(help="Sampled scenes first_seed.. (LIBERO's scene sampler; keep 10000+ "
+                                                 "for held-out scenes).")] = 0,
+    noise: Annotated[bool, typer.Option(help="Inject perturbations into the executed chunks.")] = True,
+    cameras: Annotated[str, typer.Option(help="Comma-separated cameras to record as mp4 (scene = agentview, wrist); "
+                                              "'' for tokens only (2-3x faster).")] = "scene,wrist",
+    expert_speed: Annotated[float, typer.Option(help="The experts' speed (as the benchmark's).")] = 1.6,
+    resume: Annotated[bool, typer.Option(help="Finish the interrupted recording in OUT as it was started.")] = False,
+    workers: Workers = 0,
+) -> None:
+    """Record hvla's experts on LIBERO's tasks in scenes LIBERO's sampler draws (never an official init state)."""
+    from hvla.orchestration.libero_demos import LiberoRecordPlan, record_libero, summarise
+
+    try:
+        if resume:
+            plan = LiberoRecordPlan.load(out)
+            console.print(f"resuming {out}: {plan.describe()}")
+        else:
+            plan = LiberoRecordPlan(tuple(s for s in suites.split(",") if s),
+                                    tuple(int(t) for t in tasks.split(",") if t.strip()), episodes_per_task,
+                                    first_seed, noise, tuple(c for c in cameras.split(",") if c), expert_speed)
+        results, info = record_libero(out, plan, workers or None)
+    except ValueError as exc:
+        raise fail(HvlaError(f"--tasks takes comma-separated integers: {exc}")) from None
+    except HvlaError as exc:
+        raise fail(exc) from None
+    console.print(f"{summarise(results)}; {out} now holds {info['total_episodes']} episodes, "
+                  f"{info['total_frames']} frames")
+
+
 @app.command("rollouts")
 def rollouts(
     episodes: Annotated[int, typer.Option(help="Roll-outs, spread over the skills in turn.")] = 60,

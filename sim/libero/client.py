@@ -170,6 +170,15 @@ class LiberoTaskInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class LiberoReset:
+    """What the last reset went to: the flattened MuJoCo state (it replays the scene exactly) and, for a sampled
+    scene, the largest object displacement to the nearest official init state (None for an official one)."""
+
+    state: NDArray[np.float64]
+    official_distance_m: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class LiberoCameraFrame:
     rgb: NDArray[np.uint8]                # (H, W, 3) upright
     depth_m: NDArray[np.float32] | None   # (H, W) metres along the optical axis, when depth was asked for
@@ -300,6 +309,7 @@ class LiberoServer:
         finally:
             theirs.close()
         self._proc = _Process(proc, Connection(ours.detach()), log_path, log_file)
+        self.last_reset: LiberoReset | None = None
         self._finalizer = weakref.finalize(self, self._proc.stop, self.config.keep_log)
         try:
             self.hello = self._hello()
@@ -327,9 +337,12 @@ class LiberoServer:
                 for t in self._call("tasks", self.config.request_timeout_s, suite=suite)]
 
     def reset(self, suite: str, task: int, init_index: int | None = 0, *, state: ArrayLike | None = None,
-              cameras: tuple[str, ...] = ("agentview", "robot0_eye_in_hand"), size: int | tuple[int, int] = 128,
-              depth: bool = False, timeout_s: float | None = None) -> tuple[LiberoTaskInfo, LiberoObservation]:
-        """Reset `task` of `suite` to LIBERO's init state `init_index`, or to `state` (a flattened MuJoCo state).
+              sample_seed: int | None = None, cameras: tuple[str, ...] = ("agentview", "robot0_eye_in_hand"),
+              size: int | tuple[int, int] = 128, depth: bool = False, timeout_s: float | None = None
+              ) -> tuple[LiberoTaskInfo, LiberoObservation]:
+        """Reset `task` of `suite` to LIBERO's init state `init_index`, to `state` (a flattened MuJoCo state), or to
+        a scene LIBERO's own sampler draws with `sample_seed` (training scenes: never one of the official ones;
+        `last_reset.official_distance_m` says how far the nearest official one is).
 
         `cameras` are rendered at `size` (px, or (H, W)), with depth if `depth`, in this and every later
         observation until changed. The first reset of a task makes its env (3-18 s); later resets of the same
@@ -339,9 +352,12 @@ class LiberoServer:
                                 "size": _size(size), "depth": bool(depth)}
         if state is not None:
             args["state"] = np.asarray(state, dtype=np.float64)
+        elif sample_seed is not None:
+            args["sample_seed"] = int(sample_seed)
         else:
             args["init_index"] = None if init_index is None else int(init_index)
         r = self._call("reset", timeout_s or self.config.reset_timeout_s, **args)
+        self.last_reset = LiberoReset(np.asarray(r["state"]), r.get("official_distance_m"))
         return _task_info(r["task"]), _observation(r["obs"])
 
     def step(self, joint_target_rad: ArrayLike, gripper: float, timeout_s: float | None = None) -> LiberoObservation:

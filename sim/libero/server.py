@@ -113,30 +113,40 @@ class Session:
 
     def reset(self, suite: str, task: int, init_index: int | None = 0, state: np.ndarray | None = None,
               cameras: list[str] = ("agentview", "robot0_eye_in_hand"), size: list[int] = (128, 128),
-              depth: bool = False) -> dict[str, Any]:
-        """Reset task `task` of `suite` to init state `init_index` (or the flattened MuJoCo `state`).
+              depth: bool = False, sample_seed: int | None = None) -> dict[str, Any]:
+        """Reset task `task` of `suite` to init state `init_index`, the flattened MuJoCo `state`, or a scene LIBERO's
+        own sampler draws with `sample_seed` (its BDDL regions, as the official init states were drawn).
 
         The env is made only for another task (4-18 s), else reset in 0.02 s; cameras are rendered on request,
-        so changing them does not rebuild it. Returns {"task": task info, "obs": first observation}.
+        so changing them does not rebuild it. Returns {"task": task info, "obs": first observation, "state": the
+        flattened state reset to, "official_distance_m": for a sampled scene, how far its nearest official init
+        state is (the largest object displacement between the two)}.
         """
         s = self._suite(suite)
         if not 0 <= task < s.n_tasks:
             raise IndexError(f"task {task} out of range: {suite} has {s.n_tasks} tasks")
-        if state is None:
-            inits = s.get_task_init_states(task)
+        inits = s.get_task_init_states(task)
+        if state is None and sample_seed is None:
             if init_index is None or not 0 <= init_index < len(inits):
                 raise IndexError(f"init_index {init_index} out of range: {suite} task {task} has {len(inits)}")
             state = inits[init_index]
         self._set_cameras(cameras, size, depth)
         if self._key != (suite, task):
             self._make_env(s, suite, task)
+        distance = None
+        if state is None:
+            np.random.seed(int(sample_seed) % 2**32)  # LIBERO's region samplers draw from numpy's global generator
+            self._env.reset()
+            state = self._env.get_sim_state()
+            distance = _nearest_state_m(self._env.env.sim, state, inits)
         self._env.reset()
         robot = self._robot()
         robot.gripper.current_action[:] = 0.0  # a soft reset keeps it; a fresh env starts from 0
         self._env.set_init_state(np.asarray(state, dtype=np.float64))
         robot.controller.update(force=True)
         self._info = self._task_info(s, suite, task)
-        return {"task": self._info, "obs": self._observation()}
+        return {"task": self._info, "obs": self._observation(), "state": np.asarray(state, dtype=np.float64),
+                "official_distance_m": distance}
 
     def step(self, joint_target: np.ndarray, gripper: float) -> dict[str, Any]:
         """One 50 ms control step toward the absolute `joint_target` (7,) [rad]; `gripper` +1 opens, -1 closes.
@@ -403,6 +413,17 @@ class Session:
 
 # The camera formulas of robosuite 1.4's utils/camera_utils.py (get_camera_intrinsic_matrix,
 # get_camera_extrinsic_matrix, get_real_depth_map), restated: that module imports h5py, which LIBERO's venv lacks.
+def _nearest_state_m(sim: Any, state: np.ndarray, inits: np.ndarray) -> float:
+    """The distance from `state` to the nearest of `inits`: the largest displacement of any free object between
+    the two (flattened states are [time, qpos, qvel]; a free joint's first three qpos are its position)."""
+    model = sim.model
+    rows = [1 + int(model.jnt_qposadr[j]) + k for j in range(model.njnt) if model.jnt_type[j] == 0 for k in range(3)]
+    if not rows or len(inits) == 0:
+        return float("inf")
+    here = np.asarray(state)[rows]
+    return float(min(np.max(np.abs(np.asarray(s)[rows] - here)) for s in inits))
+
+
 def _camera_K(sim: Any, name: str, h: int, w: int) -> np.ndarray:
     fovy_deg = float(sim.model.cam_fovy[sim.model.camera_name2id(name)])
     f = 0.5 * h / np.tan(np.deg2rad(fovy_deg) / 2)

@@ -48,6 +48,8 @@ from hvla.sim.registry import WORLDS
 
 HAND_TO_TCP_M = 0.1034  # the Franka hand's tool centre point (example-robot-data's panda_hand_tcp), along its z
 CAMERAS = {"scene": "agentview", "wrist": "robot0_eye_in_hand"}  # hvla's camera names -> LIBERO's
+# LIBERO's evaluation caps an episode at this many 50 ms steps per suite (its `max_steps`); other suites 400.
+SUITE_MAX_STEPS = {"libero_spatial": 220, "libero_object": 280, "libero_goal": 300, "libero_10": 520, "libero_90": 400}
 LIFTED_M = 0.03  # a picked object must be this far above where it started
 # Finger openings [m]: below EMPTY_HAND_M they closed on nothing; above LET_GO_M they have let go of a held thing
 EMPTY_HAND_M, LET_GO_M = 0.004, 0.05
@@ -66,11 +68,15 @@ ARTICULATION_PREDICATES = {"open": "open", "close": "close", "turn_on": "turnon"
 
 @dataclass(frozen=True)
 class LiberoConfig:
-    """Which LIBERO task runs, from which of its official initial states, and how the server is started."""
+    """Which LIBERO task runs, from which initial state, and how the server is started.
+
+    Evaluations start from LIBERO's official init states (`init_index`); training scenes come from LIBERO's own
+    scene sampler (`sample_seed`), so no demonstration is recorded from a state an evaluation starts from."""
 
     suite: str = "libero_object"
     task: int = 0
     init_index: int | None = None  # the official init state; None: the scene seed picks it (seed % 50)
+    sample_seed: int | None = None  # instead: a scene LIBERO's sampler draws with this seed (training data)
     server: LiberoServerConfig = field(default_factory=LiberoServerConfig)
     settle_steps: int = 10  # steps holding still after the reset while objects settle (LIBERO's evaluations wait
     # 10 such steps too, outside the step cap: init states place objects a little into their supports)
@@ -107,12 +113,18 @@ class LiberoWorld:
         tasks = self.server.tasks(config.suite)
         if not 0 <= config.task < len(tasks):
             raise ConfigError(f"{config.suite} has tasks 0..{len(tasks) - 1}; got task {config.task}")
+        if config.sample_seed is not None and config.init_index is not None:
+            raise ConfigError(f"LiberoConfig takes an official init_index ({config.init_index}) or a sample_seed "
+                              f"({config.sample_seed}), not both")
         n_init = max(tasks[config.task].n_init_states, 1)
-        self.init_index = config.init_index if config.init_index is not None else seed % n_init
+        self.init_index: int | None = None
+        if config.sample_seed is None:
+            self.init_index = config.init_index if config.init_index is not None else seed % n_init
         self.image_size = image_size
         self.info: LiberoTaskInfo
         self.info, first = self.server.reset(config.suite, config.task, self.init_index, cameras=(),
-                                             size=image_size)
+                                             sample_seed=config.sample_seed, size=image_size)
+        self.initial = self.server.last_reset
         self.instruction = self.info.language
         self.control_dt_s = 1.0 / self.info.control_freq_hz
         self.limits = JointLimits.panda()

@@ -27,7 +27,7 @@ from hvla.core.messages import ActionChunk, Observation, Proprio, Scene, Subgoal
 from hvla.sim.scene import SceneConfig
 from hvla.skills.data import schema
 from hvla.skills.data.lerobot import CHUNK_KEY, EXECUTED_KEY, IMAGE_PREFIX, EpisodeRecord, staging
-from hvla.skills.scripted.experts import PhaseExpert
+from hvla.skills.scripted.experts import KITCHEN_GRASP, GraspConfig, PhaseExpert
 from hvla.skills.scripted.policy import expert_for
 
 # The learned policy's training distribution: mango never appears (it is the held-out object).
@@ -74,8 +74,11 @@ class LabellingPolicy(Protocol):
 class NoisyExpert:
     """The scripted expert, executed with injected perturbations; `label` is its clean chunk."""
 
-    def __init__(self, noise: NoiseConfig | None, seed: int) -> None:
+    def __init__(self, noise: NoiseConfig | None, seed: int, grasp: GraspConfig = KITCHEN_GRASP,
+                 speed_scale: float = 1.0) -> None:
         self.noise = noise
+        self.grasp = grasp  # the world's gripper geometry (`ScriptedSkillsConfig`, filled in by the builder)
+        self.speed_scale = speed_scale
         self.rng = np.random.default_rng([seed, 7])
         self.expert: PhaseExpert | None = None
         self.label: ActionChunk | None = None
@@ -89,7 +92,7 @@ class NoisyExpert:
         self._enabled = False
 
     def reset(self, scene: Scene, subgoal: Subgoal) -> None:
-        self.expert = expert_for(subgoal)
+        self.expert = expert_for(subgoal, self.grasp, scene, self.speed_scale)
         self._enabled = self.noise is not None and self.rng.random() >= self.noise.clean_fraction
         self._noise_left_s, self._since_noise_s = 0.0, np.inf
 

@@ -118,6 +118,18 @@ def test_check_success_is_false_at_the_start(server, first):
     assert server.check_success() is False
 
 
+def test_a_sampled_scene_is_libero_own_draw_repeatable_by_seed_and_none_of_the_official_states(server, first):
+    drawn = [server.reset("libero_object", 0, sample_seed=seed, cameras=())[1].object_pos_m for seed in (11, 12, 11)]
+    a, b, again = drawn
+    np.testing.assert_allclose(a, again, atol=1e-9)  # one seed, one scene
+    assert np.abs(a - b).max() > 1e-3  # another seed, another scene
+    assert server.last_reset.official_distance_m > 1e-3  # not one of the 50 evaluation states
+    np.testing.assert_allclose(server.reset("libero_object", 0, state=server.last_reset.state, cameras=())[1]
+                               .object_pos_m, again, atol=1e-9)  # the state replays the scene
+    server.reset("libero_object", 0, init_index=2, cameras=())
+    assert server.last_reset.official_distance_m is None
+
+
 def test_an_error_inside_the_server_is_typed_and_the_server_lives_on(server, first):
     with pytest.raises(LiberoError, match="task 99 out of range") as err:
         server.reset("libero_object", 99)
