@@ -76,10 +76,10 @@ class LiberoConfig:
     suite: str = "libero_object"
     task: int = 0
     init_index: int | None = None  # the official init state; None: the scene seed picks it (seed % 50)
-    sample_seed: int | None = None  # instead: a scene LIBERO's sampler draws with this seed (training data)
     server: LiberoServerConfig = field(default_factory=LiberoServerConfig)
     settle_steps: int = 10  # steps holding still after the reset while objects settle (LIBERO's evaluations wait
     # 10 such steps too, outside the step cap: init states place objects a little into their supports)
+    sample_seed: int | None = None  # instead: a scene LIBERO's sampler draws with this seed (training data)
 
 
 _SERVERS: dict[LiberoServerConfig, LiberoServer] = {}
