@@ -19,6 +19,7 @@ human demonstrations per task; hvla's rows use its own planner and skills, and n
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
 import sys
@@ -35,6 +36,7 @@ from hvla.orchestration import ExecutorConfig, StackConfig, build_executor, buil
 from hvla.orchestration.video import VideoRecorder
 from hvla.sim.libero import LiberoConfig
 from hvla.sim.libero.world import SUITE_MAX_STEPS as MAX_STEPS
+from hvla.skills.policy import LearnedSkillsConfig
 from hvla.skills.scripted import ScriptedSkillsConfig
 
 SUITES = ("libero_spatial", "libero_object", "libero_goal", "libero_10")
@@ -61,21 +63,41 @@ class EpisodeRow:
     failure: str | None
 
 
+def skills_config(args: argparse.Namespace) -> dict:
+    """The skills layer's config: the scripted experts at `--expert-speed`, or the learned policy of `--checkpoint`
+    with those experts for the skills it was not trained on (LIBERO's drawers and knobs: the hybrid)."""
+    scripted = ScriptedSkillsConfig(speed_scale=args.expert_speed)
+    if args.skills == "scripted":
+        return {"skills": scripted}
+    if args.skills == "learned":
+        return {"skills": LearnedSkillsConfig(checkpoint=str(args.checkpoint) if args.checkpoint else None,
+                                              anomaly=None, fallback=scripted)}
+    return {}
+
+
 def stack_for(args: argparse.Namespace, suite: str, task: int, init: int) -> StackConfig:
     steps = MAX_STEPS.get(suite, 400)
-    scripted = {"skills": ScriptedSkillsConfig(speed_scale=args.expert_speed)} if args.skills == "scripted" else {}
     return StackConfig(
         world="libero", perception=args.perception, planner=args.planner, skills=args.skills,
         image_size=args.image_size,
         executor=ExecutorConfig(episode_timeout_s=steps * 0.05, log_cameras=("scene",) if args.video else ()),
-        configs={"world": LiberoConfig(suite, task, init), **scripted},
+        configs={"world": LiberoConfig(suite, task, init), **skills_config(args)},
     )
+
+
+def skills_label(args: argparse.Namespace) -> str:
+    """The skills part of a cache key: a learned policy by its checkpoint's content, so a new one is a new row."""
+    if args.skills == "scripted":
+        return f"scripted@{args.expert_speed:g}"
+    if args.skills == "learned" and args.checkpoint:
+        digest = hashlib.sha256(Path(args.checkpoint).read_bytes()).hexdigest()[:10]
+        return f"learned@{digest}+scripted@{args.expert_speed:g}"
+    return args.skills
 
 
 def episode_key(args: argparse.Namespace, suite: str, task: int, init: int) -> str:
     """The cache key: the stack, the task and the init state."""
-    skills = f"scripted@{args.expert_speed:g}" if args.skills == "scripted" else args.skills
-    return f"{args.perception}/{args.planner}/{skills}/{suite}/{task}/{init}"
+    return f"{args.perception}/{args.planner}/{skills_label(args)}/{suite}/{task}/{init}"
 
 
 def run_episode(args: argparse.Namespace, suite: str, task: int, init: int, video: Path | None) -> EpisodeRow:
@@ -112,12 +134,20 @@ def run_episode(args: argparse.Namespace, suite: str, task: int, init: int, vide
                       round(time.time() - wall0, 2), plan, failure)
 
 
+def stack_name(args: argparse.Namespace) -> str:
+    tokens = "oracle tokens" if args.perception == "oracle" else f"{args.perception} tokens"
+    if args.skills == "learned":
+        return (f"hybrid: {args.planner} planner + {tokens} + learned skills ({args.checkpoint or 'committed'}), "
+                "scripted parts; trained on hvla's LIBERO demos")
+    return f"modular: {args.planner} planner + {tokens} + {args.skills} skills; no LIBERO demos"
+
+
 def machine() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return f"{platform.machine()}, {os.cpu_count()} cores, load average {load:.1f}"
 
 
-def report(rows: list[dict], suites: list[str], episodes: int) -> None:
+def report(rows: list[dict], suites: list[str], episodes: int, args: argparse.Namespace) -> None:
     print(f"\nmachine: {machine()}; {episodes} official init states per task; success = LIBERO check_success()\n")
     print("| suite | task | instruction | success | mean steps | mean wall [s] | failures |")
     print("|---|---|---|---|---|---|---|")
@@ -147,7 +177,7 @@ def report(rows: list[dict], suites: list[str], episodes: int) -> None:
         else:
             cells.append("-")
     avg = f"{sum(values) / len(values):.1f}" if len(values) == len(SUITES) else "-"
-    print(f"| hvla (planner + oracle tokens + scripted skills; no LIBERO demos) | {' | '.join(cells)} | {avg} |")
+    print(f"| hvla ({stack_name(args)}) | {' | '.join(cells)} | {avg} |")
     for name, nums in PUBLISHED.items():
         print(f"| {name} (trained on LIBERO's demos) | " + " | ".join(f"{n:.1f}" for n in nums) +
               f" | {sum(nums) / len(nums):.1f} |")
@@ -161,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--perception", default="oracle")
     parser.add_argument("--planner", default="offline")
     parser.add_argument("--skills", default="scripted")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="--skills learned: the policy checkpoint (e.g. one `hvla train policy` made on "
+                             "`hvla data record-libero` data)")
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--expert-speed", type=float, default=1.6,
                         help="scripted skills: every phase's speed times this (LIBERO's step caps are tight; "
@@ -189,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{suite}[{task}] init {init}: {'ok' if row.success else 'FAILED'} in {row.steps} steps, "
                           f"{row.wall_s:.1f} s  {row.plan}  {row.failure or ''}", flush=True)
                 rows.append(cache.rows[key])
-    report(rows, suites, args.episodes_per_task)
+    report(rows, suites, args.episodes_per_task, args)
     return 0
 
 

@@ -102,9 +102,21 @@ def build_skills(stack: StackConfig, world: World) -> Any:
     config = stack.config("skills")
     from_world = {"fingertip_above_tcp_m": world.fingertip_above_tcp_m, "rim_depth_m": world.rim_grasp_depth_m}
     if config is not None:
-        open_fields = {k: v for k, v in from_world.items() if hasattr(config, k) and getattr(config, k) is None}
-        config = replace(config, **open_fields) if open_fields else config
-    return SKILL_POLICIES.build(stack.skills, config)
+        config = _with_geometry(config, from_world)
+    policy = SKILL_POLICIES.build(stack.skills, config)
+    trained = getattr(policy, "trained_world", None)
+    if trained is not None and trained != stack.world:
+        raise ConfigError(f"the skill policy's checkpoint was trained in world '{trained}', this stack runs world "
+                          f"'{stack.world}': give a checkpoint trained there (`hvla train policy` on its datasets)")
+    return policy
+
+
+def _with_geometry(config: Any, from_world: dict[str, float]) -> Any:
+    """`config` with the gripper fields it leaves open (None) set from the world, its scripted fallback's too."""
+    open_fields = {k: v for k, v in from_world.items() if hasattr(config, k) and getattr(config, k) is None}
+    if getattr(config, "fallback", None) is not None:
+        open_fields["fallback"] = _with_geometry(config.fallback, from_world)
+    return replace(config, **open_fields) if open_fields else config
 
 
 def build_planner(stack: StackConfig, world: World) -> Any:

@@ -49,9 +49,13 @@ def train(
                                                         "token missing from each frame at 10-45 %).")] = 0.0,
     init: Annotated[Path | None, typer.Option(help="Start from this checkpoint (fine-tune).")] = None,
     threads: int = 2,
-    register: Annotated[bool, typer.Option(help="Copy to artifacts/skills/policy.pt and list it in MANIFEST.")] = False,
+    skills: Annotated[str, typer.Option(help="Comma-separated skills to train on (default: every skill in DATA; "
+                                             "LIBERO: pick,place,pick_place,push, its parts stay scripted).")] = "",
+    register: Annotated[bool, typer.Option(help="Copy to artifacts/<artifact> and list it in MANIFEST.")] = False,
+    artifact: Annotated[str, typer.Option(help="Where --register puts it under artifacts/ (the kitchen's policy: "
+                                               "skills/policy.pt; LIBERO's: skills/libero_policy.pt).")] = "",
 ) -> None:
-    """Behaviour cloning on DATA (LeRobot v3 datasets recorded by `hvla data record`).
+    """Behaviour cloning on DATA (LeRobot v3 datasets recorded by `hvla data record` or `record-libero`).
 
     Data-parallel over several processes when started by torchrun (`torchrun --nproc-per-node 2 -m
     hvla.orchestration.cli train policy ...`): gloo on the CPU, rank 0 writes the run folder."""
@@ -66,7 +70,8 @@ def train(
                       curriculum_epochs=curriculum_epochs, max_episodes_per_skill=episodes_per_skill or None,
                       threads=threads, perceived_boost=perceived_boost, splice_phases=splice_phases,
                       splice_gripper=splice_gripper, augment=AugmentConfig(occluded_p=occlusion_share),
-                      quality=QualityFilter(min_quality=min_quality, success_only=success_only))
+                      quality=QualityFilter(min_quality=min_quality, success_only=success_only),
+                      skills=tuple(k for k in skills.split(",") if k) or None)
     try:
         result = train_policy(list(data), out, cfg, init=init, console=console, command=command_line())
     except HvlaError as exc:
@@ -77,7 +82,7 @@ def train(
                   f"({result.wall_s / 60:.1f} min): {result.checkpoint}")
     console.print(result.metrics)
     if register:
-        _register(result.checkpoint, command_line(), result.metrics)
+        _register(result.checkpoint, command_line(), result.metrics, artifact or None)
 
 
 @app.command("dagger")

@@ -15,6 +15,7 @@ from typing import Any
 
 from hvla.core.messages import Observation, Scene
 from hvla.skills.base import SKILL_POLICIES
+from hvla.skills.scripted.policy import ScriptedSkillsConfig
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class LearnedSkillsConfig:
     anomaly: str | None = "committed"  # anomaly detector: "committed" (if one is), a file, or None (unwatched)
     runtime: str = "onnx"  # where the network runs: "onnx" (ONNX Runtime) or "torch"
     precision: str = "fp32"  # "int8": the export's dynamically quantised twin (runtime "onnx"; runtime.py)
+    # Skills the checkpoint was not trained on run on these scripted experts (None: they are an error). The builder
+    # fills in the world's gripper geometry as for `--skills scripted`.
+    fallback: ScriptedSkillsConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ def learned_skills(config: LearnedSkillsConfig, policy: Any = None):
         detector = committed_detector() if policy is None and config.checkpoint is None else None
     else:
         detector = _loaded(load_detector, config.anomaly) if config.anomaly else None
-    return LearnedSkills(
+    learned = LearnedSkills(
         policy or _loaded(load_policy, config.checkpoint),
         EnsembleConfig(horizon=config.ensemble_horizon) if config.ensemble_horizon else None,
         HOLD_FRAMES if config.hold_frames is None else config.hold_frames,
@@ -64,6 +68,11 @@ def learned_skills(config: LearnedSkillsConfig, policy: Any = None):
         config.runtime,
         config.precision,
     )
+    if config.fallback is None:
+        return learned
+    from hvla.skills.policy.fallback import WithFallback
+
+    return WithFallback(learned, SKILL_POLICIES.build("scripted", config.fallback))
 
 
 @SKILL_POLICIES.register("dagger", config=DaggerSkillsConfig)

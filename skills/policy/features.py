@@ -32,6 +32,7 @@ SKILL_TEXT = {
     "pick_place": "pick up the object and put it on the target",
     "place": "put the held object on the target",
     "wipe": "wipe the region with the tool",
+    "push": "push the object to the target",
 }
 # Words that stand in for an object's own name during training (text augmentation), so the policy
 # leans on the role-marked token, not on the exact word. "mango" is deliberately not among them.

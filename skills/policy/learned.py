@@ -46,7 +46,8 @@ def _committed_policy() -> LoadedPolicy:
 
 
 class LearnedSkills:
-    """Trained skills: pick, place, pick_place, wipe (see `features.SKILL_TEXT`)."""
+    """Trained skills: those of its checkpoint (`skills`; the kitchen's: pick, place, pick_place, wipe), for the
+    world it was trained in (`trained_world`; the builder refuses to run it in another)."""
 
     def __init__(self, policy: LoadedPolicy | None = None, ensemble: EnsembleConfig | None = None,
                  hold_frames: int = HOLD_FRAMES, detector: AnomalyDetector | None = None,
@@ -63,6 +64,10 @@ class LearnedSkills:
         self._last_raw: ft.RawBatch | None = None
         self.hold_frames = hold_frames
         self.policy = policy or _committed_policy()
+        meta = self.policy.meta
+        # What the checkpoint was trained for; checkpoints from before these were recorded: the kitchen's four.
+        self.skills = frozenset(meta.get("skills") or ("pick", "pick_place", "place", "wipe"))
+        self.trained_world = str(meta.get("world", "kitchen"))
         if detector is not None:
             detector.check_policy(self.policy)
         self.detector = detector
@@ -75,8 +80,10 @@ class LearnedSkills:
         self._history: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=max(ft.HISTORY) + 1)
 
     def reset(self, scene: Scene, subgoal: Subgoal) -> None:
-        if subgoal.skill not in ft.SKILL_TEXT:
-            raise MessageError(f"the learned policy knows skills {sorted(ft.SKILL_TEXT)}, not '{subgoal.skill}'")
+        if subgoal.skill not in self.skills:
+            raise MessageError(f"the learned policy was trained on skills {sorted(self.skills)}, not "
+                               f"'{subgoal.skill}'; run it with a fallback (LearnedSkillsConfig.fallback) or train "
+                               "it on that skill's demonstrations")
         self.subgoal = subgoal
         self.anomaly = None
         self.slots = schema.SlotMap()

@@ -9,6 +9,7 @@ distractor tokens and proprioception noise.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,13 @@ class TrainingSet:
     ep_skill_name: list[str]
     ep_uid: list[str]
     stand_in_ids: Tensor  # text ids of the stand-in words
+    world: str = "kitchen"  # where every episode was recorded (`hvla.world` in info.json; kitchen if unnamed)
+
+    @property
+    def skills(self) -> list[str]:
+        """The skills whose episodes train (weight > 0), sorted."""
+        w = self.ep_weight.numpy()
+        return sorted({s for s, wi in zip(self.ep_skill_name, w) if wi > 0})
 
     @property
     def num_frames(self) -> int:
@@ -110,8 +118,13 @@ def splice_phase_switches(action: np.ndarray, phase: np.ndarray, starts: np.ndar
 def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter | None = None,
                       max_episodes_per_skill: int | None = None, dagger_boost: float = 1.0,
                       perceived_boost: float = 1.0, splice_phases: bool = True,
-                      splice_gripper: bool = False) -> TrainingSet:
-    """Concatenate datasets; demonstrations over `max_episodes_per_skill` (per dataset, by uid order) are dropped.
+                      splice_gripper: bool = False, skills: Sequence[str] | None = None) -> TrainingSet:
+    """Concatenate datasets; demonstrations over `max_episodes_per_skill` (per dataset, by uid order) are dropped,
+    and with `skills` the episodes of every other skill (a LIBERO drawer's pull needs a hand orientation this
+    policy does not output: those stay scripted).
+
+    Raises:
+        DatasetError: the datasets come from different worlds (one policy per world), or none is left.
 
     With `splice_phases` the chunk labels run on across the expert's phase switches
     (`splice_phase_switches`); without, each frame keeps the expert's one-phase chunk.
@@ -124,9 +137,13 @@ def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter
     parts: dict[str, list] = {k: [] for k in ("tokens", "state", "action", "frame", "start", "episode", "recovery")}
     ep: dict[str, list] = {k: [] for k in ("roles", "skill", "args", "arg_roles", "weight", "clutter", "name", "uid")}
     offset = 0
+    worlds = {}
     for path in paths:
         ds = load_dataset(path, COLUMNS)
+        worlds[str(path)] = dataset_world(ds.info)
         weights = quality.weights(ds)
+        if skills is not None:
+            weights *= np.array([e.get("hvla/skill") in skills for e in ds.episodes], dtype=float)
         dagger = np.array([str(e.get("hvla/source", "")).startswith("dagger") for e in ds.episodes])
         weights *= np.where(dagger, dagger_boost, 1.0)
         weights *= np.array([perceived_boost if e.get("hvla/tokens") == "perceived" else 1.0 for e in ds.episodes])
@@ -169,6 +186,12 @@ def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter
         offset += len(ep_of_frame)
     if not ep["uid"]:
         raise DatasetError(f"no episodes in {[str(p) for p in paths]}")
+    if len(set(worlds.values())) > 1:
+        raise DatasetError(f"datasets from different worlds {worlds}: a policy is trained for one world; give "
+                           "the datasets of one")
+    if not any(w > 0 for w in ep["weight"]):
+        raise DatasetError(f"no episode of {[str(p) for p in paths]} is left to train on (skills {skills}, "
+                           f"recorded: {sorted(set(ep['name']))})")
     cat = np.concatenate
     return TrainingSet(
         tokens=torch.from_numpy(cat(parts["tokens"])).float(),
@@ -188,7 +211,13 @@ def load_training_set(paths: list[Path], text: TextTable, quality: QualityFilter
         ep_skill_name=ep["name"],
         ep_uid=ep["uid"],
         stand_in_ids=torch.tensor(text.ids(ft.STAND_IN_WORDS)).long(),
+        world=next(iter(worlds.values())),
     )
+
+
+def dataset_world(info: dict) -> str:
+    """The world a dataset was recorded in (`hvla.world` of its info.json; datasets before worlds: the kitchen)."""
+    return str(info.get("hvla", {}).get("world", "kitchen"))
 
 
 def gripper_switch(action: np.ndarray, state: np.ndarray) -> np.ndarray:

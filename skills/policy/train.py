@@ -65,6 +65,7 @@ class TrainConfig:
     # fingers shut a step (~1 cm) early: the sponge was gripped by its top edge (learned wipe 75 % vs 95 %).
     splice_gripper: bool = False
     yaw_weight: float = 1.0  # L1 on yaw [rad] next to L1 on offsets [10 cm]: a box grasp needs degrees
+    skills: tuple[str, ...] | None = None  # train only these skills' episodes (None: every recorded skill)
     quality: QualityFilter = field(default_factory=QualityFilter)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     model: PolicyConfig = field(default_factory=PolicyConfig)
@@ -200,7 +201,7 @@ def train_policy(
     start: LoadedPolicy | None = load_policy(init) if init else None
     text = start.text if start else TextTable.build(default_vocabulary())
     ts = load_training_set(list(data), text, cfg.quality, cfg.max_episodes_per_skill, cfg.dagger_boost,
-                           cfg.perceived_boost, cfg.splice_phases, cfg.splice_gripper)
+                           cfg.perceived_boost, cfg.splice_phases, cfg.splice_gripper, cfg.skills)
     model = start.model if start else ObjectCentricPolicy(cfg.model, text.tensor())
     if len(text.texts) != model.text_table.shape[0]:
         model.text_table = text.tensor()
@@ -217,6 +218,7 @@ def train_policy(
     return fit(model, ts, cfg, Path(out) / "policy.pt", batch_loss,
                lambda rows: evaluate(model, ts, rows, yaw_weight=cfg.yaw_weight), save,
                {"dataset_hash": dataset_hash(list(data)), "datasets": [str(p) for p in data],
+                "world": ts.world, "skills": ts.skills,
                 "train_config": _jsonable(asdict(cfg)), "command": command}, console, progress)
 
 

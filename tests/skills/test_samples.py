@@ -51,3 +51,40 @@ def test_episodes_labelled_ahead_are_left_as_they_are():
                                     ahead=np.array([False, True])).reshape(-1, K, 8)
     np.testing.assert_array_equal(spliced[0, :, 7], [0, 0] + [2] * (K - 2))
     np.testing.assert_array_equal(spliced[4:], chunks.reshape(-1, K, 8)[4:])
+
+
+def _written(root, episode_factory, world: str | None, skills=("pick", "open")):
+    from hvla.skills.data.lerobot import DatasetWriter
+
+    writer = DatasetWriter(root, extra_info={"world": world} if world else None)
+    for i, skill in enumerate(skills):
+        writer.stage(episode_factory(f"{root.name}-{i}", 8, i, skill=skill))
+    writer.finalise()
+    return root
+
+
+def test_a_skill_filter_keeps_only_those_skills_and_the_world_comes_from_the_dataset(tmp_path, episode_factory):
+    from hvla.skills.policy.samples import load_training_set
+    from hvla.skills.policy.text import TextTable
+
+    root = _written(tmp_path / "libero", episode_factory, "libero")
+    ts = load_training_set([root], TextTable.build(["pick up the object"]), skills=("pick",))
+    assert ts.world == "libero" and ts.skills == ["pick"]
+    assert ts.ep_skill_name == ["pick", "open"] and ts.ep_weight[1] == 0  # the drawer's pull is not trained on
+    kitchen = load_training_set([_written(tmp_path / "old", episode_factory, None)], TextTable.build([]))
+    assert kitchen.world == "kitchen" and kitchen.skills == ["open", "pick"]
+
+
+def test_datasets_of_two_worlds_or_no_skill_left_are_refused_by_name(tmp_path, episode_factory):
+    import pytest
+
+    from hvla.core.errors import DatasetError
+    from hvla.skills.policy.samples import load_training_set
+    from hvla.skills.policy.text import TextTable
+
+    libero = _written(tmp_path / "libero", episode_factory, "libero")
+    kitchen = _written(tmp_path / "kitchen", episode_factory, None)
+    with pytest.raises(DatasetError, match="different worlds"):
+        load_training_set([libero, kitchen], TextTable.build([]))
+    with pytest.raises(DatasetError, match=r"no episode .* left to train on"):
+        load_training_set([libero], TextTable.build([]), skills=("wipe",))
