@@ -35,10 +35,11 @@ from hvla.core.errors import HvlaError
 from hvla.orchestration import ExecutorConfig, StackConfig, build_executor, build_world
 from hvla.orchestration.video import VideoRecorder
 from hvla.sim.libero import LiberoConfig
-from hvla.sim.libero.world import SUITE_MAX_STEPS as MAX_STEPS
+from hvla.sim.libero.world import LiberoServerConfig, shared_server, suite_max_steps
 from hvla.skills.policy import LearnedSkillsConfig
 from hvla.skills.scripted import ScriptedSkillsConfig
 
+SAMPLED_SEED = 10_000  # held-out sampled scenes, for suites without official init states
 SUITES = ("libero_spatial", "libero_object", "libero_goal", "libero_10")
 # Published success [%] (Spatial, Object, Goal, LIBERO-10); all trained on LIBERO's human demonstrations.
 PUBLISHED = {
@@ -75,13 +76,16 @@ def skills_config(args: argparse.Namespace) -> dict:
     return {}
 
 
-def stack_for(args: argparse.Namespace, suite: str, task: int, init: int) -> StackConfig:
-    steps = MAX_STEPS.get(suite, 400)
+def stack_for(args: argparse.Namespace, suite: str, task: int, init: int, sampled: bool = False) -> StackConfig:
+    """The stack of one episode; `sampled`: the suite ships no init states (LIBERO-PRO's environment variants), so
+    the scene is LIBERO's sampler's draw with held-out seed SAMPLED_SEED + init (training scenes use seeds < 10 000)."""
+    steps = suite_max_steps(suite)
+    world = LiberoConfig(suite, task, sample_seed=SAMPLED_SEED + init) if sampled else LiberoConfig(suite, task, init)
     return StackConfig(
         world="libero", perception=args.perception, planner=args.planner, skills=args.skills,
         image_size=args.image_size,
         executor=ExecutorConfig(episode_timeout_s=steps * 0.05, log_cameras=("scene",) if args.video else ()),
-        configs={"world": LiberoConfig(suite, task, init), **skills_config(args)},
+        configs={"world": world, **skills_config(args)},
     )
 
 
@@ -100,9 +104,10 @@ def episode_key(args: argparse.Namespace, suite: str, task: int, init: int) -> s
     return f"{args.perception}/{args.planner}/{skills_label(args)}/{suite}/{task}/{init}"
 
 
-def run_episode(args: argparse.Namespace, suite: str, task: int, init: int, video: Path | None) -> EpisodeRow:
+def run_episode(args: argparse.Namespace, suite: str, task: int, init: int, video: Path | None,
+                sampled: bool = False) -> EpisodeRow:
     wall0 = time.time()
-    stack = stack_for(args, suite, task, init)
+    stack = stack_for(args, suite, task, init, sampled)
     key = episode_key(args, suite, task, init)
     world = build_world(init, stack)
     steps = {"n": 0}
@@ -202,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", type=Path, default=None, help="write an mp4 per episode of the first init state")
     args = parser.parse_args(argv)
     suites = list(SUITES) if args.suite == "all" else [args.suite]
-    if args.suite != "all" and args.suite not in MAX_STEPS:
-        print(f"error: unknown suite {args.suite!r}; known: {sorted(MAX_STEPS)} or 'all'", file=sys.stderr)
+    known = shared_server(LiberoServerConfig()).hello.suites  # suite -> number of tasks, LIBERO-PRO's too
+    if args.suite != "all" and args.suite not in known:
+        print(f"error: unknown suite {args.suite!r}: one of {SUITES}, libero_90, a LIBERO-PRO variant "
+              "(libero_object_swap, ..._lan, ..._object, ..._env) or 'all'", file=sys.stderr)
         return 2
     if not 1 <= args.episodes_per_task <= 50:
         print("error: --episodes-per-task must be 1..50 (LIBERO ships 50 init states per task)", file=sys.stderr)
@@ -212,12 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [int(t) for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     rows = []
     for suite in suites:
-        for task in (chosen if chosen is not None else range(10 if suite != "libero_90" else 90)):
+        for task in (chosen if chosen is not None else range(known[suite])):
             for init in range(args.episodes_per_task):
                 key = episode_key(args, suite, task, init)
                 if key not in cache.rows:
                     video = args.video / f"{suite}_{task}_{init}.mp4" if args.video and init == 0 else None
-                    row = run_episode(args, suite, task, init, video)
+                    sampled = shared_server(LiberoServerConfig()).tasks(suite)[task].n_init_states == 0
+                    row = run_episode(args, suite, task, init, video, sampled)
                     cache.add(row.key, asdict(row))
                     print(f"{suite}[{task}] init {init}: {'ok' if row.success else 'FAILED'} in {row.steps} steps, "
                           f"{row.wall_s:.1f} s  {row.plan}  {row.failure or ''}", flush=True)

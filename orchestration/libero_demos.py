@@ -14,6 +14,7 @@ keeps the sentence). `hvla/libero_success` is LIBERO's `check_success()` at the 
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -195,5 +196,9 @@ def _recorded(uid: str, done: set[str]) -> bool:
 
 
 def summarise(results: Sequence[DemoResult]) -> str:
+    """One line: how many tasks, how many met LIBERO's goal, and the commonest reasons of the others."""
     ok = sum(r.success for r in results)
-    return f"{len(results)} tasks recorded, {ok} met LIBERO's goal, {sum(r.frames for r in results)} frames"
+    reasons = Counter((r.reason or "BDDL goal not met")[:90] for r in results if not r.success)
+    why = "; ".join(f"{n}x {reason}" for reason, n in reasons.most_common(3))
+    return (f"{len(results)} tasks recorded, {ok} met LIBERO's goal, {sum(r.frames for r in results)} frames"
+            + (f" (failures: {why})" if why else ""))

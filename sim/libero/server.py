@@ -125,7 +125,12 @@ class Session:
         s = self._suite(suite)
         if not 0 <= task < s.n_tasks:
             raise IndexError(f"task {task} out of range: {suite} has {s.n_tasks} tasks")
-        inits = s.get_task_init_states(task)
+        try:
+            inits = s.get_task_init_states(task)
+        except FileNotFoundError:  # a LIBERO-PRO variant without init states: only sampled scenes
+            if state is None and sample_seed is None:
+                raise
+            inits = []
         if state is None and sample_seed is None:
             if init_index is None or not 0 <= init_index < len(inits):
                 raise IndexError(f"init_index {init_index} out of range: {suite} task {task} has {len(inits)}")

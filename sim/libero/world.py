@@ -50,6 +50,13 @@ HAND_TO_TCP_M = 0.1034  # the Franka hand's tool centre point (example-robot-dat
 CAMERAS = {"scene": "agentview", "wrist": "robot0_eye_in_hand"}  # hvla's camera names -> LIBERO's
 # LIBERO's evaluation caps an episode at this many 50 ms steps per suite (its `max_steps`); other suites 400.
 SUITE_MAX_STEPS = {"libero_spatial": 220, "libero_object": 280, "libero_goal": 300, "libero_10": 520, "libero_90": 400}
+
+
+def suite_max_steps(suite: str) -> int:
+    """The step cap of `suite`; a LIBERO-PRO variant ("libero_object_swap", "libero_10_lan") takes its base suite's."""
+    base = max((name for name in SUITE_MAX_STEPS if suite == name or suite.startswith(name + "_")), key=len,
+               default=None)
+    return SUITE_MAX_STEPS[base] if base else 400
 LIFTED_M = 0.03  # a picked object must be this far above where it started
 # Finger openings [m]: below EMPTY_HAND_M they closed on nothing; above LET_GO_M they have let go of a held thing
 EMPTY_HAND_M, LET_GO_M = 0.004, 0.05

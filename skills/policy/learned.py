@@ -32,7 +32,9 @@ from hvla.skills.policy.runtime import PRECISIONS, RUNTIMES, OnnxPolicy
 from hvla.skills.policy.samples import subgoal_conditioning
 from hvla.skills.scripted.motion import down_quat_wxyz
 
-MIN_Z_M = 0.01  # never command the fingertips into the table
+MIN_Z_M = 0.01  # never command the fingertips into the table (the kitchen's, at z = 0) ...
+FLOOR_MARGIN_M = 0.005  # ... nor lower than this under the lowest waypoint the checkpoint was trained on (LIBERO's
+# tables lie 1.2 cm below the base, where its flat boxes are grasped: the kitchen floor would keep the hand above)
 # A token missing this many frames in a row is still shown as present at its last-seen place. Training
 # drops single tokens from single frames only (p = 0.08); at the occlusion benchmark's 30 % per frame the
 # net saw slots flagged absent in most frames of its history and stalled (pick_place 60 %). Perception
@@ -68,6 +70,8 @@ class LearnedSkills:
         # What the checkpoint was trained for; checkpoints from before these were recorded: the kitchen's four.
         self.skills = frozenset(meta.get("skills") or ("pick", "pick_place", "place", "wipe"))
         self.trained_world = str(meta.get("world", "kitchen"))
+        lowest = meta.get("label_z_min_m")
+        self.min_z_m = MIN_Z_M if lowest is None else min(MIN_Z_M, float(lowest) - FLOOR_MARGIN_M)
         if detector is not None:
             detector.check_policy(self.policy)
         self.detector = detector
@@ -145,7 +149,7 @@ class LearnedSkills:
         if self.detector is not None:
             self.anomaly = self.detector.score(self.subgoal.skill, embedding[0].numpy())
         pos, yaw, p_open, confidence = self.ensembler(pos[0].numpy(), yaw[0].numpy(), p_open[0].numpy())
-        pos[:, 2] = np.maximum(pos[:, 2], MIN_Z_M)
+        pos[:, 2] = np.maximum(pos[:, 2], self.min_z_m)
         quats = np.array([down_quat_wxyz(float(y)) for y in yaw])
         gripper = np.where(self.ensembler.gripper(p_open, 1.0 / schema.FPS), panda.GRIPPER_MAX_M, 0.0)
         return ActionChunk(np.hstack([pos, quats]), gripper, confidence, 1.0 / schema.FPS)

@@ -54,6 +54,12 @@ class TrainingSet:
     world: str = "kitchen"  # where every episode was recorded (`hvla.world` in info.json; kitchen if unnamed)
 
     @property
+    def label_z_min_m(self) -> float:
+        """The lowest waypoint height of the labels that train (where the expert's fingers went lowest)."""
+        rows = self.subset_episodes(self.ep_weight.numpy() > 0)
+        return round(float(self.action[rows].view(len(rows), -1, 8)[..., 2].min()), 4) if len(rows) else 0.0
+
+    @property
     def skills(self) -> list[str]:
         """The skills whose episodes train (weight > 0), sorted."""
         w = self.ep_weight.numpy()

@@ -218,7 +218,7 @@ def train_policy(
     return fit(model, ts, cfg, Path(out) / "policy.pt", batch_loss,
                lambda rows: evaluate(model, ts, rows, yaw_weight=cfg.yaw_weight), save,
                {"dataset_hash": dataset_hash(list(data)), "datasets": [str(p) for p in data],
-                "world": ts.world, "skills": ts.skills,
+                "world": ts.world, "skills": ts.skills, "label_z_min_m": ts.label_z_min_m,
                 "train_config": _jsonable(asdict(cfg)), "command": command}, console, progress)
 
 
