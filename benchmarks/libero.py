@@ -193,18 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", default="libero_object", help=f"one of {SUITES}, libero_90, or 'all'")
     parser.add_argument("--tasks", default="", help="comma-separated task indices (default: every task)")
     parser.add_argument("--episodes-per-task", type=int, default=20, help="official init states 0..N-1 (max 50)")
-    parser.add_argument("--perception", default="oracle")
-    parser.add_argument("--planner", default="offline")
-    parser.add_argument("--skills", default="scripted")
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="--skills learned: the policy checkpoint (e.g. one `hvla train policy` made on "
-                             "`hvla data record-libero` data)")
-    parser.add_argument("--image-size", type=int, default=128)
-    parser.add_argument("--expert-speed", type=float, default=1.6,
-                        help="scripted skills: every phase's speed times this (LIBERO's step caps are tight; "
-                             "1 = the kitchen's)")
+    add_stack_arguments(parser)
     parser.add_argument("--cache", type=Path, default=Path("data/bench/libero.jsonl"))
-    parser.add_argument("--video", type=Path, default=None, help="write an mp4 per episode of the first init state")
     args = parser.parse_args(argv)
     suites = list(SUITES) if args.suite == "all" else [args.suite]
     known = shared_server(LiberoServerConfig()).hello.suites  # suite -> number of tasks, LIBERO-PRO's too
@@ -217,21 +207,42 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cache = JsonlCache(args.cache)
     chosen = [int(t) for t in args.tasks.split(",") if t.strip()] if args.tasks else None
-    rows = []
-    for suite in suites:
-        for task in (chosen if chosen is not None else range(known[suite])):
-            for init in range(args.episodes_per_task):
-                key = episode_key(args, suite, task, init)
-                if key not in cache.rows:
-                    video = args.video / f"{suite}_{task}_{init}.mp4" if args.video and init == 0 else None
-                    sampled = shared_server(LiberoServerConfig()).tasks(suite)[task].n_init_states == 0
-                    row = run_episode(args, suite, task, init, video, sampled)
-                    cache.add(row.key, asdict(row))
-                    print(f"{suite}[{task}] init {init}: {'ok' if row.success else 'FAILED'} in {row.steps} steps, "
-                          f"{row.wall_s:.1f} s  {row.plan}  {row.failure or ''}", flush=True)
-                rows.append(cache.rows[key])
+    rows = [r for suite in suites for r in run_suite(args, suite, chosen, cache)]
     report(rows, suites, args.episodes_per_task, args)
     return 0
+
+
+def run_suite(args: argparse.Namespace, suite: str, tasks: list[int] | None, cache: JsonlCache) -> list[dict]:
+    """Every (task, init state) of `suite` for the stack of `args`, from `cache` where it was run before."""
+    server = shared_server(LiberoServerConfig())
+    infos = server.tasks(suite)
+    rows = []
+    for task in tasks if tasks is not None else range(len(infos)):
+        for init in range(args.episodes_per_task):
+            key = episode_key(args, suite, task, init)
+            if key not in cache.rows:
+                video = args.video / f"{suite}_{task}_{init}.mp4" if args.video and init == 0 else None
+                row = run_episode(args, suite, task, init, video, sampled=infos[task].n_init_states == 0)
+                cache.add(row.key, asdict(row))
+                print(f"{suite}[{task}] init {init}: {'ok' if row.success else 'FAILED'} in {row.steps} steps, "
+                      f"{row.wall_s:.1f} s  {row.plan}  {row.failure or ''}", flush=True)
+            rows.append(cache.rows[key])
+    return rows
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that choose the stack under test (shared with benchmarks/libero_pro.py)."""
+    parser.add_argument("--perception", default="oracle")
+    parser.add_argument("--planner", default="offline")
+    parser.add_argument("--skills", default="scripted")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="--skills learned: the policy checkpoint (e.g. one `hvla train policy` made on "
+                             "`hvla data record-libero` data)")
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--expert-speed", type=float, default=1.6,
+                        help="scripted skills: every phase's speed times this (LIBERO's step caps are tight; "
+                             "1 = the kitchen's)")
+    parser.add_argument("--video", type=Path, default=None, help="write an mp4 per episode of the first init state")
 
 
 if __name__ == "__main__":

@@ -125,6 +125,12 @@ def scene_heads(tokens: Sequence[ObjectToken]) -> dict[Words, NounSense]:
             for word in forms:
                 if len(words) > 1 or word != last:
                     add((word,), label)
+            # A label that opens with a colour or size ("red cream cheese", "bigger alphabet soup": LIBERO-PRO's
+            # replaced objects) is also named without it: "the cream cheese" is that thing.
+            bare = words
+            while len(bare) > 2 and (bare[0] in COLORS or bare[0] in COLOR_SYNONYMS or bare[0] in SIZE_WORDS):
+                bare = bare[1:]  # one word at a time: "cream" of "red cream cheese" is a colour word too
+                add(bare, label)
         name = t.name.lower()
         if name and name != label:
             heads[(name,)] = NounSense("name", names=frozenset({t.name}))

@@ -52,6 +52,13 @@ CAMERAS = {"scene": "agentview", "wrist": "robot0_eye_in_hand"}  # hvla's camera
 SUITE_MAX_STEPS = {"libero_spatial": 220, "libero_object": 280, "libero_goal": 300, "libero_10": 520, "libero_90": 400}
 
 
+def task_instruction(info: LiberoTaskInfo) -> str:
+    """The sentence a policy is given: LIBERO's benchmark instruction on its own suites (what LIBERO-trained policies
+    hear); on LIBERO-PRO's variants their BDDL's, which is the perturbation itself (a reworded instruction, a new
+    task): their benchmark entry still carries the original task's words."""
+    return info.language if info.suite in SUITE_MAX_STEPS else info.bddl_language
+
+
 def suite_max_steps(suite: str) -> int:
     """The step cap of `suite`; a LIBERO-PRO variant ("libero_object_swap", "libero_10_lan") takes its base suite's."""
     base = max((name for name in SUITE_MAX_STEPS if suite == name or suite.startswith(name + "_")), key=len,
@@ -132,7 +139,7 @@ class LiberoWorld:
         self.info, first = self.server.reset(config.suite, config.task, self.init_index, cameras=(),
                                              sample_seed=config.sample_seed, size=image_size)
         self.initial = self.server.last_reset
-        self.instruction = self.info.language
+        self.instruction = task_instruction(self.info)
         self.control_dt_s = 1.0 / self.info.control_freq_hz
         self.limits = JointLimits.panda()
         self.T_base_world = np.linalg.inv(self.info.T_world_base)

@@ -59,3 +59,19 @@ def test_between_keeps_its_and_inside_one_clause(tabletop):
     steps = [(sg.skill, dict(sg.args)) for sg in plan.subgoals()]
     assert steps == [("pick", {"object": "akita_black_bowl_2"}),
                      ("place", {"object": "akita_black_bowl_2", "target": "plate_1"})]
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("the cream cheese", "red_cream_cheese_1"),  # the colour a replaced object's class name opens with
+    ("the red cream cheese", "red_cream_cheese_1"),
+    ("the alphabet soup", "bigger_alphabet_soup_1"),  # ... or its size
+    ("the basket", "red_basket_1"),
+])
+def test_a_label_opening_with_a_colour_or_size_answers_to_the_rest(phrase, expected):
+    scene = make_scene(
+        token("red_cream_cheese_1", "red cream cheese", "object", "red", (0.40, -0.20, 0.01)),
+        token("bigger_alphabet_soup_1", "bigger alphabet soup", "object", "unknown", (0.50, 0.10, 0.04)),
+        token("red_basket_1", "red basket", "container", "red", (0.55, 0.25, 0.03), (0.2, 0.15, 0.07)),
+        token("milk_1", "milk", "object", "unknown", (0.45, 0.30, 0.05)),
+    )
+    assert Grounder().ground(phrase, scene).names == (expected,)
