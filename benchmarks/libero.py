@@ -25,7 +25,7 @@ import platform
 import sys
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from results_cache import JsonlCache
@@ -81,6 +81,7 @@ def stack_for(args: argparse.Namespace, suite: str, task: int, init: int, sample
     the scene is LIBERO's sampler's draw with held-out seed SAMPLED_SEED + init (training scenes use seeds < 10 000)."""
     steps = suite_max_steps(suite)
     world = LiberoConfig(suite, task, sample_seed=SAMPLED_SEED + init) if sampled else LiberoConfig(suite, task, init)
+    world = replace(world, arm_shift_std_rad=args.arm_shift)
     return StackConfig(
         world="libero", perception=args.perception, planner=args.planner, skills=args.skills,
         image_size=args.image_size,
@@ -101,7 +102,8 @@ def skills_label(args: argparse.Namespace) -> str:
 
 def episode_key(args: argparse.Namespace, suite: str, task: int, init: int) -> str:
     """The cache key: the stack, the task and the init state."""
-    return f"{args.perception}/{args.planner}/{skills_label(args)}/{suite}/{task}/{init}"
+    shift = f"/arm{args.arm_shift:g}" if args.arm_shift else ""
+    return f"{args.perception}/{args.planner}/{skills_label(args)}/{suite}{shift}/{task}/{init}"
 
 
 def run_episode(args: argparse.Namespace, suite: str, task: int, init: int, video: Path | None,
@@ -243,6 +245,9 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scripted skills: every phase's speed times this (LIBERO's step caps are tight; "
                              "1 = the kitchen's)")
     parser.add_argument("--video", type=Path, default=None, help="write an mp4 per episode of the first init state")
+    parser.add_argument("--arm-shift", type=float, default=0.0,
+                        help="start the arm this far [rad, std per joint] from the init state's joint angles "
+                             "(LIBERO-Plus's robot initial-state perturbation)")
 
 
 if __name__ == "__main__":

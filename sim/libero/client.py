@@ -338,15 +338,16 @@ class LiberoServer:
 
     def reset(self, suite: str, task: int, init_index: int | None = 0, *, state: ArrayLike | None = None,
               sample_seed: int | None = None, cameras: tuple[str, ...] = ("agentview", "robot0_eye_in_hand"),
-              size: int | tuple[int, int] = 128, depth: bool = False, timeout_s: float | None = None
-              ) -> tuple[LiberoTaskInfo, LiberoObservation]:
+              size: int | tuple[int, int] = 128, depth: bool = False, timeout_s: float | None = None,
+              arm_offset_rad: ArrayLike | None = None) -> tuple[LiberoTaskInfo, LiberoObservation]:
         """Reset `task` of `suite` to LIBERO's init state `init_index`, to `state` (a flattened MuJoCo state), or to
         a scene LIBERO's own sampler draws with `sample_seed` (training scenes: never one of the official ones;
         `last_reset.official_distance_m` says how far the nearest official one is).
 
         `cameras` are rendered at `size` (px, or (H, W)), with depth if `depth`, in this and every later
         observation until changed. The first reset of a task makes its env (3-18 s); later resets of the same
-        task take 0.02 s. Returns the task's description and the first observation.
+        task take 0.02 s. `arm_offset_rad` (7,) starts the arm that far from the state's joint angles (kept inside
+        the limits). Returns the task's description and the first observation.
         """
         args: dict[str, Any] = {"suite": suite, "task": int(task), "cameras": list(cameras),
                                 "size": _size(size), "depth": bool(depth)}
@@ -356,6 +357,8 @@ class LiberoServer:
             args["sample_seed"] = int(sample_seed)
         else:
             args["init_index"] = None if init_index is None else int(init_index)
+        if arm_offset_rad is not None:
+            args["arm_offset_rad"] = np.asarray(arm_offset_rad, dtype=np.float64).reshape(7).tolist()
         r = self._call("reset", timeout_s or self.config.reset_timeout_s, **args)
         self.last_reset = LiberoReset(np.asarray(r["state"]), r.get("official_distance_m"))
         return _task_info(r["task"]), _observation(r["obs"])

@@ -113,14 +113,16 @@ class Session:
 
     def reset(self, suite: str, task: int, init_index: int | None = 0, state: np.ndarray | None = None,
               cameras: list[str] = ("agentview", "robot0_eye_in_hand"), size: list[int] = (128, 128),
-              depth: bool = False, sample_seed: int | None = None) -> dict[str, Any]:
+              depth: bool = False, sample_seed: int | None = None,
+              arm_offset_rad: list[float] | None = None) -> dict[str, Any]:
         """Reset task `task` of `suite` to init state `init_index`, the flattened MuJoCo `state`, or a scene LIBERO's
         own sampler draws with `sample_seed` (its BDDL regions, as the official init states were drawn).
 
         The env is made only for another task (4-18 s), else reset in 0.02 s; cameras are rendered on request,
         so changing them does not rebuild it. Returns {"task": task info, "obs": first observation, "state": the
         flattened state reset to, "official_distance_m": for a sampled scene, how far its nearest official init
-        state is (the largest object displacement between the two)}.
+        state is (the largest object displacement between the two)}. `arm_offset_rad` (7,) shifts the arm's
+        start from the state's (LIBERO-Plus's robot initial-state perturbation), inside the joint limits.
         """
         s = self._suite(suite)
         if not 0 <= task < s.n_tasks:
@@ -148,6 +150,15 @@ class Session:
         robot = self._robot()
         robot.gripper.current_action[:] = 0.0  # a soft reset keeps it; a fresh env starts from 0
         self._env.set_init_state(np.asarray(state, dtype=np.float64))
+        if arm_offset_rad is not None:
+            sim = self._env.env.sim
+            idx = robot._ref_joint_pos_indexes
+            lo, hi = sim.model.jnt_range[robot._ref_joint_indexes].T
+            sim.data.qpos[idx] = np.clip(sim.data.qpos[idx] + np.asarray(arm_offset_rad, dtype=np.float64),
+                                         lo + 0.05, hi - 0.05)
+            sim.data.qvel[robot._ref_joint_vel_indexes] = 0.0
+            sim.forward()
+            state = self._env.get_sim_state()
         robot.controller.update(force=True)
         self._info = self._task_info(s, suite, task)
         return {"task": self._info, "obs": self._observation(), "state": np.asarray(state, dtype=np.float64),

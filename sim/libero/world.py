@@ -94,6 +94,9 @@ class LiberoConfig:
     settle_steps: int = 10  # steps holding still after the reset while objects settle (LIBERO's evaluations wait
     # 10 such steps too, outside the step cap: init states place objects a little into their supports)
     sample_seed: int | None = None  # instead: a scene LIBERO's sampler draws with this seed (training data)
+    # The arm starts this far [rad, std per joint] from the state's joint angles (LIBERO-Plus's robot initial-state
+    # perturbation), drawn from the init index or sample seed: the same episode, the same shift.
+    arm_shift_std_rad: float = 0.0
 
 
 _SERVERS: dict[LiberoServerConfig, LiberoServer] = {}
@@ -136,8 +139,12 @@ class LiberoWorld:
             self.init_index = config.init_index if config.init_index is not None else seed % n_init
         self.image_size = image_size
         self.info: LiberoTaskInfo
+        shift = None
+        if config.arm_shift_std_rad > 0:
+            which = config.sample_seed if config.sample_seed is not None else self.init_index
+            shift = np.random.default_rng([int(which or 0), 31]).normal(0.0, config.arm_shift_std_rad, 7)
         self.info, first = self.server.reset(config.suite, config.task, self.init_index, cameras=(),
-                                             sample_seed=config.sample_seed, size=image_size)
+                                             sample_seed=config.sample_seed, size=image_size, arm_offset_rad=shift)
         self.initial = self.server.last_reset
         self.instruction = task_instruction(self.info)
         self.control_dt_s = 1.0 / self.info.control_freq_hz

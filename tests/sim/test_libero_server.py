@@ -130,6 +130,14 @@ def test_a_sampled_scene_is_libero_own_draw_repeatable_by_seed_and_none_of_the_o
     assert server.last_reset.official_distance_m is None
 
 
+def test_an_arm_offset_starts_the_arm_that_far_from_the_init_state(server, first):
+    _, plain = server.reset("libero_object", 0, init_index=1, cameras=())
+    offset = np.array([0.1, -0.1, 0.05, 0.1, -0.05, 0.1, -0.2])
+    _, shifted = server.reset("libero_object", 0, init_index=1, cameras=(), arm_offset_rad=offset)
+    np.testing.assert_allclose(shifted.joint_pos_rad - plain.joint_pos_rad, offset, atol=1e-6)
+    np.testing.assert_allclose(shifted.object_pos_m, plain.object_pos_m, atol=1e-9)  # the scene as it was
+
+
 def test_an_error_inside_the_server_is_typed_and_the_server_lives_on(server, first):
     with pytest.raises(LiberoError, match="task 99 out of range") as err:
         server.reset("libero_object", 99)
