@@ -31,12 +31,14 @@ from pathlib import Path
 from results_cache import JsonlCache
 
 import hvla  # noqa: F401  (offline, headless defaults)
+from hvla.core.artifacts import resolve_artifact
 from hvla.core.errors import HvlaError
 from hvla.orchestration import ExecutorConfig, StackConfig, build_executor, build_world
 from hvla.orchestration.video import VideoRecorder
 from hvla.sim.libero import LiberoConfig
 from hvla.sim.libero.world import LiberoServerConfig, shared_server, suite_max_steps
 from hvla.skills.policy import LearnedSkillsConfig
+from hvla.skills.policy.checkpoint import COMMITTED
 from hvla.skills.scripted import ScriptedSkillsConfig
 
 SAMPLED_SEED = 10_000  # held-out sampled scenes, for suites without official init states
@@ -94,8 +96,9 @@ def skills_label(args: argparse.Namespace) -> str:
     """The skills part of a cache key: a learned policy by its checkpoint's content, so a new one is a new row."""
     if args.skills == "scripted":
         return f"scripted@{args.expert_speed:g}"
-    if args.skills == "learned" and args.checkpoint:
-        digest = hashlib.sha256(Path(args.checkpoint).read_bytes()).hexdigest()[:10]
+    if args.skills == "learned":
+        path = args.checkpoint or resolve_artifact(*COMMITTED["libero"])  # the committed LIBERO policy
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
         return f"learned@{digest}+scripted@{args.expert_speed:g}"
     return args.skills
 

@@ -103,6 +103,8 @@ def build_skills(stack: StackConfig, world: World) -> Any:
     from_world = {"fingertip_above_tcp_m": world.fingertip_above_tcp_m, "rim_depth_m": world.rim_grasp_depth_m}
     if config is not None:
         config = _with_geometry(config, from_world)
+        if getattr(config, "world", "") is None:  # a learned policy's committed checkpoint is its world's
+            config = replace(config, world=stack.world)
     policy = SKILL_POLICIES.build(stack.skills, config)
     trained = getattr(policy, "trained_world", None)
     if trained is not None and trained != stack.world:

@@ -27,6 +27,13 @@ FORMAT = "hvla-skill-policy/1"
 ARTIFACT = "skills/policy.pt"
 MAKE_COMMAND = ("hvla data record (x4 skills), then hvla train policy ... --register; "
                 "the exact commands are in the docstring of benchmarks/skills.py")
+# The committed policy of each world: (artefact, how to make it).
+COMMITTED = {
+    "kitchen": (ARTIFACT, MAKE_COMMAND),
+    "libero": ("skills/libero_policy.pt", "hvla data record-libero --cameras '' --out data/libero_demos, then hvla "
+                                          "train policy --data data/libero_demos --skills pick,place,pick_place,push "
+                                          "--register --artifact skills/libero_policy.pt (README: LIBERO, learned)"),
+}
 
 
 def feature_layout() -> dict[str, Any]:
@@ -66,13 +73,17 @@ def atomic_torch_save(payload: dict[str, Any], path: Path) -> None:
     atomic_write_bytes(Path(path), buf.getvalue())
 
 
-def load_policy(path: Path | None = None) -> LoadedPolicy:
-    """Load `path`, or the committed artefact (checksum-checked) when None.
+def load_policy(path: Path | None = None, world: str = "kitchen") -> LoadedPolicy:
+    """Load `path`, or the committed artefact of `world` (checksum-checked) when None.
 
     Raises:
-        CheckpointError: missing, corrupt, another format, another feature layout or config.
+        CheckpointError: missing, corrupt, another format, another feature layout or config; no committed policy
+            for `world`.
     """
-    path = Path(path) if path is not None else resolve_artifact(ARTIFACT, MAKE_COMMAND)
+    if path is None and world not in COMMITTED:
+        raise CheckpointError(f"no committed skill policy for world '{world}' (worlds with one: {sorted(COMMITTED)}); "
+                              "train one with `hvla train policy` and give its checkpoint")
+    path = Path(path) if path is not None else resolve_artifact(*COMMITTED[world])
     payload = read_checkpoint(path, FORMAT, feature_layout(), "policy", "hvla train policy")
     try:
         config = PolicyConfig.from_json(payload["config"])

@@ -22,7 +22,8 @@ from hvla.skills.scripted.policy import ScriptedSkillsConfig
 class LearnedSkillsConfig:
     """The object-centric policy: which checkpoint, how its chunks blend, what watches it."""
 
-    checkpoint: str | None = None  # None: the committed artefact
+    checkpoint: str | None = None  # None: the committed artefact of `world`
+    world: str | None = None  # whose committed artefact (None: the builder sets the stack's world; alone: kitchen)
     ensemble_horizon: int | None = None  # chunks blended (None: the policy's default, 1: none)
     hold_frames: int | None = None  # frames a missed token stays present (None: the policy's default)
     anomaly: str | None = "committed"  # anomaly detector: "committed" (if one is), a file, or None (unwatched)
@@ -44,8 +45,8 @@ class DaggerSkillsConfig:
 
 
 @lru_cache(maxsize=8)
-def _loaded(loader: Callable[[Path | None], Any], checkpoint: str | None) -> Any:
-    return loader(Path(checkpoint) if checkpoint else None)
+def _loaded(loader: Callable[..., Any], checkpoint: str | None, *args: Any) -> Any:
+    return loader(Path(checkpoint) if checkpoint else None, *args)
 
 
 @SKILL_POLICIES.register("learned", config=LearnedSkillsConfig)
@@ -56,12 +57,13 @@ def learned_skills(config: LearnedSkillsConfig, policy: Any = None):
     from hvla.skills.policy.ensemble import EnsembleConfig
     from hvla.skills.policy.learned import HOLD_FRAMES, LearnedSkills
 
-    if config.anomaly == "committed":
-        detector = committed_detector() if policy is None and config.checkpoint is None else None
+    world = config.world or "kitchen"
+    if config.anomaly == "committed":  # the committed detector watches the committed kitchen policy
+        detector = committed_detector() if policy is None and config.checkpoint is None and world == "kitchen" else None
     else:
         detector = _loaded(load_detector, config.anomaly) if config.anomaly else None
     learned = LearnedSkills(
-        policy or _loaded(load_policy, config.checkpoint),
+        policy or _loaded(load_policy, config.checkpoint, world),
         EnsembleConfig(horizon=config.ensemble_horizon) if config.ensemble_horizon else None,
         HOLD_FRAMES if config.hold_frames is None else config.hold_frames,
         detector,

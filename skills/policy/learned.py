@@ -42,9 +42,9 @@ FLOOR_MARGIN_M = 0.005  # ... nor lower than this under the lowest waypoint the 
 HOLD_FRAMES = 3
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=2)
 def _committed_policy() -> LoadedPolicy:
-    return load_policy(None)
+    return load_policy(None)  # the kitchen's: a policy given no checkpoint and no world
 
 
 class LearnedSkills:
