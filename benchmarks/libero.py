@@ -34,6 +34,7 @@ import hvla  # noqa: F401  (offline, headless defaults)
 from hvla.core.artifacts import resolve_artifact
 from hvla.core.errors import HvlaError
 from hvla.orchestration import ExecutorConfig, StackConfig, build_executor, build_world
+from hvla.orchestration.rollouts import TimedPolicy
 from hvla.orchestration.video import VideoRecorder
 from hvla.sim.libero import LiberoConfig
 from hvla.sim.libero.world import LiberoServerConfig, shared_server, suite_max_steps
@@ -64,6 +65,16 @@ class EpisodeRow:
     wall_s: float
     plan: str
     failure: str | None
+    act_ms: float | None = None  # mean time of one policy step (None: rows from before it was measured)
+
+
+class LearnedStepTimer(TimedPolicy):
+    """Times the policy's steps, a hybrid's learned ones only (its fallback's scripted steps are not inference)."""
+
+    def act(self, scene, proprio):
+        if getattr(self.inner, "backend", "learned") != "fallback":
+            return super().act(scene, proprio)
+        return self.inner.act(scene, proprio)
 
 
 def skills_config(args: argparse.Namespace) -> dict:
@@ -124,8 +135,10 @@ def run_episode(args: argparse.Namespace, suite: str, task: int, init: int, vide
 
     world.command = counted
     recorder = VideoRecorder(video) if video is not None else None
+    timed: LearnedStepTimer | None = None
     try:
         executor = build_executor(world, stack, recorder)
+        executor.policy = timed = LearnedStepTimer(executor.policy)
         result = executor.run_instruction(world.instruction)
         plan = " -> ".join(f"{r.skill}({', '.join(r.args.values())})" for r in result.subgoals)
         plan_ok, failure = result.success, result.failure
@@ -140,8 +153,9 @@ def run_episode(args: argparse.Namespace, suite: str, task: int, init: int, vide
         success, failure = False, failure or f"{type(exc).__name__}: {exc}"
     if recorder is not None:
         recorder.write()
+    act_ms = round(1e3 * timed.total_s / timed.calls, 3) if timed is not None and timed.calls else None
     return EpisodeRow(key, suite, task, init, world.instruction, success, plan_ok, steps["n"],
-                      round(time.time() - wall0, 2), plan, failure)
+                      round(time.time() - wall0, 2), plan, failure, act_ms)
 
 
 def stack_name(args: argparse.Namespace) -> str:
@@ -191,6 +205,10 @@ def report(rows: list[dict], suites: list[str], episodes: int, args: argparse.Na
     for name, nums in PUBLISHED.items():
         print(f"| {name} (trained on LIBERO's demos) | " + " | ".join(f"{n:.1f}" for n in nums) +
               f" | {sum(nums) / len(nums):.1f} |")
+    timed = sorted(r["act_ms"] for r in rows if r.get("act_ms"))
+    if timed:
+        print(f"\npolicy step ({'learned steps' if args.skills == 'learned' else args.skills}, one thread): mean "
+              f"{sum(timed) / len(timed):.2f} ms, worst episode {timed[-1]:.2f} ms, over {len(timed)} episodes")
 
 
 def main(argv: list[str] | None = None) -> int:

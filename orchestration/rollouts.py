@@ -121,7 +121,7 @@ class RolloutResult:
     max_anomaly: float | None = None  # highest anomaly score of the policy under test (None: not scored)
 
 
-class _TimedPerception:
+class TimedPerception:
     """Measures the front end's `perceive` time (the benchmark's latency column)."""
 
     def __init__(self, inner) -> None:
@@ -141,7 +141,7 @@ class _TimedPerception:
         return scene
 
 
-class _TimedPolicy:
+class TimedPolicy:
     """Measures the policy's `act` time (the benchmark's latency column) and keeps its highest anomaly score."""
 
     def __init__(self, inner) -> None:
@@ -181,7 +181,7 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
     """One roll-out; with `record_to`, the visited states and the expert's labels become data."""
     wall0 = time.time()
     scene = job.disturbance.scene(job.scene)
-    perception = seen = _TimedPerception(PERCEPTION.build(job.perception))
+    perception = seen = TimedPerception(PERCEPTION.build(job.perception))
     try:
         world = build_world(job.seed, StackConfig(perception=job.perception), scene)
     except HvlaError as exc:
@@ -194,7 +194,7 @@ def run_rollout(job: RolloutJob) -> RolloutResult:
     elif job.disturbance.kind == "camera_occlusion":
         robot = OccludedCamerasRobot(world, job.disturbance.drop_p, job.disturbance.cover, job.seed)
     inner = job.policy.build(job.seed)
-    policy = timed = _TimedPolicy(inner)
+    policy = timed = TimedPolicy(inner)
     if job.record_from:  # set-up subgoals (a lead-in) run scripted; the policy takes over after them
         setup_ids = {s.id for s in job.subgoals[: job.record_from]}
         policy = _SetUpThen(SKILL_POLICIES.build("scripted"), timed, setup_ids)
