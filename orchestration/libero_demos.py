@@ -28,6 +28,8 @@ from hvla.perception.base import PERCEPTION
 from hvla.sim.libero.world import SUITE_MAX_STEPS, LiberoConfig
 from hvla.skills.data.lerobot import DatasetWriter, staging
 from hvla.skills.data.record import EpisodeRecorder, NoiseConfig, NoisyExpert
+from hvla.skills.policy import LearnedSkillsConfig
+from hvla.skills.policy.dagger import DaggerPolicy
 from hvla.skills.scripted import ScriptedSkillsConfig
 
 WORLD = "libero"  # `hvla/world` in info.json: a policy trained here is checked against where it runs
@@ -47,6 +49,8 @@ class LiberoDemoJob:
     noise: NoiseConfig | None = None
     cameras: tuple[str, ...] = ()
     expert_speed: float = 1.6  # as the benchmark's experts: LIBERO's step caps want quick hands
+    learner: str | None = None  # DAgger: this checkpoint acts (its parts scripted), the expert labels every frame
+    beta: float = 0.0  # DAgger: per-step probability that the expert's chunk is executed instead
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class LiberoRecordPlan:
     noise: bool = True
     cameras: tuple[str, ...] = ("scene", "wrist")
     expert_speed: float = 1.6
+    learner: str | None = None  # DAgger roll-outs of this checkpoint instead of the experts' demonstrations
+    beta: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.suites if s not in SUITE_MAX_STEPS]
@@ -86,15 +92,19 @@ class LiberoRecordPlan:
             for task in tasks:
                 for k in range(self.episodes_per_task):
                     seed = self.first_seed + k
-                    out.append(LiberoDemoJob(f"libero-{suite.removeprefix('libero_')}-t{task:02d}-s{seed:06d}",
-                                             suite, task, seed, noise, self.cameras, self.expert_speed))
+                    kind = "dagger" if self.learner else "libero"
+                    out.append(LiberoDemoJob(f"{kind}-{suite.removeprefix('libero_')}-t{task:02d}-s{seed:06d}",
+                                             suite, task, seed, None if self.learner else noise, self.cameras,
+                                             self.expert_speed, self.learner, self.beta))
         return out
 
     def describe(self) -> str:
         tasks = ",".join(map(str, self.tasks)) if self.tasks else "all tasks"
         last = self.first_seed + self.episodes_per_task - 1
         extras = [f"cameras {','.join(self.cameras)}" if self.cameras else "no cameras",
-                  "noise" if self.noise else "no noise", f"expert speed {self.expert_speed:g}"]
+                  "noise" if self.noise and not self.learner else "no noise", f"expert speed {self.expert_speed:g}"]
+        if self.learner:
+            extras.append(f"DAgger roll-outs of {self.learner} (beta {self.beta:g})")
         return (f"{', '.join(self.suites)} ({tasks}), {self.episodes_per_task} per task on sampled scenes "
                 f"{self.first_seed}-{last} ({', '.join(extras)})")
 
@@ -140,7 +150,12 @@ def run_libero_demo(job: LiberoDemoJob, root: str) -> DemoResult:
         world = build_world(job.sample_seed, stack)
     except HvlaError as exc:
         return DemoResult(job.uid, False, 0, 0.0, f"scene: {exc}")
-    policy = NoisyExpert(job.noise, job.sample_seed, build_skills(stack, world).grasp, job.expert_speed)
+    grasp = build_skills(stack, world).grasp
+    if job.learner:
+        policy: Any = DaggerPolicy(_learner(stack, world, job), job.beta, job.sample_seed, grasp=grasp,
+                                   speed_scale=job.expert_speed)
+    else:
+        policy = NoisyExpert(job.noise, job.sample_seed, grasp, job.expert_speed)
     executor = build_executor(world, stack, perception=PERCEPTION.build("oracle"), policy=policy)
     writer = DatasetWriter(Path(root), cameras=job.cameras, recover=False)
     writer.begin(job.uid)  # killed from here on, `hvla data repair` names this episode as the partial one
@@ -156,7 +171,8 @@ def run_libero_demo(job: LiberoDemoJob, root: str) -> DemoResult:
         return DemoResult(job.uid, False, 0, 0.0, f"{type(exc).__name__}: {exc}")
     outcomes = {r.id: (r.outcome == "succeeded", r.reason) for r in result.subgoals}
     meta: dict[str, Any] = {
-        "world": WORLD, "suite": job.suite, "task_index": job.task, "seed": job.sample_seed, "source": "expert",
+        "world": WORLD, "suite": job.suite, "task_index": job.task, "seed": job.sample_seed,
+        "source": "dagger1" if job.learner else "expert", "beta": job.beta,
         "instruction": world.instruction, "libero_success": bool(libero_success),
         "official_distance_m": round(float(world.initial.official_distance_m or 0.0), 4),
         "plan": " -> ".join(s.describe() for s in subgoals), "n_objects": len(world.info.objects),
@@ -171,6 +187,13 @@ def run_libero_demo(job: LiberoDemoJob, root: str) -> DemoResult:
             writer.stage(episode)
     frames = sum(e.length for e in episodes)
     return DemoResult(job.uid, bool(libero_success), frames, result.sim_time_s, result.failure)
+
+
+def _learner(stack: StackConfig, world: Any, job: LiberoDemoJob) -> Any:
+    """The hybrid's skills of `job.learner`: the checkpoint where it was trained, the scripted experts elsewhere."""
+    learned = replace(stack, skills="learned").with_config("skills", LearnedSkillsConfig(
+        checkpoint=job.learner, anomaly=None, fallback=ScriptedSkillsConfig(speed_scale=job.expert_speed)))
+    return build_skills(learned, world)
 
 
 def record_libero(root: Path, plan: LiberoRecordPlan, workers: int | None = None, progress: bool = True

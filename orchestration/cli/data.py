@@ -89,10 +89,15 @@ def record_libero_cmd(
     cameras: Annotated[str, typer.Option(help="Comma-separated cameras to record as mp4 (scene = agentview, wrist); "
                                               "'' for tokens only (2-3x faster).")] = "scene,wrist",
     expert_speed: Annotated[float, typer.Option(help="The experts' speed (as the benchmark's).")] = 1.6,
+    policy: Annotated[Path | None, typer.Option(help="DAgger: roll out this LIBERO checkpoint (its parts scripted) "
+                                                     "and label every frame with the expert; keep --first-seed "
+                                                     "apart from the demonstrations' (e.g. 20000).")] = None,
+    beta: Annotated[float, typer.Option(help="DAgger: per-step probability the expert's chunk runs instead.")] = 0.0,
     resume: Annotated[bool, typer.Option(help="Finish the interrupted recording in OUT as it was started.")] = False,
     workers: Workers = 0,
 ) -> None:
-    """Record hvla's experts on LIBERO's tasks in scenes LIBERO's sampler draws (never an official init state)."""
+    """Record hvla's experts on LIBERO's tasks in scenes LIBERO's sampler draws (never an official init state);
+    with --policy, DAgger roll-outs of a learned policy, labelled by the experts."""
     from hvla.orchestration.libero_demos import LiberoRecordPlan, record_libero, summarise
 
     try:
@@ -102,7 +107,8 @@ def record_libero_cmd(
         else:
             plan = LiberoRecordPlan(tuple(s for s in suites.split(",") if s),
                                     tuple(int(t) for t in tasks.split(",") if t.strip()), episodes_per_task,
-                                    first_seed, noise, tuple(c for c in cameras.split(",") if c), expert_speed)
+                                    first_seed, noise, tuple(c for c in cameras.split(",") if c), expert_speed,
+                                    str(policy) if policy else None, beta)
         results, info = record_libero(out, plan, workers or None)
     except ValueError as exc:
         raise fail(HvlaError(f"--tasks takes comma-separated integers: {exc}")) from None

@@ -26,7 +26,7 @@ import numpy as np
 from hvla.core.errors import ConfigError, MessageError
 from hvla.core.messages import ActionChunk, Observation, Proprio, Scene, Subgoal
 from hvla.skills.data.schema import LABELS_AHEAD
-from hvla.skills.scripted.experts import PhaseExpert
+from hvla.skills.scripted.experts import KITCHEN_GRASP, GraspConfig, PhaseExpert
 from hvla.skills.scripted.lookahead import look_ahead
 from hvla.skills.scripted.policy import expert_for
 
@@ -107,10 +107,13 @@ class DaggerPolicy:
     """
 
     def __init__(self, learner, beta: float, seed: int,
-                 expert_view: Callable[[Observation], Scene] | None = None) -> None:
+                 expert_view: Callable[[Observation], Scene] | None = None, grasp: GraspConfig = KITCHEN_GRASP,
+                 speed_scale: float = 1.0) -> None:
         if not 0 <= beta <= 1:
             raise ConfigError(f"beta={beta} must be in [0, 1]")
         self.learner = learner
+        self.grasp = grasp  # the world's gripper geometry and the experts' speed, as the demonstrations had them
+        self.speed_scale = speed_scale
         self.label_kind = LABELS_AHEAD
         self.expert_view = expert_view
         self.beta = beta
@@ -125,7 +128,7 @@ class DaggerPolicy:
 
     def reset(self, scene: Scene, subgoal: Subgoal) -> None:
         self.learner.reset(scene, subgoal)
-        self.expert = expert_for(subgoal)
+        self.expert = expert_for(subgoal, self.grasp, scene, self.speed_scale)
         self.subgoal = subgoal
         self._lost = 0
         # `place` starts with the object in hand; `pick_place` and `pick` start empty.
