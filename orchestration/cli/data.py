@@ -98,6 +98,7 @@ def record_libero_cmd(
 ) -> None:
     """Record hvla's experts on LIBERO's tasks in scenes LIBERO's sampler draws (never an official init state);
     with --policy, DAgger roll-outs of a learned policy, labelled by the experts."""
+    from hvla.core.errors import ConfigError
     from hvla.orchestration.libero_demos import LiberoRecordPlan, record_libero, summarise
 
     try:
@@ -105,13 +106,14 @@ def record_libero_cmd(
             plan = LiberoRecordPlan.load(out)
             console.print(f"resuming {out}: {plan.describe()}")
         else:
-            plan = LiberoRecordPlan(tuple(s for s in suites.split(",") if s),
-                                    tuple(int(t) for t in tasks.split(",") if t.strip()), episodes_per_task,
+            try:
+                task_list = tuple(int(t) for t in tasks.split(",") if t.strip())
+            except ValueError as exc:
+                raise ConfigError(f"--tasks takes comma-separated integers: {exc}") from None
+            plan = LiberoRecordPlan(tuple(s for s in suites.split(",") if s), task_list, episodes_per_task,
                                     first_seed, noise, tuple(c for c in cameras.split(",") if c), expert_speed,
                                     str(policy) if policy else None, beta)
         results, info = record_libero(out, plan, workers or None)
-    except ValueError as exc:
-        raise fail(HvlaError(f"--tasks takes comma-separated integers: {exc}")) from None
     except HvlaError as exc:
         raise fail(exc) from None
     console.print(f"{summarise(results)}; {out} now holds {info['total_episodes']} episodes, "

@@ -32,6 +32,7 @@ def train(
     accumulation: Annotated[int, typer.Option(help="Micro-batches per optimiser step; the effective batch is "
                                                    "batch-size x processes x accumulation.")] = 1,
     max_minutes: Annotated[float, typer.Option(help="Wall-time budget.")] = 20.0,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (fine-tuning from --init: e.g. 5e-4).")] = 1e-3,
     curriculum_epochs: Annotated[int, typer.Option(help="Epochs to phase in cluttered scenes.")] = 8,
     episodes_per_skill: Annotated[int, typer.Option(help="Use only the first N episodes of each skill "
                                                          "(data-efficiency runs); 0 = all.")] = 0,
@@ -66,7 +67,7 @@ def train(
 
     ranks = init_from_env()
     cfg = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, accumulation=accumulation,
-                      max_minutes=max_minutes,
+                      max_minutes=max_minutes, lr=lr,
                       curriculum_epochs=curriculum_epochs, max_episodes_per_skill=episodes_per_skill or None,
                       threads=threads, perceived_boost=perceived_boost, splice_phases=splice_phases,
                       splice_gripper=splice_gripper, augment=AugmentConfig(occluded_p=occlusion_share),

@@ -84,8 +84,8 @@ def resync_expert(expert: PhaseExpert, held: str, holding: bool, lost_steps: int
             expert.goto(after)
     elif not holding and lost_steps >= LOST_STEPS and phase == "lower" and "retreat" in names:
         expert.goto(names.index("retreat"))  # let go a little above the release point: that was the release
-    elif (not holding and lost_steps >= LOST_STEPS and "above" in names and phase not in GRASP_PHASES
-          and phase not in AFTER_RELEASE and names.index(phase) > names.index("close")):
+    elif (not holding and lost_steps >= LOST_STEPS and "above" in names and "close" in names
+          and phase not in GRASP_PHASES and phase not in AFTER_RELEASE and names.index(phase) > names.index("close")):
         expert.goto(names.index("above"))
 
 
