@@ -83,6 +83,13 @@ def test_dagger_tracker_skips_grasp_phases_once_the_object_is_held():
     resync_expert(expert, "apple", holding=False, lost_steps=5)
     assert expert.phase.name == "retreat"  # let go while lowering onto the bowl: placed, not lost
 
+    from hvla.skills.scripted.push import push_phases
+
+    pushing = PhaseExpert(push_phases("plate", "counter"))  # no grasp, no "close": a push has nothing to resync
+    pushing.index = [p.name for p in pushing.phases].index("push")
+    resync_expert(pushing, "plate", holding=False, lost_steps=5)
+    assert pushing.phase.name == "push"
+
 
 def test_dagger_policy_executes_the_learner_and_labels_with_the_expert():
     class Still:
