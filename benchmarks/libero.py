@@ -34,6 +34,7 @@ import hvla  # noqa: F401  (offline, headless defaults)
 from hvla.core.artifacts import resolve_artifact
 from hvla.core.errors import HvlaError
 from hvla.orchestration import ExecutorConfig, StackConfig, build_executor, build_world
+from hvla.orchestration.builder import build_skills
 from hvla.orchestration.rollouts import TimedPolicy
 from hvla.orchestration.video import VideoRecorder
 from hvla.sim.libero import LiberoConfig
@@ -137,8 +138,8 @@ def run_episode(args: argparse.Namespace, suite: str, task: int, init: int, vide
     recorder = VideoRecorder(video) if video is not None else None
     timed: LearnedStepTimer | None = None
     try:
-        executor = build_executor(world, stack, recorder)
-        executor.policy = timed = LearnedStepTimer(executor.policy)
+        timed = LearnedStepTimer(build_skills(stack, world))  # given at construction: the loop keeps its policy
+        executor = build_executor(world, stack, recorder, policy=timed)
         result = executor.run_instruction(world.instruction)
         plan = " -> ".join(f"{r.skill}({', '.join(r.args.values())})" for r in result.subgoals)
         plan_ok, failure = result.success, result.failure
