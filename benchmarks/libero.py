@@ -26,6 +26,7 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from results_cache import JsonlCache
@@ -110,9 +111,14 @@ def skills_label(args: argparse.Namespace) -> str:
         return f"scripted@{args.expert_speed:g}"
     if args.skills == "learned":
         path = args.checkpoint or resolve_artifact(*COMMITTED["libero"])  # the committed LIBERO policy
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
-        return f"learned@{digest}+scripted@{args.expert_speed:g}"
+        return f"learned@{content_digest(Path(path))}+scripted@{args.expert_speed:g}"
     return args.skills
+
+
+@lru_cache(maxsize=4)
+def content_digest(path: Path) -> str:
+    """The checkpoint's content hash, read once per run (every episode's key names it)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
 
 
 def episode_key(args: argparse.Namespace, suite: str, task: int, init: int) -> str:

@@ -201,8 +201,7 @@ def record_libero(root: Path, plan: LiberoRecordPlan, workers: int | None = None
     """Record `plan` into `root` (episodes already there are skipped: resumable), then commit them."""
     from hvla.sim.libero.world import LiberoServerConfig, shared_server
 
-    server = shared_server(LiberoServerConfig())
-    n_tasks = {s: len(server.tasks(s)) for s in plan.suites}
+    n_tasks = shared_server(LiberoServerConfig()).hello.suites  # suite -> number of tasks
     jobs = plan.jobs(n_tasks)
     writer = DatasetWriter(root, cameras=plan.cameras, extra_info={"world": WORLD})
     plan.save(root)

@@ -42,7 +42,7 @@ FLOOR_MARGIN_M = 0.005  # ... nor lower than this under the lowest waypoint the 
 HOLD_FRAMES = 3
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=1)
 def _committed_policy() -> LoadedPolicy:
     return load_policy(None)  # the kitchen's: a policy given no checkpoint and no world
 
