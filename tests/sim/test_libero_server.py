@@ -113,6 +113,18 @@ def test_a_far_target_is_approached_at_the_velocity_limit(server, first):
     assert 0.0 < obs.joint_pos_rad[0] - target[0] + 0.5 <= info.joint_step_max_rad[0]
 
 
+def test_an_episode_replays_exactly_whatever_ran_before_it(server, first):
+    def run(before: int) -> np.ndarray:
+        server.reset("libero_object", 0, init_index=before, cameras=())  # another scene first: another warm start
+        _, obs = server.reset("libero_object", 0, init_index=3, cameras=())
+        target = obs.joint_pos_rad + np.array([0.2, 0.3, -0.2, -0.3, 0.2, 0.3, 0.0])  # a fast move, contacts
+        for _ in range(8):
+            obs = server.step(target, gripper=-1.0)
+        return np.concatenate([obs.joint_pos_rad, obs.object_pos_m.ravel()])
+
+    np.testing.assert_array_equal(run(0), run(7))
+
+
 def test_check_success_is_false_at_the_start(server, first):
     server.reset("libero_object", 0, init_index=1, cameras=())
     assert server.check_success() is False
