@@ -20,7 +20,7 @@ from hvla.core.messages import ActionChunk, ObjectToken, Proprio, Scene
 from hvla.skills.scripted.clearance import HAND_HALF_SPAN_M, rim_side, slide_out
 from hvla.skills.scripted.joints import FRONT_PANEL_M, exposed_centre
 from hvla.skills.scripted.motion import about_z, down_matrix, hand_yaw, pose_chunk, straight_chunk, wrap_grasp_yaw
-from hvla.skills.scripted.wrist import WRIST, wrist_safe_turn
+from hvla.skills.scripted.wrist import WRIST, WRIST_HEADROOM_RAD, wrist_safe_turn
 
 SAFE_Z_M = 0.2  # carry height of the TCP above the table
 OPEN_M = panda.GRIPPER_MAX_M
@@ -50,6 +50,16 @@ class Phase:
     # that followed the perceived object would chase it, since a held object's visible part, and so
     # its perceived centre, shifts as the fingers cover it, and the hand would drag it along.
     freeze: bool = False
+    # Whether the hand holds nothing that can slip, so the expert's speed scale applies; None: when the fingers
+    # are open. Closed fingers holding nothing (a push) or a drawer's rigid handle may go quicker too.
+    empty_hand: bool | None = None
+    # How far the last joint must stay inside its limits for the nearer of the hand's two equivalent yaws to be
+    # taken (wrist.py). A hand low in contact (a push under way) keeps its yaw: 0, unless that breaks a limit.
+    wrist_headroom_rad: float = WRIST_HEADROOM_RAD
+
+    @property
+    def scalable(self) -> bool:
+        return self.gripper_m > EMPTY_GRASP_M if self.empty_hand is None else self.empty_hand
 
 
 class PhaseExpert:
@@ -73,26 +83,27 @@ class PhaseExpert:
         xyz = proprio.ee_position_m
         yaw = hand_yaw(proprio.T_world_ee)
         self._maybe_regrasp(proprio)
-        goal, goal_yaw = self._nearest_turn(self.target(scene, proprio), proprio)
+        goal, goal_yaw = self._nearest_turn(self.target(scene, proprio), proprio, self.phase.wrist_headroom_rad)
         at_goal = np.linalg.norm(goal - xyz) < self.phase.tol_m and _turned(proprio, goal_yaw)
         if at_goal:
             self._dwell_s += self.dt_s
             if self._dwell_s >= self.phase.dwell_s:
                 self._advance()
-                goal, goal_yaw = self._nearest_turn(self.target(scene, proprio), proprio)
+                goal, goal_yaw = self._nearest_turn(self.target(scene, proprio), proprio,
+                                                    self.phase.wrist_headroom_rad)
         phase = self.phase
         if not isinstance(goal_yaw, np.ndarray) and proprio.T_world_ee[2, 2] > -np.cos(TURNED_RAD):
             # A yaw target while the hand points elsewhere (leaving a drawer's handle): turn it down gradually
             # along the way; a chunk of top-down waypoints would swing it round at once, through the drawer.
             goal_yaw = down_matrix(goal_yaw)
         # Quicker only with an empty hand: a bowl held by its rim slides out of the pads when lifted faster.
-        speed = phase.speed_mps * (self.speed_scale if phase.gripper_m > EMPTY_GRASP_M else 1.0)
+        speed = phase.speed_mps * (self.speed_scale if phase.scalable else 1.0)
         if isinstance(goal_yaw, np.ndarray):  # a hand that does not point down
             return pose_chunk(proprio.T_world_ee, goal, goal_yaw, phase.gripper_m, speed, self.k, self.dt_s)
         return straight_chunk(xyz, yaw, goal, goal_yaw, phase.gripper_m, speed, self.k, self.dt_s)
 
     @staticmethod
-    def _nearest_turn(target: Target, proprio: Proprio) -> Target:
+    def _nearest_turn(target: Target, proprio: Proprio, headroom_rad: float = WRIST_HEADROOM_RAD) -> Target:
         """A parallel gripper is the same turned half way round: of the two yaws, the one nearer the hand's.
         The far one can cost a second and a half of wrist rotation, the arm all but still meanwhile (the
         trajectory keeps every joint in step with the slowest), out of LIBERO's 11 to 26 s episodes. Unless the
@@ -102,7 +113,7 @@ class PhaseExpert:
             return target
         yaw = hand_yaw(proprio.T_world_ee)
         turn = wrist_safe_turn(float(proprio.q_rad[WRIST]), yaw, proprio.ee_position_m[:2], goal_yaw,
-                               np.asarray(goal[:2], dtype=np.float64))
+                               np.asarray(goal[:2], dtype=np.float64), headroom_rad)
         return goal, yaw + turn
 
     def target(self, scene: Scene, proprio: Proprio) -> Target:

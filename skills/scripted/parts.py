@@ -96,12 +96,12 @@ def close_drawer_phases(part: str, config: PartConfig = PARTS) -> list[Phase]:
         # astride a bowl's wall; shut there, they took the bowl back out of the drawer. They close on the way over.
         Phase("rise", _hold(SAFE_Z_M), OPEN_M, freeze=True),
         Phase("above", pose(outside, lambda tok, a: max(SAFE_Z_M, float(a.part_center_m[2]) + 0.1)), CLOSED_M,
-              tol_m=0.015, freeze=True),
-        Phase("descend", pose(outside, push_z), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.01, freeze=True),
-        Phase("push", pose(pushed, push_z), CLOSED_M, PUSH_MPS, tol_m=0.012, freeze=True),
+              tol_m=0.015, freeze=True, empty_hand=True),
+        Phase("descend", pose(outside, push_z), CLOSED_M, SLOW_MPS * 1.5, tol_m=0.01, freeze=True, empty_hand=True),
+        Phase("push", pose(pushed, push_z), CLOSED_M, PUSH_MPS, tol_m=0.012, freeze=True, empty_hand=True),
         Phase("back", pose(lambda tok, a: pushed(tok, a) + config.clearance_m, push_z), CLOSED_M, SLOW_MPS * 1.5,
-              tol_m=0.015, freeze=True),
-        Phase("retreat", _rise_over(part), CLOSED_M, tol_m=0.02, freeze=True),
+              tol_m=0.015, freeze=True, empty_hand=True),
+        Phase("retreat", _rise_over(part), CLOSED_M, tol_m=0.02, freeze=True, empty_hand=True),
     ]
 
 
@@ -130,8 +130,8 @@ def open_drawer_phases(part: str, config: PartConfig = PARTS) -> list[Phase]:
         Phase("approach", pose(lambda tok, a: grip(tok, a) + config.clearance_m + 0.03), OPEN_M, tol_m=0.015,
               freeze=True),
         Phase("insert", pose(grip), OPEN_M, SLOW_MPS, tol_m=0.006, freeze=True),
-        Phase("close", pose(grip), CLOSED_M, SLOW_MPS, tol_m=0.02, dwell_s=0.5, freeze=True),
-        Phase("pull", pose(pulled), CLOSED_M, PUSH_MPS, tol_m=0.008, freeze=True),
+        Phase("close", pose(grip), CLOSED_M, SLOW_MPS, tol_m=0.02, dwell_s=0.5, freeze=True, empty_hand=True),
+        Phase("pull", pose(pulled), CLOSED_M, PUSH_MPS, tol_m=0.008, freeze=True, empty_hand=True),
         Phase("release", _hold_pose(), OPEN_M, SLOW_MPS, tol_m=0.02, dwell_s=0.4, freeze=True),
         Phase("back", back_out, OPEN_M, SLOW_MPS * 1.5, tol_m=0.015, freeze=True),
         Phase("retreat", _rise_over(part), OPEN_M, tol_m=0.02, freeze=True),

@@ -54,7 +54,7 @@ def _expert_for(subgoal: Subgoal, grasp: GraspConfig, scene: Scene | None) -> Ph
             raise MessageError(f"the expert for {subgoal.describe()} needs the scene (which part, how it moves)")
         return PhaseExpert(part_phases(subgoal.skill, args["object"], scene))
     if subgoal.skill == "push":
-        return PhaseExpert(push_phases(args["object"], args["target"]))
+        return PhaseExpert(push_phases(args["object"], args["target"], scene))
     if subgoal.skill == "pick":
         return PhaseExpert(pick_phases(args["object"], grasp))
     if subgoal.skill == "place":

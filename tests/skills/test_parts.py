@@ -9,7 +9,7 @@ from hvla.core.messages import Articulation, ObjectToken, Observation, Proprio, 
 from hvla.skills.scripted.experts import free_spot, hand_hits
 from hvla.skills.scripted.joints import exposed_centre, face_along, outward, target_q
 from hvla.skills.scripted.motion import down_matrix, tilted
-from hvla.skills.scripted.push import _reach
+from hvla.skills.scripted.push_route import reach as _reach
 
 
 def tok(name, xyz, extent, category="object", articulation=None):
