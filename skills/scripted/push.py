@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from hvla.core.messages import ObjectToken, Proprio, Scene
 from hvla.skills.scripted.experts import (
     CLOSED_M,
+    FAST_MPS,
     SAFE_Z_M,
     SLOW_MPS,
     Phase,
@@ -52,11 +53,15 @@ def push_phases(obj: str, target: str, scene: Scene | None = None,
                 legs = [((lambda s, p=leg.end_xy: p), leg) for leg in found]
                 break
     # Rising, lifting and retreating in place, the hand keeps its yaw (no half turn of the wrist for headroom).
-    phases = [Phase("rise", _hold(SAFE_Z_M), CLOSED_M, freeze=True, empty_hand=True, wrist_headroom_rad=0.0)]
+    phases = [_closed("rise", _hold(SAFE_Z_M), freeze=True, wrist_headroom_rad=0.0)]
     for i, (end, leg) in enumerate(legs):
         phases += _leg_phases(obj, end, leg, geometry, "" if i == 0 else f"_{i + 1}")
-    return [*phases, Phase("retreat", _hold(SAFE_Z_M), CLOSED_M, tol_m=0.02, freeze=True, empty_hand=True,
-                                  wrist_headroom_rad=0.0)]
+    return [*phases, _closed("retreat", _hold(SAFE_Z_M), tol_m=0.02, freeze=True, wrist_headroom_rad=0.0)]
+
+
+def _closed(name: str, target: TargetFn, speed_mps: float = FAST_MPS, **kw) -> Phase:
+    """A phase of the closed, empty hand: the expert's speed scale applies (nothing held can slip)."""
+    return Phase(name, target, CLOSED_M, speed_mps, empty_hand=True, **kw)
 
 
 def _leg_phases(obj: str, end: LegEnd, leg: Leg | None, geometry: PushGeometry, suffix: str) -> list[Phase]:
@@ -66,21 +71,19 @@ def _leg_phases(obj: str, end: LegEnd, leg: Leg | None, geometry: PushGeometry, 
     def start(tok: ObjectToken, d: NDArray[np.float64]) -> float:
         return leg.start_m if leg is not None else contacts(tok, d, geometry)[0][1]
 
-    def pose(where) -> TargetFn:
+    def behind_at(z_of: Callable[[ObjectToken], float]) -> TargetFn:
+        """Where the fingers come down behind the object, at the height `z_of` it."""
         def fn(scene: Scene, proprio: Proprio) -> Target:
             tok, goal = _token(scene, obj), end(scene)
             d = direction(np.asarray(tok.position_m[:2], dtype=np.float64), goal)
-            xy, z = where(tok, goal, d)
+            xy = tok.position_m[:2] - d * start(tok, d)
             # The hand's x along the push (its narrow side, 3 cm each way, 10 cm along its y, leads and trails),
             # turned where its body would meet what stands beside the way.
-            return np.array([xy[0], xy[1], z]), wrap_grasp_yaw(float(np.arctan2(d[1], d[0])) + turn_rad)
+            return np.array([xy[0], xy[1], z_of(tok)]), wrap_grasp_yaw(float(np.arctan2(d[1], d[0])) + turn_rad)
         return fn
 
     def low(tok: ObjectToken) -> float:
         return float(tok.position_m[2] - 0.5 * tok.extent_m[2]) + (geometry.height_m if leg is None else leg.height_m)
-
-    def behind(tok: ObjectToken, d: NDArray[np.float64]) -> NDArray[np.float64]:
-        return tok.position_m[:2] - d * start(tok, d)
 
     def pushing(scene: Scene, proprio: Proprio) -> Target:
         """Closed loop: the hand goes on by what the object still lacks of the leg's end, sideways too (a plate
@@ -97,14 +100,12 @@ def _leg_phases(obj: str, end: LegEnd, leg: Leg | None, geometry: PushGeometry, 
 
     # The first leg starts from the carry height, a later one from just over the object's side.
     over = SAFE_Z_M if not suffix else -np.inf
-    lifted = [Phase("lift" + suffix, raised, CLOSED_M, tol_m=0.015, freeze=True, empty_hand=True,
-                      wrist_headroom_rad=0.0)] if suffix else []
+    lifted = [_closed("lift" + suffix, raised, tol_m=0.015, freeze=True, wrist_headroom_rad=0.0)] if suffix else []
     return [
         *lifted,
-        Phase("above" + suffix, pose(lambda t, g, d: (behind(t, d), max(over, low(t) + CLEAR_Z_M))), CLOSED_M,
-              tol_m=0.015, freeze=True, empty_hand=True),
+        _closed("above" + suffix, behind_at(lambda t: max(over, low(t) + CLEAR_Z_M)), tol_m=0.015, freeze=True),
         # Turned in the air only: coming down and pushing, the hand keeps the yaw it came with.
-        Phase("descend" + suffix, pose(lambda t, g, d: (behind(t, d), low(t))), CLOSED_M, SLOW_MPS * 1.5,
-              tol_m=0.008, freeze=True, empty_hand=True, wrist_headroom_rad=0.0),
-        Phase("push" + suffix, pushing, CLOSED_M, PUSH_MPS, tol_m=0.012, empty_hand=True, wrist_headroom_rad=0.0),
+        _closed("descend" + suffix, behind_at(low), SLOW_MPS * 1.5, tol_m=0.008, freeze=True,
+                wrist_headroom_rad=0.0),
+        _closed("push" + suffix, pushing, PUSH_MPS, tol_m=0.012, wrist_headroom_rad=0.0),
     ]

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from hvla.core.messages import ObjectToken, Scene
 from hvla.skills.scripted.clearance import HAND_HALF_SPAN_M
+from hvla.skills.scripted.motion import about_z
 
 SUPPORT_TOL_M = 0.005  # a thing whose top is this close to the object's bottom carries it: not in the way
 FINGERS_HALF_SPAN_M = np.array([0.012, 0.015])  # the closed fingers from above: along the push, across it
@@ -154,8 +155,8 @@ def contacts(obj: ObjectToken, d: NDArray[np.float64],
              geometry: PushGeometry) -> list[tuple[float, float, float]]:
     """Where the fingers push, as (contact, start, height): how far behind the object's centre along the push the
     fingers' centre is while pushing, where it comes down, and the TCP's height above the object's bottom, in the
-    order to try. Outside its near side; for a dish
-    also inside its near rim, which needs no room beside it (a plate against a cabinet's handles)."""
+    order to try. Outside its near side; for a dish also inside its near rim, which needs no room beside it (a
+    plate against a cabinet's handles)."""
     r = reach(obj, d)
     outside = r + geometry.finger_half_m
     found = [(outside, outside + geometry.start_gap_m, geometry.height_m)]
@@ -180,8 +181,7 @@ def _leg(a: NDArray, b: NDArray, obj: ObjectToken, geometry: PushGeometry, obs: 
                 bool(np.any(hand_hits(hands, d, obs.fingers, FINGERS_HALF_SPAN_M, CLEAR_MARGIN_M))):
             continue
         for turn in HAND_TURNS_RAD:
-            c, s = np.cos(turn), np.sin(turn)
-            if not bool(np.any(hand_hits(hands, np.array([c * d[0] - s * d[1], s * d[0] + c * d[1]]), obs.palm))):
+            if not bool(np.any(hand_hits(hands, about_z(float(turn))[:2, :2] @ d, obs.palm))):
                 return Leg(b, float(turn), contact, start, height)
     return None
 
